@@ -1,0 +1,162 @@
+"""Activation functions, losses and the fused linear map, each with its derivative beside it.
+
+Mirrors `torch.nn.functional`: every function takes tensors (or arrays) and returns a Tensor.
+"""
+import math
+
+import numpy as np
+
+from .autograd import Tensor, as_tensor, record_op
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+# ----- activations ---------------------------------------------------------------------------
+def sigmoid(x):
+    """sigma(x) = 1 / (1 + e^-x); sigma'(x) = sigma(x)(1 - sigma(x)) <= 1/4."""
+    return as_tensor(x).sigmoid()
+
+
+def tanh(x):
+    """tanh(x); tanh'(x) = 1 - tanh(x)^2 <= 1."""
+    return as_tensor(x).tanh()
+
+
+def relu(x):
+    """max(x, 0); its derivative is 1 for x > 0 and 0 otherwise."""
+    return as_tensor(x).relu()
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, negative_slope * x otherwise; the derivative never reaches 0."""
+    x = as_tensor(x)
+    slope = np.where(x.data > 0, 1.0, negative_slope)
+    return record_op(x.data * slope, (x,), lambda g: (g * slope,))
+
+
+def gelu(x, approximate="none"):
+    """GELU(x) = x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel, 2016).
+
+    GELU'(x) = Phi(x) + x phi(x). `approximate="tanh"` uses
+    Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2, as PyTorch does.
+    """
+    x = as_tensor(x)
+    if approximate == "none":
+        cdf = 0.5 * (1.0 + _erf(x.data / math.sqrt(2.0)))
+        pdf = np.exp(-0.5 * x.data ** 2) / math.sqrt(2.0 * math.pi)
+        derivative = cdf + x.data * pdf
+    elif approximate == "tanh":
+        inner = math.sqrt(2.0 / math.pi) * (x.data + 0.044715 * x.data ** 3)
+        t = np.tanh(inner)
+        cdf = 0.5 * (1.0 + t)
+        d_inner = math.sqrt(2.0 / math.pi) * (1.0 + 3 * 0.044715 * x.data ** 2)
+        derivative = cdf + 0.5 * x.data * (1.0 - t * t) * d_inner
+    else:
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return record_op(x.data * cdf, (x,), lambda g: (g * derivative,))
+
+
+def softmax(x, axis=-1):
+    """softmax(x)_i = e^{x_i} / sum_j e^{x_j}, computed as exp(log_softmax) for stability."""
+    return log_softmax(x, axis=axis).exp()
+
+
+def log_softmax(x, axis=-1):
+    """log_softmax(x)_i = x_i - logsumexp(x), with the max subtracted first so e^x never overflows.
+
+    Backward: dL/dx = g - softmax(x) * sum_j g_j.
+    """
+    x = as_tensor(x)
+    shifted = x.data - np.max(x.data, axis=axis, keepdims=True)
+    out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+    def backward(g):
+        return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+    return record_op(out, (x,), backward)
+
+
+# ----- the linear map ------------------------------------------------------------------------
+def linear(x, weight, bias=None):
+    """y = x @ W + b, with W of shape (in_features, out_features), as one fused operation.
+
+    Backward: dL/dx = G W^T, dL/dW = x^T G, dL/db = sum over the batch of G.
+    """
+    x, weight = as_tensor(x), as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
+    if x.shape[-1:] != weight.shape[:1]:
+        raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
+                         f"but the weight of shape {weight.shape} expects {weight.shape[0]}")
+    out = x.data @ weight.data
+    if bias is not None:
+        out += bias.data
+    x2 = x.data.reshape(-1, weight.shape[0])
+
+    def backward(g):
+        g2 = g.reshape(-1, weight.shape[1])
+        grad_x = (g @ weight.data.T) if x.requires_grad else None
+        grad_w = x2.T @ g2 if weight.requires_grad else None
+        if bias is None:
+            return grad_x, grad_w
+        return grad_x, grad_w, g2.sum(axis=0)
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return record_op(out, parents, backward)
+
+
+# ----- losses --------------------------------------------------------------------------------
+def mse_loss(pred, target):
+    """Mean squared error: mean((pred - target)^2). Shapes must match exactly.
+
+    (PyTorch only warns when they differ; here an (n, 1) prediction against an (n,) target
+    would silently broadcast to an (n, n) matrix, so it is an error.)
+    """
+    pred, target = as_tensor(pred), as_tensor(target)
+    if pred.shape != target.shape:
+        raise ValueError(f"mse_loss: prediction has shape {pred.shape} but target has shape {target.shape}; "
+                         f"reshape one of them (e.g. target.reshape(-1, 1)) so they match")
+    diff = pred - target
+    return (diff * diff).mean()
+
+
+def cross_entropy(logits, targets):
+    """Mean over the batch of -log softmax(logits)[target]: the multi-class log loss.
+
+    `logits` has shape (batch, classes); `targets` holds integer class indices, shape (batch,).
+    Stable for logits in the thousands, because it goes through `log_softmax`.
+    """
+    logits = as_tensor(logits)
+    targets = _class_indices(targets, logits)
+    log_probs = log_softmax(logits, axis=1)
+    return -log_probs[np.arange(len(targets)), targets].mean()
+
+
+def _class_indices(targets, logits):
+    targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy expects logits of shape (batch, classes), got {logits.shape}")
+    if targets.shape != (logits.shape[0],):
+        raise ValueError(f"cross_entropy: targets have shape {targets.shape}, expected ({logits.shape[0]},) "
+                         f"to match logits of shape {logits.shape}")
+    if targets.size and not np.all(np.equal(np.mod(targets, 1), 0)):
+        raise ValueError("cross_entropy: targets must be integer class indices")
+    targets = targets.astype(np.intp)
+    if targets.size and (targets.min() < 0 or targets.max() >= logits.shape[1]):
+        raise ValueError(f"cross_entropy: class indices must lie in [0, {logits.shape[1] - 1}], "
+                         f"got values from {targets.min()} to {targets.max()}")
+    return targets
+
+
+def binary_cross_entropy_with_logits(logits, targets):
+    """Mean of -[t log sigma(x) + (1 - t) log(1 - sigma(x))], computed stably from the logits x:
+
+        loss = max(x, 0) - x t + log(1 + e^{-|x|}),   dloss/dx = sigma(x) - t.
+
+    `targets` (probabilities in [0, 1]) must have the logits' shape; they are treated as constants.
+    """
+    x = as_tensor(logits)
+    t = np.asarray(targets.data if isinstance(targets, Tensor) else targets, dtype=np.float64)
+    if t.shape != x.shape:
+        raise ValueError(f"binary_cross_entropy_with_logits: logits have shape {x.shape} "
+                         f"but targets have shape {t.shape}")
+    losses = np.maximum(x.data, 0.0) - x.data * t + np.log1p(np.exp(-np.abs(x.data)))
+    sigma = np.exp(-np.logaddexp(0.0, -x.data))
+    return record_op(np.asarray(losses.mean()), (x,), lambda g: (g * (sigma - t) / x.size,))

@@ -1,0 +1,23 @@
+"""The one random-number generator that initialisation and the datasets draw from.
+
+`manual_seed(seed)` resets it, so a notebook that calls it once at the top is reproducible.
+"""
+import numpy as np
+
+_generator = np.random.default_rng(0)
+
+
+def manual_seed(seed):
+    """Reseed the course's generator (like `torch.manual_seed`) and return it."""
+    global _generator
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"manual_seed expects a non-negative integer seed, got {seed!r}")
+    _generator = np.random.default_rng(int(seed))
+    return _generator
+
+
+def generator(seed=None):
+    """The shared generator, or a fresh one seeded with `seed` when a seed is given."""
+    if seed is not None:
+        return np.random.default_rng(seed)
+    return _generator

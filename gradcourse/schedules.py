@@ -1,0 +1,326 @@
+"""Learning-rate schedules, and `LRScheduler`, which writes a schedule's rate into an optimiser.
+
+A schedule is a callable: `schedule(t)` is the learning rate after t steps (t = 0, 1, 2, ...),
+the rate PyTorch's scheduler of the same family gives after t calls of its `.step()`. Being
+plain functions of t, schedules can be plotted without an optimiser::
+
+    lrs = [sched(t) for t in range(1000)]
+
+Two schedules react to the loss instead of the step count (`ReduceLROnPlateau`, `BoldDriver`):
+they have `.step(loss) -> lr` and a current `.lr`. `LRScheduler` drives an optimiser with either
+kind::
+
+    scheduler = LRScheduler(opt, CosineAnnealing(0.1, total_steps=100))
+    for epoch in range(100):
+        train_one_epoch(opt)
+        scheduler.step()            # or scheduler.step(val_loss) for a loss-driven schedule
+"""
+import math
+
+from .optim import (_check_fraction, _check_non_negative, _check_positive, _check_positive_int,
+                    _require)
+
+
+class Schedule:
+    """Base class of the step-driven schedules: `schedule(t)` checks t, then calls `lr_at(t)`."""
+
+    def __call__(self, step):
+        _require(hasattr(step, "__index__") and step >= 0, "step", step, "a non-negative integer")
+        return self.lr_at(int(step))
+
+    def lr_at(self, t):
+        raise NotImplementedError
+
+
+class Constant(Schedule):
+    """lr_t = lr."""
+
+    def __init__(self, lr):
+        _check_non_negative("lr", lr)
+        self.lr = lr
+
+    def lr_at(self, t):
+        return self.lr
+
+
+class StepDecay(Schedule):
+    """PyTorch's StepLR: multiply by gamma every `step_size` steps.
+
+    lr_t = lr * gamma ** floor(t / step_size)
+    """
+
+    def __init__(self, lr, step_size, gamma=0.1):
+        _check_non_negative("lr", lr)
+        _check_positive_int("step_size", step_size)
+        _check_positive("gamma", gamma)
+        self.lr, self.step_size, self.gamma = lr, step_size, gamma
+
+    def lr_at(self, t):
+        return self.lr * self.gamma ** (t // self.step_size)
+
+
+class ExponentialDecay(Schedule):
+    """PyTorch's ExponentialLR: multiply by gamma every step.
+
+    lr_t = lr * gamma ** t
+    """
+
+    def __init__(self, lr, gamma):
+        _check_non_negative("lr", lr)
+        _check_positive("gamma", gamma)
+        self.lr, self.gamma = lr, gamma
+
+    def lr_at(self, t):
+        return self.lr * self.gamma**t
+
+
+class PolynomialDecay(Schedule):
+    """PyTorch's PolynomialLR: reach 0 after `total_steps` steps along a power curve.
+
+    lr_t = lr * (1 - min(t, T) / T) ** power,    T = total_steps
+
+    With power = 1 this is a straight line. (Some articles call this formula "exponential
+    decay"; it is polynomial in t, see ExponentialDecay for the exponential one.) Past T the
+    rate stays exactly 0, never NaN.
+    """
+
+    def __init__(self, lr, total_steps, power=1.0):
+        _check_non_negative("lr", lr)
+        _check_positive_int("total_steps", total_steps)
+        _check_positive("power", power)
+        self.lr, self.total_steps, self.power = lr, total_steps, power
+
+    def lr_at(self, t):
+        T = self.total_steps
+        return self.lr * (1 - min(t, T) / T) ** self.power
+
+
+class CosineAnnealing(Schedule):
+    """PyTorch's CosineAnnealingLR (its closed form, over one half period).
+
+    lr_t = min_lr + (lr - min_lr) * (1 + cos(pi * t / T)) / 2    for t <= T = total_steps
+    lr_t = min_lr                                                for t > T
+
+    PyTorch's scheduler climbs back up along the cosine after T; this one stays at min_lr,
+    which is what a run of `total_steps` steps wants. For restarts see SGDR (not included).
+    """
+
+    def __init__(self, lr, total_steps, min_lr=0.0):
+        _check_non_negative("lr", lr)
+        _check_positive_int("total_steps", total_steps)
+        _require(0 <= min_lr <= lr, "min_lr", min_lr, f"in [0, lr={lr}]")
+        self.lr, self.total_steps, self.min_lr = lr, total_steps, min_lr
+
+    def lr_at(self, t):
+        if t >= self.total_steps:
+            return self.min_lr
+        cosine = (1 + math.cos(math.pi * t / self.total_steps)) / 2
+        return self.min_lr + (self.lr - self.min_lr) * cosine
+
+
+class LinearWarmup(Schedule):
+    """Ramp the rate up linearly for `warmup_steps` steps, then run `schedule` from its start.
+
+    lr_t = schedule(0) * (s + (1 - s) * t / W)    for t < W = warmup_steps, s = start_factor
+    lr_t = schedule(t - W)                        for t >= W
+
+    This is PyTorch's SequentialLR([LinearLR(start_factor=s, total_iters=W), inner],
+    milestones=[W]): the inner schedule starts at its own step 0 when the warm-up ends, so a
+    CosineAnnealing(lr, T) behind a warm-up of W steps finishes at step W + T.
+    """
+
+    def __init__(self, schedule, warmup_steps, start_factor=0.0):
+        _require(callable(schedule), "schedule", schedule, "a schedule (a callable step -> lr)")
+        _check_positive_int("warmup_steps", warmup_steps)
+        _require(0 <= start_factor <= 1, "start_factor", start_factor, "in [0, 1]")
+        self.schedule, self.warmup_steps, self.start_factor = schedule, warmup_steps, start_factor
+
+    def lr_at(self, t):
+        W, s = self.warmup_steps, self.start_factor
+        if t < W:
+            return self.schedule(0) * (s + (1 - s) * t / W)
+        return self.schedule(t - W)
+
+
+class OneCycle(Schedule):
+    """PyTorch's OneCycleLR (anneal_strategy='cos', three_phase=False): up to max_lr, then down.
+
+    ::
+
+        initial_lr = max_lr / div_factor
+        min_lr     = initial_lr / final_div_factor
+        phase 1: from step 0    to e_1 = pct_start * total_steps - 1: initial_lr -> max_lr
+        phase 2: from step e_1  to e_2 = total_steps - 1:             max_lr     -> min_lr
+        within a phase from step a to b, going from lr_a to lr_b:
+            p    = (t - a) / (b - a)
+            lr_t = lr_b + (lr_a - lr_b) * (1 + cos(pi * p)) / 2
+
+    Like PyTorch, it is defined for 0 <= t <= total_steps (t = total_steps, the rate after the
+    last of PyTorch's steps, continues the cosine a little past min_lr), and raises ValueError
+    for a later step: a one-cycle run has a fixed length, so stepping past it is a bug in the
+    training loop. The warm-up phase must last more than one step (pct_start * total_steps > 1).
+    """
+
+    def __init__(self, max_lr, total_steps, pct_start=0.3, div_factor=25.0,
+                 final_div_factor=1e4):
+        _check_non_negative("max_lr", max_lr)
+        _check_positive_int("total_steps", total_steps)
+        _require(0 < pct_start < 1 and pct_start * total_steps > 1, "pct_start", pct_start,
+                 f"in (0, 1) with pct_start * total_steps > 1 (total_steps={total_steps})")
+        _check_positive("div_factor", div_factor)
+        _check_positive("final_div_factor", final_div_factor)
+        self.max_lr, self.total_steps, self.pct_start = max_lr, total_steps, pct_start
+        self.initial_lr = max_lr / div_factor
+        self.min_lr = self.initial_lr / final_div_factor
+        self.peak_step = float(pct_start * total_steps) - 1
+
+    def lr_at(self, t):
+        if t > self.total_steps:
+            raise ValueError(f"OneCycle: step {t} is past total_steps={self.total_steps}")
+        if t <= self.peak_step:
+            return _cosine_between(self.initial_lr, self.max_lr, t / self.peak_step)
+        progress = (t - self.peak_step) / (self.total_steps - 1 - self.peak_step)
+        return _cosine_between(self.max_lr, self.min_lr, progress)
+
+
+def _cosine_between(start, end, progress):
+    """Half a cosine from `start` (progress 0) to `end` (progress 1), as PyTorch computes it."""
+    return end + (start - end) / 2.0 * (math.cos(math.pi * progress) + 1)
+
+
+# ---------------------------------------------------------------------------
+# Loss-driven schedules.
+
+class LossDrivenSchedule:
+    """Base class of the schedules that set the rate from the loss: `.step(loss) -> lr`."""
+
+    def __init__(self, lr):
+        _check_non_negative("lr", lr)
+        self.lr = lr
+        self.step_count = 0
+
+    def step(self, loss):
+        """Record one loss value (a float) and return the learning rate for the next step."""
+        self.step_count += 1
+        loss = float(loss)
+        if not math.isfinite(loss):
+            raise ValueError(
+                f"{type(self).__name__}.step got loss={loss} at step {self.step_count}: "
+                "the run has diverged (lower the learning rate or clip the gradients)")
+        self.lr = self.new_lr(loss)
+        return self.lr
+
+    def new_lr(self, loss):
+        raise NotImplementedError
+
+
+class ReduceLROnPlateau(LossDrivenSchedule):
+    """PyTorch's ReduceLROnPlateau (mode='min', threshold_mode='rel', cooldown=0, eps=1e-8).
+
+    ::
+
+        a loss counts as better when  loss < best * (1 - threshold)    (best starts at +inf)
+        better:  best <- loss,  bad_epochs <- 0
+        else:    bad_epochs <- bad_epochs + 1
+        if bad_epochs > patience:
+            new = max(lr * factor, min_lr);  bad_epochs <- 0
+            if lr - new > 1e-8:  lr <- new
+
+    So with patience p the rate drops on the (p + 1)-th loss in a row that fails to improve.
+    A non-finite loss raises ValueError (PyTorch would count it as one more bad epoch).
+    """
+
+    def __init__(self, lr, factor=0.1, patience=10, threshold=1e-4, min_lr=0.0):
+        super().__init__(lr)
+        _require(0 < factor < 1, "factor", factor, "in (0, 1)")
+        _require(isinstance(patience, int) and patience >= 0, "patience", patience,
+                 "a non-negative integer")
+        _check_non_negative("threshold", threshold)
+        _check_non_negative("min_lr", min_lr)
+        self.factor, self.patience, self.threshold, self.min_lr = factor, patience, threshold, min_lr
+        self.best = math.inf
+        self.num_bad_epochs = 0
+
+    def new_lr(self, loss):
+        if loss < self.best * (1 - self.threshold):
+            self.best = loss
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.num_bad_epochs <= self.patience:
+            return self.lr
+        self.num_bad_epochs = 0
+        reduced = max(self.lr * self.factor, self.min_lr)
+        return reduced if self.lr - reduced > 1e-8 else self.lr
+
+
+class BoldDriver(LossDrivenSchedule):
+    """The "bold driver" rule (Vogl et al. 1988; Battiti 1989): speed up while it works.
+
+    ::
+
+        if loss < previous loss:  lr <- lr * increase
+        if loss > previous loss:  lr <- lr * decrease
+        (the first loss, and an equal loss, leave lr unchanged)
+
+    The original rule also undoes the step that raised the loss; here the step stands and only
+    the rate changes. A non-finite loss raises ValueError rather than counting as a rise: a NaN
+    means the run has already diverged, and quietly halving the rate would hide that.
+    """
+
+    def __init__(self, lr, increase=1.05, decrease=0.5):
+        super().__init__(lr)
+        _require(increase >= 1, "increase", increase, ">= 1")
+        _require(0 < decrease < 1, "decrease", decrease, "in (0, 1)")
+        self.increase, self.decrease = increase, decrease
+        self.previous_loss = None
+
+    def new_lr(self, loss):
+        previous, self.previous_loss = self.previous_loss, loss
+        if previous is None or loss == previous:
+            return self.lr
+        return self.lr * (self.increase if loss < previous else self.decrease)
+
+
+# ---------------------------------------------------------------------------
+# Driving an optimiser.
+
+class LRScheduler:
+    """Write a schedule's learning rate into `optimizer.lr`, one `step()` per epoch or batch.
+
+    At construction the optimiser gets the rate for step 0 (as in PyTorch). `step(loss=None)`
+    advances one step: a step-driven schedule gives schedule(t) and ignores the loss (so one
+    training loop serves every schedule); a loss-driven one needs the loss and is given it.
+    `last_lr` is the rate last written; `get_last_lr()` returns it in a list, like PyTorch
+    (which has one entry per parameter group).
+    """
+
+    def __init__(self, optimizer, schedule):
+        _require(callable(schedule) or isinstance(schedule, LossDrivenSchedule), "schedule",
+                 schedule, "a callable step -> lr or a loss-driven schedule")
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.step_count = 0
+        self._set_lr(schedule.lr if self.loss_driven else schedule(0))
+
+    @property
+    def loss_driven(self):
+        return isinstance(self.schedule, LossDrivenSchedule)
+
+    def step(self, loss=None):
+        """Advance one step and set the optimiser's rate; returns that rate."""
+        self.step_count += 1
+        if not self.loss_driven:
+            return self._set_lr(self.schedule(self.step_count))
+        if loss is None:
+            raise ValueError(f"{type(self.schedule).__name__} sets the rate from the loss: "
+                             "call scheduler.step(loss)")
+        return self._set_lr(self.schedule.step(loss))
+
+    def get_last_lr(self):
+        return [self.last_lr]
+
+    def _set_lr(self, lr):
+        self.optimizer.lr = lr
+        self.last_lr = lr
+        return lr
