@@ -1,8 +1,12 @@
-# Two commands do everything: `make lab` and `make test`.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# Two commands do everything: `make lab` opens the course, `make test` checks it.
+# Both create .venv (with the python3 on PATH) and install the project into it when needed.
+PYTHON    ?= python3
+VENV      := .venv
+BIN       := $(VENV)/bin
+STAMP     := $(VENV)/.installed-stamp
+NOTEBOOKS  = $(wildcard chapters/*.ipynb solutions/*.ipynb)
+NBVAL     := --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.cfg \
+             --nbval-cell-timeout 300
 
 .PHONY: lab test unit nbval notebooks bench clean
 
@@ -10,23 +14,31 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+## lab: open JupyterLab on the chapters
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters/
 
+## test: unit tests, then every chapter and solution notebook under nbval
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
-	@bash .ci/nbval.sh $(BIN)
+	$(BIN)/python -m pytest tests $(if $(NOTEBOOKS),$(NBVAL) $(NOTEBOOKS))
 
+## unit: the unit tests only
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests
 
-notebooks: $(STAMP)
-	$(BIN)/python -m gradcourse.tools.run_notebooks chapters solutions
+## nbval: the notebooks only
+nbval: $(STAMP)
+	$(BIN)/python -m pytest $(NBVAL) $(NOTEBOOKS)
 
+## notebooks: re-execute every notebook in place, so the stored outputs match the code
+notebooks: $(STAMP)
+	$(BIN)/python .ci/run_notebooks.py $(NOTEBOOKS)
+
+## bench: the autograd benchmark against hand-written numpy
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_autograd.py
 

@@ -1,9 +1,9 @@
 """gradcourse: measure why deep networks' gradients vanish or explode, and how each remedy works.
 
 The package mirrors PyTorch's names, so `import gradcourse as gc` reads like `import torch`:
-`gc.tensor`, `gc.no_grad`, `gc.nn.Linear`, `gc.functional.relu`, `gc.manual_seed`.
+`gc.tensor`, `gc.no_grad`, `gc.nn.Linear`, `gc.functional.relu`, `gc.optim.Adam`, `gc.manual_seed`.
 """
-from . import functional, nn
+from . import data, functional, nn, optim, schedules
 from .autograd import GradcheckError, Tensor, gradcheck, is_grad_enabled, no_grad, tensor
 from .rng import manual_seed
 

@@ -83,21 +83,22 @@ def linear(x, weight, bias=None):
     """
     x, weight = as_tensor(x), as_tensor(weight)
     bias = None if bias is None else as_tensor(bias)
-    if x.shape[-1:] != weight.shape[:1]:
+    if x.data.ndim == 0 or x.data.shape[-1] != weight.data.shape[0]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
                          f"but the weight of shape {weight.shape} expects {weight.shape[0]}")
     out = x.data @ weight.data
     if bias is not None:
         out += bias.data
-    x2 = x.data.reshape(-1, weight.shape[0])
 
     def backward(g):
-        g2 = g.reshape(-1, weight.shape[1])
-        grad_x = (g @ weight.data.T) if x.requires_grad else None
+        x2, g2 = x.data, g
+        if g.ndim != 2:  # a stack of batches: fold the extra axes into one batch axis
+            x2, g2 = x.data.reshape(-1, weight.data.shape[0]), g.reshape(-1, weight.data.shape[1])
+        grad_x = g @ weight.data.T if x.requires_grad else None
         grad_w = x2.T @ g2 if weight.requires_grad else None
         if bias is None:
             return grad_x, grad_w
-        return grad_x, grad_w, g2.sum(axis=0)
+        return grad_x, grad_w, np.add.reduce(g2, axis=0)
     parents = (x, weight) if bias is None else (x, weight, bias)
     return record_op(out, parents, backward)
 

@@ -31,6 +31,8 @@ class Module:
 
     def __call__(self, *inputs):
         output = self.forward(*inputs)
+        if not self._forward_hooks:
+            return output
         for hook in list(self._forward_hooks.values()):
             replaced = hook(self, inputs, output)
             if replaced is not None:

@@ -68,13 +68,14 @@ def _describe(param, index):
 def _all_finite(g):
     """True when the array `g` holds no nan and no inf.
 
-    The sum of squares g.g is one BLAS call, the fastest test numpy offers (about 0.8 us for a
-    32x32 array, against 1.2 us for math.isfinite(g.sum()) and 1.6 us for np.isfinite(g).all()).
-    Any nan or inf makes it non-finite. It can also overflow for a finite g (entries past about
-    1e154); then the exact element-wise test decides.
+    The sum of squares g.g is one BLAS call, the fastest test numpy offers (about 0.6 us for a
+    32x32 array, against 1.25 us for math.isfinite(g.sum()) and 1.6 us for
+    np.isfinite(g).all(); 60 us against 160 us for 1000x1000). Any nan or inf makes it
+    non-finite. It can also overflow for a finite g (entries past about 1e154, and numpy then
+    warns about the overflow); in that case the exact element-wise test decides.
     """
     flat = g.ravel()
-    return math.isfinite(flat @ flat) or bool(np.isfinite(g).all())
+    return math.isfinite(flat.dot(flat)) or bool(np.isfinite(g).all())
 
 
 # ---------------------------------------------------------------------------
