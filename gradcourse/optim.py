@@ -21,8 +21,8 @@ import numpy as np
 
 
 # ---------------------------------------------------------------------------
-# Argument checks, shared by the optimisers and by gradcourse.schedules.
-# The `not (...)` form also rejects NaN, for which every comparison is False.
+# Argument checks, shared by the optimisers and by gradcourse.schedules. Each states what a
+# valid value is, so NaN, for which every comparison is False, is rejected too.
 
 def _require(ok, name, value, rule):
     """Raise ValueError('name must be rule, got value') unless `ok`."""
@@ -146,6 +146,9 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Restore a `state_dict()` (copied, so the dict itself is never changed by steps)."""
+        if set(state_dict["hyperparameters"]) != set(self.hyperparameter_names):
+            raise ValueError(f"the state dict does not come from a {type(self).__name__}: its "
+                             f"hyperparameters are {sorted(state_dict['hyperparameters'])}")
         if len(state_dict["state"]) != len(self.params):
             raise ValueError(
                 f"the state dict holds {len(state_dict['state'])} parameters, "
@@ -277,7 +280,8 @@ class RMSprop(Optimizer):
             g_ave = state["grad_avg"] = alpha * state["grad_avg"] + (1 - alpha) * g
             v_tilde = v_tilde - g_ave**2
         if mu > 0:
-            b = state["momentum_buffer"] = mu * state["momentum_buffer"] + g / (np.sqrt(v_tilde) + eps)
+            b_previous = state["momentum_buffer"]
+            b = state["momentum_buffer"] = mu * b_previous + g / (np.sqrt(v_tilde) + eps)
             p.data -= self.lr * b
         else:
             p.data -= self.lr * g / (np.sqrt(v_tilde) + eps)

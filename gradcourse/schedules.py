@@ -17,8 +17,7 @@ kind::
 """
 import math
 
-from .optim import (_check_fraction, _check_non_negative, _check_positive, _check_positive_int,
-                    _require)
+from .optim import _check_non_negative, _check_positive, _check_positive_int, _require
 
 
 class Schedule:
@@ -237,7 +236,8 @@ class ReduceLROnPlateau(LossDrivenSchedule):
                  "a non-negative integer")
         _check_non_negative("threshold", threshold)
         _check_non_negative("min_lr", min_lr)
-        self.factor, self.patience, self.threshold, self.min_lr = factor, patience, threshold, min_lr
+        self.factor, self.patience = factor, patience
+        self.threshold, self.min_lr = threshold, min_lr
         self.best = math.inf
         self.num_bad_epochs = 0
 

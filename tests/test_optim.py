@@ -266,11 +266,13 @@ def assert_state_dicts_equal(a, b):
             np.testing.assert_array_equal(state_a[key], state_b[key])
 
 
-def test_load_state_dict_rejects_a_different_number_of_parameters():
+def test_load_state_dict_rejects_another_optimiser_or_other_parameters():
     params = make_params()
     saved = optim.Adam(params).state_dict()
     with pytest.raises(ValueError, match="3 parameters"):
         optim.Adam(params[:2]).load_state_dict(saved)
+    with pytest.raises(ValueError, match="not come from a SGD"):
+        optim.SGD(params, lr=0.1).load_state_dict(saved)
 
 
 # ---------------------------------------------------------------------------

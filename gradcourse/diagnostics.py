@@ -1,0 +1,416 @@
+"""Instruments that measure how gradients and activations flow through a network.
+
+- `gradient_norms(model)`: the L2 norm of every parameter's gradient, layer by layer.
+- `GradientFlow(model)`: per layer and per training step, the gradient reaching the layer's
+  output, the activations' mean, std, saturated and dead fractions, and each weight's
+  update-to-data ratio (the quantities of Karpathy's makemore part 3 and fastai's ActivationStats).
+- `measure_at_init(model, x)`: one forward and backward pass, the same per-layer numbers.
+- `jacobian_singular_values(model, x)`: how far the input-output map is from an isometry.
+- `check_gradients(model, step)`: warns (`GradientWarning`) about vanishing, exploding or
+  non-finite gradients, naming the parameter and the step.
+
+What "a layer" is (`default_layers`): each block of a model that has `blocks` (as `nn.MLP`
+builds); otherwise each activation module (Sigmoid, Tanh, ReLU, ...), so a layer's output is a
+hidden layer's post-nonlinearity output; a network with no activation module at all is measured
+at each Linear.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from . import functional as F
+from . import nn
+from .autograd import Tensor, as_tensor
+
+# Output ranges beyond which a squashing activation counts as saturated (its slope is tiny).
+TANH_SATURATION = 0.97        # |tanh(x)| > 0.97   <=>  tanh'(x) < 0.06
+SIGMOID_SATURATION = 0.03     # sigma(x) outside [0.03, 0.97]  <=>  sigma'(x) < 0.03
+
+
+class GradientWarning(UserWarning):
+    """Issued by `check_gradients` when gradients vanish, explode or become non-finite."""
+
+
+# ----- per-parameter gradient norms ----------------------------------------------------------
+def gradient_norms(model):
+    """{parameter name: L2 norm of its gradient}, in layer order (the order of `named_parameters`).
+
+    A parameter whose `.grad` is None (no backward has reached it yet) is left out, so an
+    empty dict means "call loss.backward() first". A gradient containing nan or inf gives nan
+    or inf, which `check_gradients` reports.
+    """
+    return {name: float(np.linalg.norm(p.grad)) for name, p in model.named_parameters()
+            if p.grad is not None}
+
+
+def _weights(model):
+    """(name, parameter) for the weight matrices: the parameters with two or more axes."""
+    return [(name, p) for name, p in model.named_parameters() if p.data.ndim >= 2]
+
+
+# ----- which modules are "layers", and which activation each one ends in ---------------------
+def activation_kind(module):
+    """'sigmoid', 'tanh' or 'relu' for those activation modules, else None."""
+    if isinstance(module, nn.Sigmoid):
+        return "sigmoid"
+    if isinstance(module, nn.Tanh):
+        return "tanh"
+    if isinstance(module, nn.ReLU):
+        return "relu"
+    return None
+
+
+def _is_activation(module):
+    return isinstance(module, (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, nn.GELU))
+
+
+def default_layers(model):
+    """The (name, module) pairs measured when no `layers` are given, in forward order.
+
+    `model.blocks` if the model has blocks (an `nn.MLP`); otherwise every activation module
+    (the hidden layers' outputs after the nonlinearity); otherwise every Linear.
+    """
+    names = {id(module): name for name, module in model.named_modules()}
+    blocks = getattr(model, "blocks", None)
+    if blocks is not None:
+        return [(names.get(id(block), f"blocks.{i}"), block) for i, block in enumerate(blocks)]
+    modules = list(model.named_modules())
+    layers = [(name, m) for name, m in modules if _is_activation(m)]
+    if not layers:
+        layers = [(name, m) for name, m in modules if isinstance(m, nn.Linear)]
+    if not layers:
+        raise ValueError(f"found no blocks, activation or Linear modules in {type(model).__name__}; "
+                         f"pass layers=[...] (a list of modules or of (name, module) pairs)")
+    return layers
+
+
+def _named_layers(model, layers):
+    if layers is None:
+        return default_layers(model)
+    names = {id(module): name for name, module in model.named_modules()}
+    named = []
+    for i, layer in enumerate(layers):
+        if isinstance(layer, tuple):
+            named.append(layer)
+        else:
+            named.append((names.get(id(layer), f"layer{i}"), layer))
+    return named
+
+
+def _activation_module(layer):
+    """The module whose output is checked for saturation and dead units: the layer itself if
+    it is a Sigmoid/Tanh/ReLU, else the last such module inside it, else None."""
+    found = None
+    for module in layer.modules():
+        if activation_kind(module) is not None:
+            found = module
+    return found
+
+
+# ----- statistics of one array of activations -----------------------------------------------
+def saturated_fraction(values, kind):
+    """Fraction of entries where a squashing activation's slope is nearly zero.
+
+    tanh: |y| > 0.97; sigmoid: y < 0.03 or y > 0.97. nan for any other activation.
+    """
+    values = np.asarray(values)
+    if kind == "tanh":
+        return float(np.mean(np.abs(values) > TANH_SATURATION))
+    if kind == "sigmoid":
+        return float(np.mean((values < SIGMOID_SATURATION) | (values > 1 - SIGMOID_SATURATION)))
+    return math.nan
+
+
+def dead_fraction(values, kind="relu"):
+    """Fraction of ReLU units that output 0 for every example in the batch (they learn nothing).
+
+    `values` has shape (batch, units) or (batch, ..., units); nan unless kind == 'relu'.
+    """
+    if kind != "relu":
+        return math.nan
+    values = np.asarray(values)
+    per_unit = values.reshape(-1, values.shape[-1])
+    return float(np.mean(np.all(per_unit == 0, axis=0)))
+
+
+def update_to_data_ratio(weight, grad, lr):
+    """lr * std(grad) / std(weight): how big a plain SGD step is next to the weight itself.
+
+    Around 1e-3 is the usual healthy value (log10 ratio about -3).
+    """
+    return float(lr * np.std(grad) / np.std(weight))
+
+
+# ----- GradientFlow: per layer, per step -------------------------------------------------------
+QUANTITIES = ("grad_norm", "act_mean", "act_std", "saturated", "dead")
+
+
+class GradientFlow:
+    """Record, at every training step, how the gradient and the activations flow layer by layer.
+
+    Per layer (see `default_layers`; or pass `layers`, a list of modules or (name, module)):
+      grad_norm  L2 norm of dL/d(layer output) over the whole batch: the gradient reaching it;
+      act_mean, act_std  mean and std of the layer's output;
+      saturated  fraction of saturated units of its activation (tanh: |y| > 0.97, sigmoid: y
+                 outside [0.03, 0.97]; nan for other activations);
+      dead       fraction of ReLU units that are 0 for every example of the batch (nan if not ReLU).
+    Saturation and dead units are measured on the layer's activation: the layer itself if it is
+    a Sigmoid/Tanh/ReLU, else the last such module inside it (e.g. an MLP block's), or on the
+    layer's output with `activation="tanh"|"sigmoid"|"relu"`.
+    Per weight matrix (every parameter with two or more axes, names in `weight_names`):
+      update_ratio  lr * std(grad) / std(weight), when `record` is given the learning rate.
+
+    Forward hooks keep each layer's latest output (only from forwards that build a graph, so an
+    evaluation under `no_grad()` does not disturb them) and call `retain_grad()` on it. A layer
+    run several times in one forward is measured at its last call. Usage:
+
+        flow = GradientFlow(model)
+        for step in range(steps):
+            loss = loss_fn(model(x), y)        # forward
+            optimizer.zero_grad()
+            loss.backward()                    # backward
+            flow.record(lr=optimizer.lr)       # read the gradients before they are used
+            optimizer.step()
+        flow.remove()                          # or use `with GradientFlow(model) as flow:`
+        flow.history["grad_norm"]              # numpy array, steps x layers
+
+    `history` maps each quantity to a (steps x layers) array (steps x weights for
+    `update_ratio`), plus `step`, the step numbers; `to_frame()` gives a pandas DataFrame.
+    """
+
+    def __init__(self, model, layers=None, activation=None):
+        if activation not in (None, "tanh", "sigmoid", "relu"):
+            raise ValueError(f"activation must be None, 'tanh', 'sigmoid' or 'relu', got {activation!r}")
+        self.model = model
+        named = _named_layers(model, layers)
+        self.layer_names = [name for name, _ in named]
+        self.layers = [layer for _, layer in named]
+        self.activation = activation
+        self.weight_names = [name for name, _ in _weights(model)]
+        self._rows = {key: [] for key in QUANTITIES + ("update_ratio",)}
+        self._steps = []
+        self._handles = []
+        self.attach()
+
+    # ----- hooks ---------------------------------------------------------------------------
+    def attach(self):
+        """Register the forward hooks (done by the constructor; needed only after `remove()`)."""
+        if self._handles:
+            return self
+        self._outputs = [None] * len(self.layers)
+        self._activations = [None] * len(self.layers)
+        self._kinds = [self.activation] * len(self.layers)
+        for i, layer in enumerate(self.layers):
+            self._handles.append(layer.register_forward_hook(self._output_hook(i)))
+            act = None if self.activation else _activation_module(layer)
+            if act is not None:
+                self._kinds[i] = activation_kind(act)
+                self._handles.append(act.register_forward_hook(self._activation_hook(i)))
+        return self
+
+    def remove(self):
+        """Unregister the hooks; the history is kept."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    detach = remove
+
+    def __enter__(self):
+        return self.attach()
+
+    def __exit__(self, *exc):
+        self.remove()
+
+    def _output_hook(self, i):
+        def hook(module, inputs, output):
+            if isinstance(output, Tensor) and output.requires_grad:
+                output.retain_grad()
+                self._outputs[i] = output
+                if self.activation:
+                    self._activations[i] = output.data
+        return hook
+
+    def _activation_hook(self, i):
+        def hook(module, inputs, output):
+            if isinstance(output, Tensor) and output.requires_grad:
+                self._activations[i] = output.data
+        return hook
+
+    # ----- recording -------------------------------------------------------------------------
+    def record(self, lr=None, *, step=None):
+        """Store this step's numbers; call it after `loss.backward()` and before `optimizer.step()`.
+
+        `lr` (the optimiser's learning rate) is needed for the update-to-data ratios (nan without
+        it). `step` defaults to the number of steps recorded so far. Returns this step's numbers.
+        """
+        if all(out is None for out in self._outputs):
+            raise RuntimeError("GradientFlow.record(): no layer output was captured; run a forward "
+                               "pass (with gradients enabled) and backward() before record()")
+        if all(out is None or out.grad is None for out in self._outputs):
+            raise RuntimeError("GradientFlow.record(): the layer outputs have no gradient yet; "
+                               "call loss.backward() before record()")
+        row = {key: [] for key in QUANTITIES}
+        for out, act, kind in zip(self._outputs, self._activations, self._kinds):
+            row["grad_norm"].append(math.nan if out is None or out.grad is None
+                                    else float(np.linalg.norm(out.grad)))
+            row["act_mean"].append(math.nan if out is None else float(np.mean(out.data)))
+            row["act_std"].append(math.nan if out is None else float(np.std(out.data)))
+            row["saturated"].append(math.nan if act is None else saturated_fraction(act, kind))
+            row["dead"].append(math.nan if act is None else dead_fraction(act, kind))
+        row["update_ratio"] = [
+            math.nan if lr is None or p.grad is None else update_to_data_ratio(p.data, p.grad, lr)
+            for _, p in _weights(self.model)]
+        for key, values in row.items():
+            self._rows[key].append(values)
+        self._steps.append(len(self._steps) if step is None else step)
+        return {key: np.array(values) for key, values in row.items()}
+
+    @property
+    def history(self):
+        """{quantity: array (steps x layers)}; `update_ratio` is steps x weights; `step`: (steps,)."""
+        history = {key: np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+                   for key, rows in self._rows.items()}
+        for key in QUANTITIES:
+            history[key] = history[key].reshape(len(self._steps), len(self.layers))
+        history["update_ratio"] = history["update_ratio"].reshape(len(self._steps), len(self.weight_names))
+        history["step"] = np.array(self._steps)
+        return history
+
+    def as_dict(self):
+        """The same as `history`."""
+        return self.history
+
+    def to_frame(self):
+        """A pandas DataFrame indexed by step, with columns (quantity, layer or weight name).
+
+        `flow.to_frame()["grad_norm"]` is then a steps x layers table. Needs pandas (optional).
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("GradientFlow.to_frame() needs pandas, which gradcourse does not "
+                              "require: pip install pandas, or use flow.history (numpy arrays)") from None
+        history = self.history
+        columns, data = [], []
+        for key in QUANTITIES:
+            columns += [(key, name) for name in self.layer_names]
+            data.append(history[key])
+        columns += [("update_ratio", name) for name in self.weight_names]
+        data.append(history["update_ratio"])
+        return pd.DataFrame(np.hstack(data), index=pd.Index(history["step"], name="step"),
+                            columns=pd.MultiIndex.from_tuples(columns, names=["quantity", "name"]))
+
+    def __repr__(self):
+        return (f"GradientFlow({len(self.layers)} layers, {len(self._steps)} steps recorded, "
+                f"{'attached' if self._handles else 'detached'})")
+
+
+# ----- one measurement at initialisation ------------------------------------------------------
+def _loss(output, y, loss):
+    if callable(loss):
+        return loss(output, y)
+    if loss == "mean_square":
+        return (output * output).mean() if y is None else F.mse_loss(output, y)
+    if loss == "mse":
+        return F.mse_loss(output, y)
+    if loss == "cross_entropy":
+        return F.cross_entropy(output, y)
+    raise ValueError(f"loss must be 'mean_square', 'mse', 'cross_entropy' or a function (output, y) -> "
+                     f"scalar Tensor, got {loss!r}")
+
+
+def measure_at_init(model, x, y=None, loss="mean_square", layers=None, activation=None):
+    """Run one forward and backward pass and return the per-layer numbers of `GradientFlow`.
+
+    The loss is mean(output^2) by default (no target needed: it only sets where the gradient
+    starts), mse_loss or cross_entropy against `y`, or any function (output, y) -> scalar.
+    The model's parameter gradients are cleared first and left holding this pass's gradients.
+    Returns a dict of numpy arrays over the layers: grad_norm (of dL/d(layer output)),
+    act_mean, act_std, saturated, dead; plus `layers` (the names) and `loss` (a float).
+    """
+    model.zero_grad()
+    with GradientFlow(model, layers=layers, activation=activation) as flow:
+        value = _loss(model(as_tensor(x)), y, loss)
+        value.backward()
+        row = flow.record()
+    del row["update_ratio"]
+    row["layers"] = flow.layer_names
+    row["loss"] = value.item()
+    return row
+
+
+# ----- the input-output Jacobian ---------------------------------------------------------------
+def input_output_jacobian(model, x):
+    """J[i, j] = d output_i / d x_j at one input x of shape (features,) or (1, features).
+
+    One backward pass per output unit, each giving one row of J. The parameters' `.grad` are
+    restored afterwards. (Put models with BatchNorm in eval() mode: a batch of one has no std.)
+    """
+    x = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
+    if x.ndim == 2 and x.shape[0] == 1:
+        x = x[0]
+    if x.ndim != 1:
+        raise ValueError(f"jacobian needs a single input of shape (features,) or (1, features), "
+                         f"got shape {x.shape}")
+    saved = [(p, p.grad) for p in model.parameters()]
+    inp = Tensor(x.reshape(1, -1), requires_grad=True)
+    out = model(inp)
+    if out.ndim != 2 or out.shape[0] != 1:
+        raise ValueError(f"jacobian needs a model output of shape (1, outputs), got {out.shape}")
+    rows = []
+    for i in range(out.shape[1]):
+        inp.grad = None
+        seed = np.zeros(out.shape)
+        seed[0, i] = 1.0
+        out.backward(seed)
+        rows.append(inp.grad[0].copy())
+    for p, grad in saved:
+        p.grad = grad
+    return np.array(rows)
+
+
+def jacobian_singular_values(model, x):
+    """Singular values, largest first, of the input-output Jacobian at one input x.
+
+    All close to 1 is "dynamical isometry" (Saxe et al., 2014; Pennington et al., 2017): every
+    direction of a perturbation, and so of the gradient coming back, keeps its length.
+    """
+    return np.linalg.svd(input_output_jacobian(model, x), compute_uv=False)
+
+
+# ----- warnings during training -------------------------------------------------------------
+def check_gradients(model, step, vanishing=1e-6, exploding=1e6):
+    """Warn (`GradientWarning`) about unhealthy gradients and return the messages (empty if healthy).
+
+    - non-finite: some parameter's gradient contains nan or inf;
+    - exploding: some parameter's gradient norm exceeds `exploding` (the largest is named);
+    - vanishing: the first weight matrix's gradient norm is below `vanishing` times the last's.
+    Each message names the step and the parameter, e.g. "step 37: vanishing gradient: the first
+    layer's weight gradient (0.weight, norm 3.2e-12) is 4.1e-09 of the last layer's (...)".
+    Parameters whose `.grad` is None are ignored.
+    """
+    norms = gradient_norms(model)
+    problems = []
+    bad = [name for name, norm in norms.items() if not math.isfinite(norm)]
+    if bad:
+        problems.append(f"step {step}: non-finite gradient (nan or inf) in {len(bad)} of {len(norms)} "
+                        f"parameters, first in {bad[0]}")
+    finite = {name: norm for name, norm in norms.items() if math.isfinite(norm)}
+    if finite:
+        largest = max(finite, key=finite.get)
+        if finite[largest] > exploding:
+            problems.append(f"step {step}: exploding gradient: {largest} has gradient norm "
+                            f"{finite[largest]:.2g}, above {exploding:.0e}")
+    weights = [name for name, _ in _weights(model) if name in finite]
+    if len(weights) >= 2:
+        first, last = weights[0], weights[-1]
+        ratio = finite[first] / finite[last] if finite[last] > 0 else math.inf
+        if ratio < vanishing:
+            problems.append(f"step {step}: vanishing gradient: the first layer's weight gradient "
+                            f"({first}, norm {finite[first]:.2g}) is {ratio:.2g} of the last "
+                            f"layer's ({last}, norm {finite[last]:.2g})")
+    for message in problems:
+        warnings.warn(message, GradientWarning, stacklevel=2)
+    return problems

@@ -1,0 +1,100 @@
+"""The training loop: it learns, it stops with a useful message when a run diverges."""
+import numpy as np
+import pytest
+
+import gradcourse as gc
+from gradcourse import nn, optim
+from gradcourse.training import History, accuracy, first_nonfinite_gradient, fit
+
+
+def small_classifier(seed=0):
+    gc.manual_seed(seed)
+    return nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
+
+
+def test_fit_learns_the_moons():
+    X, y = gc.data.moons(400, noise=0.1, seed=0)
+    model = small_classifier()
+    before = accuracy(model, X, y)
+    history = fit(model, X, y, optim.Adam(model.parameters(), lr=0.02), steps=300, batch_size=32, seed=0)
+    assert not history.diverged and history.message == "finished"
+    assert len(history.loss) == len(history.lr) == len(history.grad_norm) == 300
+    assert np.mean(history.loss[-20:]) < 0.5 * np.mean(history.loss[:20])
+    assert history.train_accuracy[-1] > max(0.85, before), (before, history.train_accuracy)
+    assert history.eval_steps[-1] == 300
+
+
+def test_fit_is_reproducible_with_a_seed():
+    X, y = gc.data.moons(200, seed=1)
+    runs = []
+    for _ in range(2):
+        model = small_classifier(seed=3)
+        runs.append(fit(model, X, y, optim.SGD(model.parameters(), lr=0.1), steps=50, seed=7).loss)
+    assert runs[0] == runs[1]
+
+
+def test_schedule_writes_the_learning_rate_before_each_step():
+    X, y = gc.data.moons(100, seed=0)
+    model = small_classifier()
+    history = fit(model, X, y, optim.SGD(model.parameters(), lr=1.0), steps=5,
+                  schedule=lambda t: 0.1 * (t + 1))
+    assert np.allclose(history.lr, [0.1, 0.2, 0.3, 0.4, 0.5])
+
+
+def test_clipping_bounds_every_update():
+    X, y = gc.data.moons(100, seed=0)
+    model = small_classifier()
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    start = [p.data.copy() for p in model.parameters()]
+    history = fit(model, X, y, opt, steps=1, clip_norm=1e-3)
+    moved = np.sqrt(sum(np.sum((p.data - s) ** 2) for p, s in zip(model.parameters(), start)))
+    assert history.grad_norm[0] > 1e-3  # the raw norm is recorded, before clipping
+    assert moved == pytest.approx(0.5 * 1e-3, rel=1e-3)
+
+
+def test_divergence_stops_the_run_and_names_the_step():
+    gc.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))
+    X = gc.data.linear_regression(64, 4, seed=0).X
+    y = (X @ np.ones(4) * 1e3).reshape(-1, 1)
+    history = fit(model, X, y, optim.SGD(model.parameters(), lr=10.0), steps=200, loss="mse")
+    assert history.diverged and 1 < history.diverged_at < 200
+    assert len(history.loss) == history.diverged_at - 1
+    assert f"at step {history.diverged_at}" in history.message
+
+
+def test_first_nonfinite_gradient_names_the_layer():
+    model = small_classifier()
+    for p in model.parameters():
+        p.grad = np.zeros_like(p.data)
+    model[2].weight.grad[0, 0] = np.inf
+    assert first_nonfinite_gradient(model) == "layer 2 weight"
+    model[0].bias.grad[1] = np.nan
+    assert first_nonfinite_gradient(model) == "layer 0 bias"
+
+
+def test_steps_to_target_loss():
+    history = History(loss=[5.0] * 10 + [1.0] * 30)
+    assert history.steps_to(1.0, window=5) == 15
+    assert history.steps_to(0.5) is None
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(steps=0), "steps must be a positive integer"),
+    (dict(batch_size=-1), "batch_size must be a positive integer"),
+    (dict(clip_norm=-1.0), "clip_norm must be > 0"),
+    (dict(loss="hinge"), "unknown loss 'hinge'"),
+])
+def test_bad_arguments_are_named(kwargs, message):
+    model = small_classifier()
+    X, y = gc.data.moons(20, seed=0)
+    arguments = dict(steps=5) | kwargs
+    with pytest.raises(ValueError, match=message):
+        fit(model, X, y, optim.SGD(model.parameters(), lr=0.1), **arguments)
+
+
+def test_mismatched_lengths_are_named():
+    model = small_classifier()
+    X, y = gc.data.moons(20, seed=0)
+    with pytest.raises(ValueError, match="got 20 and 19"):
+        fit(model, X, y[:-1], optim.SGD(model.parameters(), lr=0.1), steps=1)
