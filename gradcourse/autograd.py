@@ -132,7 +132,7 @@ class Tensor:
 
     def detach(self):
         """A tensor sharing this one's data but cut off from the graph."""
-        return Tensor(self.data, requires_grad=False)
+        return record_op(self.data, (), None)  # (Tensor(...) would copy the data)
 
     # ----- hooks -------------------------------------------------------------------------
     def register_hook(self, hook):
@@ -217,8 +217,8 @@ class Tensor:
         p = float(exponent)
         out = self.data ** p
 
-        def backward(g):  # d(x^p)/dx = p x^(p-1)
-            return (g * p * self.data ** (p - 1),)
+        def backward(g):  # d(x^p)/dx = p x^(p-1); for p = 0 it is 0 everywhere (0 * 0^-1 would give nan)
+            return (g * p * self.data ** (p - 1) if p != 0 else np.zeros_like(self.data),)
         return record_op(out, (self,), backward)
 
     def __neg__(self):
@@ -342,7 +342,7 @@ def record_op(data, parents, backward):
     `backward(g)` receives dL/d(result) and returns one gradient per parent, in order.
     """
     out = Tensor.__new__(Tensor)
-    out.data = data
+    out.data = data if type(data) is np.ndarray else np.asarray(data)  # numpy gives 0-d results as scalars
     out.grad = None
     out._order = next(_creation_order)
     out._hooks = None
@@ -411,10 +411,10 @@ def _matmul_backward_general(A, B, g):
     A2 = A[np.newaxis, :] if A.ndim == 1 else A
     B2 = B[:, np.newaxis] if B.ndim == 1 else B
     G = g
+    if B.ndim == 1:  # (first, so that a 0-d g from vector @ vector becomes (1,) and then (1, 1))
+        G = np.expand_dims(G, -1)
     if A.ndim == 1:
         G = np.expand_dims(G, -2)
-    if B.ndim == 1:
-        G = np.expand_dims(G, -1)
     grad_a = _unbroadcast(G @ np.swapaxes(B2, -1, -2), A2.shape).reshape(A.shape)
     grad_b = _unbroadcast(np.swapaxes(A2, -1, -2) @ G, B2.shape).reshape(B.shape)
     return grad_a, grad_b
@@ -437,7 +437,7 @@ def _run_backward(root, grad):
             _accumulate_leaf(node, g, g)
             continue
         if node._retains_grad:
-            node.grad = g.copy() if node.grad is None else node.grad + g
+            node.grad = np.array(g) if node.grad is None else np.asarray(node.grad + g)
         for parent, parent_grad in zip(node._parents, node._backward(g)):
             if parent_grad is None or not parent.requires_grad:
                 continue
@@ -469,7 +469,7 @@ def _accumulate_leaf(leaf, g, upstream):
     """
     if g is upstream or type(g) is not np.ndarray or g.base is not None:
         g = np.array(g)
-    leaf.grad = g if leaf.grad is None else leaf.grad + g
+    leaf.grad = g if leaf.grad is None else np.asarray(leaf.grad + g)  # (0-d + 0-d gives a numpy scalar)
 
 
 class GradcheckError(AssertionError):
@@ -516,6 +516,9 @@ def _numeric_gradient(fn, inputs, index, cotangent, eps):
 
 
 def _compare(index, shape, analytic, numeric, atol, rtol):
+    if np.shape(analytic) != shape:
+        raise GradcheckError(f"gradcheck failed for input {index} (shape {shape}): autograd gives a gradient "
+                             f"of shape {np.shape(analytic)}; a backward did not reduce it to its input's shape")
     excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
     if np.all(excess <= 0):
         return

@@ -270,11 +270,10 @@ class GradientFlow:
     @property
     def history(self):
         """{quantity: array (steps x layers)}; `update_ratio` is steps x weights; `step`: (steps,)."""
-        history = {key: np.array(rows, dtype=np.float64).reshape(len(rows), -1)
-                   for key, rows in self._rows.items()}
-        for key in QUANTITIES:
-            history[key] = history[key].reshape(len(self._steps), len(self.layers))
-        history["update_ratio"] = history["update_ratio"].reshape(len(self._steps), len(self.weight_names))
+        steps, layers, weights = len(self._steps), len(self.layers), len(self.weight_names)
+        history = {key: np.array(self._rows[key], dtype=np.float64).reshape(steps, layers)
+                   for key in QUANTITIES}
+        history["update_ratio"] = np.array(self._rows["update_ratio"], dtype=np.float64).reshape(steps, weights)
         history["step"] = np.array(self._steps)
         return history
 

@@ -81,8 +81,7 @@ def linear(x, weight, bias=None):
 
     Backward: dL/dx = G W^T, dL/dW = x^T G, dL/db = sum over the batch of G.
     """
-    x, weight = as_tensor(x), as_tensor(weight)
-    bias = None if bias is None else as_tensor(bias)
+    x, weight = as_tensor(x), as_tensor(weight)  # (bias: a Tensor or None)
     if x.data.ndim == 0 or x.data.shape[-1] != weight.data.shape[0]:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
                          f"but the weight of shape {weight.shape} expects {weight.shape[0]}")
@@ -114,8 +113,13 @@ def mse_loss(pred, target):
     if pred.shape != target.shape:
         raise ValueError(f"mse_loss: prediction has shape {pred.shape} but target has shape {target.shape}; "
                          f"reshape one of them (e.g. target.reshape(-1, 1)) so they match")
-    diff = pred - target
-    return (diff * diff).mean()
+    diff = pred.data - target.data
+    loss = np.asarray(np.mean(diff * diff))
+
+    def backward(g):  # dL/dpred = 2 (pred - target) / n = -dL/dtarget
+        grad_pred = g * (2.0 / diff.size) * diff
+        return grad_pred, -grad_pred if target.requires_grad else None
+    return record_op(loss, (pred, target), backward)
 
 
 def cross_entropy(logits, targets):
@@ -161,3 +165,46 @@ def binary_cross_entropy_with_logits(logits, targets):
     losses = np.maximum(x.data, 0.0) - x.data * t + np.log1p(np.exp(-np.abs(x.data)))
     sigma = np.exp(-np.logaddexp(0.0, -x.data))
     return record_op(np.asarray(losses.mean()), (x,), lambda g: (g * (sigma - t) / x.size,))
+
+
+# ----- joining tensors -----------------------------------------------------------------------
+# (added for the recurrent layers, which stack their per-step hidden states into one tensor)
+def stack(tensors, axis=0):
+    """Join tensors of one shape along a new axis, like `torch.stack`.
+
+    Backward: slice i of the gradient along `axis` goes back to tensor i.
+    """
+    tensors = [as_tensor(t) for t in tensors]
+    _check_joinable("stack", tensors)
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack needs tensors of one shape, got shapes {[t.shape for t in tensors]}")
+    out = np.stack([t.data for t in tensors], axis=axis)
+
+    def backward(g):
+        return tuple(np.take(g, i, axis=axis) for i in range(len(tensors)))
+    return record_op(out, tuple(tensors), backward)
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis, like `torch.cat` / `torch.concatenate`.
+
+    Backward: the gradient is cut along `axis` into pieces of the inputs' sizes.
+    """
+    tensors = [as_tensor(t) for t in tensors]
+    _check_joinable("concatenate", tensors)
+    try:
+        out = np.concatenate([t.data for t in tensors], axis=axis)
+    except ValueError:  # (numpy's AxisError is a ValueError too)
+        raise ValueError(f"concatenate along axis {axis}: shapes {[t.shape for t in tensors]} must agree "
+                         f"on every other axis") from None
+    cut_points = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+
+    def backward(g):
+        return tuple(np.split(g, cut_points, axis=axis))
+    return record_op(out, tuple(tensors), backward)
+
+
+def _check_joinable(name, tensors):
+    if not tensors:
+        raise ValueError(f"{name} needs at least one tensor")

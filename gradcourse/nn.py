@@ -1,14 +1,18 @@
-"""Layers: `Module`, `Linear`, activations and `Sequential`, with PyTorch's names.
+"""Layers: `Module`, `Linear`, activations, `Sequential`, normalisation, residual and recurrent
+layers, and the `MLP` builder, with PyTorch's names.
 
 One difference from PyTorch, chosen because it reads like the maths on numpy arrays: a
 `Linear` weight has shape (in_features, out_features) and computes y = x @ W + b.
+Initialisation schemes live in `gradcourse.nn.init` (the module `gradcourse.init`).
 """
 import math
 
 import numpy as np
 
 from . import functional as F
-from .autograd import RemovableHandle, Tensor
+from . import init
+from .autograd import RemovableHandle, Tensor, as_tensor
+from .init import init_linear_
 from .rng import generator
 
 
@@ -108,18 +112,28 @@ class Module:
 class Linear(Module):
     """y = x @ W + b with W of shape (in_features, out_features), b of shape (out_features,).
 
-    Default initialisation is PyTorch's `nn.Linear` default: W and b drawn from
-    U(-1/sqrt(in_features), 1/sqrt(in_features)), so Var(W) = 1 / (3 in_features).
+    `init` chooses how W and b start (see `init.init_linear_` for the list):
+      None or "default"  PyTorch's nn.Linear default, W and b from U(-1/sqrt(in), 1/sqrt(in)),
+                         so Var(W) = 1 / (3 in_features);
+      a scheme's name    "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"
+                         (these two with ReLU's gain: Var(W) = 2 / in_features), "orthogonal",
+                         "normal" (N(0, 1)) or "zeros"; b starts at 0;
+      a function         fn(W) fills W in place, e.g. `lambda w: init.orthogonal_(w, gain=2)`;
+                         b starts at 0.
     """
 
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features, out_features, bias=True, init=None):
         if in_features <= 0 or out_features <= 0:
             raise ValueError(f"Linear needs positive sizes, got in_features={in_features}, "
                              f"out_features={out_features}")
         self.in_features, self.out_features = in_features, out_features
-        bound = 1.0 / math.sqrt(in_features)
-        self.weight = Parameter(generator().uniform(-bound, bound, (in_features, out_features)))
-        self.bias = Parameter(generator().uniform(-bound, bound, out_features)) if bias else None
+        self.weight = Parameter(np.zeros((in_features, out_features)))
+        self.bias = Parameter(np.zeros(out_features)) if bias else None
+        self.reset_parameters(init)
+
+    def reset_parameters(self, init=None):
+        """Draw the weight and bias again with the scheme `init` (as in the constructor)."""
+        init_linear_(self.weight, self.bias, init)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)

@@ -122,12 +122,12 @@ class Optimizer:
                     f"non-finite gradient (nan or inf) in {_describe(p, index)} at step {step}; "
                     "the run is diverging: lower the learning rate or clip the gradients "
                     "(optim.clip_grad_norm_)")
-        for index, p in enumerate(self.params):
+        for index, (p, state) in enumerate(zip(self.params, self.state)):
             if p.grad is None:
                 continue
-            if self.state[index] is None:
-                self.state[index] = self._initial_state(p)
-            self._update(p, p.grad, self.state[index])
+            if state is None:
+                state = self.state[index] = self._initial_state(p)
+            self._update(p, p.grad, state)
         self.step_count = step
 
     def _initial_state(self, p):
