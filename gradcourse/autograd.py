@@ -247,9 +247,12 @@ class Tensor:
             index = index.data.astype(np.intp)
         out = self.data[index]
 
-        def backward(g):  # scatter-add: repeated indices receive the sum of their gradients
+        def backward(g):  # scatter the gradient back to where the entries came from
             full = np.zeros_like(self.data)
-            np.add.at(full, index, g)
+            if _is_basic_index(index):
+                full[index] = g
+            else:  # integer arrays may repeat an index: each occurrence adds its gradient
+                np.add.at(full, index, g)
             return (full,)
         return record_op(np.array(out, dtype=np.float64), (self,), backward)
 
@@ -324,6 +327,12 @@ def _to_float_array(data):
     if array.dtype == object:
         raise TypeError(f"cannot make a tensor from {type(data).__name__}")
     return array
+
+
+def _is_basic_index(index):
+    """True for ints, slices, None and Ellipsis (no entry can be picked twice)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(part is None or part is Ellipsis or isinstance(part, (int, np.integer, slice)) for part in parts)
 
 
 def as_tensor(value):

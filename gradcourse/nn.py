@@ -106,7 +106,8 @@ class Module:
         children = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
-        return f"{type(self).__name__}(\n" + "\n".join(children) + "\n)"
+        settings = [f"  {self.extra_repr()}"] if self.extra_repr() else []  # e.g. Residual's scale
+        return f"{type(self).__name__}(\n" + "\n".join(settings + children) + "\n)"
 
 
 class Linear(Module):
@@ -213,3 +214,329 @@ class Sequential(Module):
     def append(self, module):
         self.layers.append(module)
         return self
+
+
+# ----- residual connections ------------------------------------------------------------------
+class Residual(Module):
+    """y = x + scale * block(x): a residual (skip) connection, He et al. (2016).
+
+    Backward: dL/dx = dL/dy + scale * (dL/dy) J_block(x). The first term, the identity path,
+    carries the gradient back unchanged however small the block's Jacobian J_block has become.
+    The block must map its input to an output of the same shape.
+    """
+
+    def __init__(self, block, scale=1.0):
+        if not isinstance(block, Module):
+            raise TypeError(f"Residual takes a Module as its block, got {type(block).__name__}")
+        self.block = block
+        self.scale = float(scale)
+
+    def forward(self, x):
+        x = as_tensor(x)
+        branch = self.block(x)
+        if branch.shape != x.shape:
+            raise ValueError(f"Residual: the block maps an input of shape {x.shape} to an output of shape "
+                             f"{branch.shape}; a residual block must preserve the shape so that "
+                             f"x + block(x) is defined")
+        if self.scale != 1.0:
+            branch = branch * self.scale
+        return x + branch
+
+    def extra_repr(self):
+        return f"scale={self.scale}"
+
+
+# ----- normalisation -------------------------------------------------------------------------
+class LayerNorm(Module):
+    """Normalise each example over its last axis (Ba, Kiros & Hinton, 2016), like PyTorch:
+
+        mu = mean(x),  var = mean((x - mu)^2)  (biased),  y = (x - mu) / sqrt(var + eps) * gamma + beta
+
+    with learnable gamma (`weight`, starts at 1) and beta (`bias`, starts at 0) per feature.
+    `normalized_shape` is the number of features (an int, or a tuple for the last few axes).
+    Built from tensor operations, so its backward comes from theirs.
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5):
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.weight = Parameter(np.ones(self.normalized_shape))
+        self.bias = Parameter(np.zeros(self.normalized_shape))
+
+    def forward(self, x):
+        x = as_tensor(x)
+        n = len(self.normalized_shape)
+        if x.shape[x.ndim - n:] != self.normalized_shape:
+            raise ValueError(f"LayerNorm({self.normalized_shape}) expects inputs whose last axes have "
+                             f"shape {self.normalized_shape}, got an input of shape {x.shape}")
+        axes = tuple(range(-n, 0))
+        centred = x - x.mean(axis=axes, keepdims=True)
+        var = (centred * centred).mean(axis=axes, keepdims=True)
+        return centred / (var + self.eps).sqrt() * self.weight + self.bias
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}"
+
+
+class BatchNorm1d(Module):
+    """Normalise each feature over the batch (Ioffe & Szegedy, 2015), like PyTorch's BatchNorm1d.
+
+    Input (batch, num_features). In training mode, with the batch's mean mu and biased variance var,
+
+        y = (x - mu) / sqrt(var + eps) * gamma + beta
+        running_mean = (1 - momentum) * running_mean + momentum * mu
+        running_var  = (1 - momentum) * running_var  + momentum * var * n / (n - 1)   (unbiased)
+
+    In eval mode (`model.eval()`) the running statistics replace mu and var. `running_mean` and
+    `running_var` are buffers (numpy arrays), not parameters: the optimiser never sees them.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1):
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.weight = Parameter(np.ones(num_features))
+        self.bias = Parameter(np.zeros(num_features))
+        self.running_mean = np.zeros(num_features)
+        self.running_var = np.ones(num_features)
+        self.num_batches_tracked = 0
+
+    def forward(self, x):
+        x = as_tensor(x)
+        if x.ndim != 2 or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d({self.num_features}) expects input of shape "
+                             f"(batch, {self.num_features}), got {x.shape}")
+        if not self.training:
+            x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
+            return x_hat * self.weight + self.bias
+        n = x.shape[0]
+        if n < 2:
+            raise ValueError("BatchNorm1d in training mode needs more than one example per batch "
+                             "to estimate a variance; use a larger batch or call .eval()")
+        mean = x.mean(axis=0)
+        centred = x - mean
+        var = (centred * centred).mean(axis=0)
+        self._update_running_stats(mean.data, var.data * n / (n - 1))
+        return centred / (var + self.eps).sqrt() * self.weight + self.bias
+
+    def _update_running_stats(self, batch_mean, unbiased_batch_var):
+        m = self.momentum
+        self.running_mean[...] = (1 - m) * self.running_mean + m * batch_mean
+        self.running_var[...] = (1 - m) * self.running_var + m * unbiased_batch_var
+        self.num_batches_tracked += 1
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+# ----- recurrent layers ----------------------------------------------------------------------
+def _check_sequence(layer, x, input_size):
+    if x.ndim != 3 or x.shape[2] != input_size or x.shape[1] == 0:
+        raise ValueError(f"{layer} expects a sequence of shape (batch, time, {input_size}) with time >= 1 "
+                         f"(batch first), got {x.shape}")
+
+
+def _initial_state(layer, state, batch, hidden_size):
+    if state is None:
+        return Tensor(np.zeros((batch, hidden_size)))
+    state = as_tensor(state)
+    if state.shape != (batch, hidden_size):
+        raise ValueError(f"{layer}: an initial state must have shape (batch, hidden_size) = "
+                         f"{(batch, hidden_size)}, got {state.shape}")
+    return state
+
+
+class RNN(Module):
+    """An Elman RNN over a (batch, time, input_size) sequence, like `nn.RNN(batch_first=True)`:
+
+        h_t = tanh(x_t W_ih + b_ih + h_{t-1} W_hh + b_hh),   h_0 = 0 unless given
+
+    (`nonlinearity="relu"` replaces tanh). W_ih is (input_size, hidden_size), W_hh is
+    (hidden_size, hidden_size); all four parameters start from U(-1/sqrt(hidden), 1/sqrt(hidden)).
+    Backward through time multiplies by W_hh^T diag(tanh') once per step: that product is what
+    vanishes or explodes.
+
+    `forward(x, h0=None)` returns (outputs, h_last): outputs is (batch, time, hidden_size), and
+    h_last, like h0, is (batch, hidden_size) (PyTorch adds a leading num_layers axis).
+    After a forward, `self.hidden_states` is the list [h_1, ..., h_T] of the step tensors;
+    call `.retain_grad()` on them before `backward()` to read dL/dh_t.
+    """
+
+    def __init__(self, input_size, hidden_size, nonlinearity="tanh"):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
+        bound = 1.0 / math.sqrt(hidden_size)
+        self.weight_ih = Parameter(generator().uniform(-bound, bound, (input_size, hidden_size)))
+        self.weight_hh = Parameter(generator().uniform(-bound, bound, (hidden_size, hidden_size)))
+        self.bias_ih = Parameter(generator().uniform(-bound, bound, hidden_size))
+        self.bias_hh = Parameter(generator().uniform(-bound, bound, hidden_size))
+        self.hidden_states = []
+
+    def cell(self, x_t, h):
+        """One step: h_t = tanh(x_t W_ih + b_ih + h_{t-1} W_hh + b_hh)."""
+        z = F.linear(x_t, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
+        return z.tanh() if self.nonlinearity == "tanh" else z.relu()
+
+    def forward(self, x, h0=None):
+        x = as_tensor(x)
+        _check_sequence("RNN", x, self.input_size)
+        h = _initial_state("RNN", h0, x.shape[0], self.hidden_size)
+        self.hidden_states = []
+        for t in range(x.shape[1]):
+            h = self.cell(x[:, t], h)
+            self.hidden_states.append(h)
+        return F.stack(self.hidden_states, axis=1), h
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
+
+
+class LSTM(Module):
+    """A long short-term memory layer (Hochreiter & Schmidhuber, 1997) with PyTorch's equations:
+
+        i_t = sigmoid(x_t W_ii + b_ii + h_{t-1} W_hi + b_hi)     input gate
+        f_t = sigmoid(x_t W_if + b_if + h_{t-1} W_hf + b_hf)     forget gate
+        g_t = tanh(x_t W_ig + b_ig + h_{t-1} W_hg + b_hg)        candidate cell
+        o_t = sigmoid(x_t W_io + b_io + h_{t-1} W_ho + b_ho)     output gate
+        c_t = f_t * c_{t-1} + i_t * g_t,    h_t = o_t * tanh(c_t)
+
+    The four gates sit side by side in `weight_ih` (input_size, 4 hidden), `weight_hh`
+    (hidden, 4 hidden), `bias_ih` and `bias_hh` (4 hidden), in the order i, f, g, o. All start
+    from U(-1/sqrt(hidden), 1/sqrt(hidden)); then `forget_bias` is added to the forget gate's
+    part of `bias_ih`: forget_bias=1 is the recipe of Jozefowicz, Zaremba & Sutskever (2015),
+    which keeps f_t near 1 so dc_t/dc_{t-1} = f_t lets the gradient through many steps.
+
+    `forward(x, state=None)` takes x of shape (batch, time, input_size) and state = (h0, c0),
+    each (batch, hidden), zeros if None; it returns (outputs, (h_last, c_last)), outputs of
+    shape (batch, time, hidden). `self.hidden_states` and `self.cell_states` list the step
+    tensors h_1..h_T and c_1..c_T (call `.retain_grad()` on them to read their gradients).
+    """
+
+    def __init__(self, input_size, hidden_size, forget_bias=0.0):
+        self.input_size, self.hidden_size, self.forget_bias = input_size, hidden_size, forget_bias
+        bound = 1.0 / math.sqrt(hidden_size)
+        gates = 4 * hidden_size
+        self.weight_ih = Parameter(generator().uniform(-bound, bound, (input_size, gates)))
+        self.weight_hh = Parameter(generator().uniform(-bound, bound, (hidden_size, gates)))
+        self.bias_ih = Parameter(generator().uniform(-bound, bound, gates))
+        self.bias_hh = Parameter(generator().uniform(-bound, bound, gates))
+        self.bias_ih.data[hidden_size:2 * hidden_size] += forget_bias
+        self.hidden_states, self.cell_states = [], []
+
+    def cell(self, x_t, h, c):
+        """One step: the four gates from x_t and h_{t-1}, then c_t and h_t."""
+        H = self.hidden_size
+        z = F.linear(x_t, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
+        i = z[:, 0:H].sigmoid()
+        f = z[:, H:2 * H].sigmoid()
+        g = z[:, 2 * H:3 * H].tanh()
+        o = z[:, 3 * H:4 * H].sigmoid()
+        c = f * c + i * g
+        h = o * c.tanh()
+        return h, c
+
+    def forward(self, x, state=None):
+        x = as_tensor(x)
+        _check_sequence("LSTM", x, self.input_size)
+        h0, c0 = (None, None) if state is None else state
+        h = _initial_state("LSTM", h0, x.shape[0], self.hidden_size)
+        c = _initial_state("LSTM", c0, x.shape[0], self.hidden_size)
+        self.hidden_states, self.cell_states = [], []
+        for t in range(x.shape[1]):
+            h, c = self.cell(x[:, t], h, c)
+            self.hidden_states.append(h)
+            self.cell_states.append(c)
+        return F.stack(self.hidden_states, axis=1), (h, c)
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}, forget_bias={self.forget_bias}"
+
+
+# ----- a deep MLP in one call ------------------------------------------------------------------
+ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "gelu": GELU,
+               "identity": Identity, "linear": Identity}
+NORMS = (None, "layer", "batch")
+
+
+def activation_module(name):
+    """A new activation layer from its name: one of the keys of `ACTIVATIONS`."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; use one of {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()
+
+
+def norm_module(name, features):
+    """A new normalisation layer: "layer" -> LayerNorm, "batch" -> BatchNorm1d (None: none)."""
+    if name == "layer":
+        return LayerNorm(features)
+    if name == "batch":
+        return BatchNorm1d(features)
+    raise ValueError(f"unknown norm {name!r}; use one of {', '.join(map(repr, NORMS))}")
+
+
+class MLP(Module):
+    """A deep fully connected network, plain, residual or normalised, built in one call.
+
+        input_layer    Linear(in_features, hidden) -> act
+        blocks[0], ..., blocks[depth - 1], each a Module mapping (batch, hidden) to (batch, hidden):
+          plain        Sequential(Linear(hidden, hidden), [Norm], act)
+          residual     Residual(F, branch_scale):  x + branch_scale * F(x), with
+                       F = Sequential([Norm], Linear(hidden, hidden), act, Linear(hidden, hidden))
+                       (pre-normalised when norm is given; no activation after the sum)
+        output_layer   Linear(hidden, out_features)
+
+    `depth` is the number of blocks: hidden-to-hidden Linear layers in a plain net (depth + 2
+    Linear layers in all), residual blocks in a residual net (2 depth + 2 Linear layers).
+    forward(x) = output_layer(blocks[depth-1](...blocks[0](input_layer(x)))), so the output of
+    `blocks[l]` is the hidden state of layer l, and a forward hook on it sees that state.
+
+    activation  "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "identity" (or "linear")
+    init        for every Linear: a scheme name or a function (see `Linear`)
+    norm        None, "layer" (LayerNorm) or "batch" (BatchNorm1d)
+    branch_scale  multiplies each residual branch, e.g. 1 / np.sqrt(depth)
+    zero_init_residual  start the last Linear of every branch (weight and bias) at zero, so each
+                block starts as the identity (as torchvision's ResNet does with its last BN)
+    """
+
+    def __init__(self, in_features, hidden, out_features, depth, activation="tanh", init=None,
+                 residual=False, norm=None, branch_scale=1.0, zero_init_residual=False):
+        if not isinstance(depth, (int, np.integer)) or depth < 0:
+            raise ValueError(f"MLP: depth must be a non-negative integer, got {depth!r}")
+        if not residual and (branch_scale != 1.0 or zero_init_residual):
+            raise ValueError("MLP: branch_scale and zero_init_residual apply only with residual=True")
+        if norm not in NORMS:
+            raise ValueError(f"unknown norm {norm!r}; use one of {', '.join(map(repr, NORMS))}")
+        activation_module(activation)  # check the name before building anything
+        self.depth, self.activation, self.residual, self.norm = depth, activation, residual, norm
+        self.input_layer = Sequential(Linear(in_features, hidden, init=init), activation_module(activation))
+        if residual:
+            self.blocks = [self._residual_block(hidden, init, branch_scale, zero_init_residual)
+                           for _ in range(depth)]
+        else:
+            self.blocks = [self._plain_block(hidden, init) for _ in range(depth)]
+        self.output_layer = Linear(hidden, out_features, init=init)
+
+    def _plain_block(self, hidden, scheme):
+        """Linear(hidden, hidden) -> [Norm] -> act."""
+        layers = [Linear(hidden, hidden, init=scheme)] + self._norm_layers(hidden)
+        return Sequential(*layers, activation_module(self.activation))
+
+    def _residual_block(self, hidden, scheme, branch_scale, zero_init_residual):
+        """x + branch_scale * ([Norm] -> Linear -> act -> Linear)(x)."""
+        first = Linear(hidden, hidden, init=scheme)
+        last = Linear(hidden, hidden, init=scheme)
+        if zero_init_residual:
+            init.zeros_(last.weight)
+            init.zeros_(last.bias)
+        branch = Sequential(*self._norm_layers(hidden), first, activation_module(self.activation), last)
+        return Residual(branch, scale=branch_scale)
+
+    def _norm_layers(self, hidden):
+        return [] if self.norm is None else [norm_module(self.norm, hidden)]
+
+    def forward(self, x):
+        x = self.input_layer(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.output_layer(x)

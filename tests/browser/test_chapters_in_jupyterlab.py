@@ -1,0 +1,228 @@
+"""Each chapter, as a student meets it: JupyterLab serves it, Chromium runs all its cells, every
+explorer (a widget with the CSS class `gradcourse-explorer`) gets one control changed, and its
+figure must be redrawn. A widget that passes the unit tests can still show "Error displaying
+widget" here.
+
+Fixtures (one JupyterLab server, one Chromium, per session) are in conftest.py. Screenshots of
+each notebook and of each explorer before and after the change go to tests/browser/screenshots/
+(or $GRADCOURSE_SCREENSHOTS); the path is printed at the end of the run.
+"""
+import os
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAPTERS = sorted(p.name for p in (ROOT / "chapters").glob("*.ipynb"))
+
+STEP_TIMEOUT_MS = 30_000                                                   # any one click or wait
+RUN_TIMEOUT_MS = int(os.environ.get("GRADCOURSE_BROWSER_RUN_TIMEOUT", "120")) * 1000  # one notebook's Run All
+REDRAW_TIMEOUT_MS = 30_000                                                 # one explorer's redraw
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+# True once Run All has finished: nothing queued or running, and either every non-empty code cell
+# has an execution count or some output is a traceback (Run All stops at the first error).
+_RUN_FINISHED = r"""() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session
+                 && panel.sessionContext.session.kernel;
+  if (!kernel || kernel.status !== 'idle') return false;
+  const nb = panel.node.querySelector('.jp-Notebook');
+  const prompts = [...nb.querySelectorAll('.jp-CodeCell')]
+    .filter(cell => (cell.querySelector('.cm-content') || {}).textContent.trim() !== '')
+    .map(cell => cell.querySelector('.jp-InputPrompt').textContent.trim());
+  if (prompts.some(p => p.includes('*'))) return false;
+  const errored = [...panel.content.model.cells].some(
+    c => c.type === 'code' && [...Array(c.outputs.length).keys()].some(i => c.outputs.get(i).type === 'error'));
+  return errored || prompts.every(p => /\[\d+\]/.test(p));
+}"""
+
+# Errors in the notebook's model (error outputs) and in the page (tracebacks in stderr outputs,
+# "Error displaying widget", widget outputs that were not rendered as widgets).
+_COLLECT_ERRORS = r"""([widgetMime]) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const found = [];
+  const cells = [...panel.content.model.cells];
+  cells.forEach((c, n) => {
+    if (c.type !== 'code') return;
+    for (let i = 0; i < c.outputs.length; i++) {
+      const o = c.outputs.get(i).toJSON();
+      if (o.output_type === 'error')
+        found.push(`cell ${n}: ${o.ename}: ${o.evalue}`);
+    }
+  });
+  const nb = panel.node.querySelector('.jp-Notebook');
+  nb.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').forEach(el => {
+    if (el.textContent.includes('Traceback')) found.push('stderr traceback: ' + el.textContent.slice(0, 600));
+  });
+  nb.querySelectorAll('.jp-RenderedText[data-mime-type*="error"]').forEach(el =>
+    found.push('error output: ' + el.textContent.slice(0, 600)));
+  nb.querySelectorAll('.jp-OutputArea-output').forEach(el => {
+    if (el.textContent.includes('Error displaying widget')) found.push(el.textContent.trim().slice(0, 300));
+  });
+  // a widget output that the page rendered as something else (text repr): no widget manager
+  let inModel = 0;
+  cells.forEach(c => {
+    if (c.type !== 'code') return;
+    for (let i = 0; i < c.outputs.length; i++)
+      if (widgetMime in c.outputs.get(i).data) inModel++;
+  });
+  const inPage = nb.querySelectorAll(`.jp-OutputArea-output[data-mime-type="${widgetMime}"]`).length;
+  if (inPage < inModel) found.push(`${inModel - inPage} widget output(s) not rendered as widgets`);
+  return found;
+}"""
+
+# True once every widget output has a rendered view (or shows its error).
+_WIDGETS_RENDERED = r"""([widgetMime]) => {
+  const nb = window.jupyterapp.shell.currentWidget.node.querySelector('.jp-Notebook');
+  return [...nb.querySelectorAll(`.jp-OutputArea-output[data-mime-type="${widgetMime}"]`)].every(
+    el => el.querySelector('.jupyter-widgets') || el.textContent.includes('Error displaying widget'));
+}"""
+
+_IMAGES = "el => [...el.querySelectorAll('img')].map(i => i.src)"
+
+# True once the explorer shows loaded images whose data differ from `before`.
+_REDRAWN = r"""([el, before]) => {
+  const imgs = [...el.querySelectorAll('img')];
+  if (!imgs.length || !imgs.every(i => i.complete && i.naturalWidth > 0)) return false;
+  const now = imgs.map(i => i.src);
+  return JSON.stringify(now) !== JSON.stringify(before);
+}"""
+
+
+def _open(browser, server, path):
+    """A new tab with `path` open in its own empty JupyterLab workspace, its kernel idle."""
+    page = browser.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.console_errors = []
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    workspace = "test-" + secrets.token_hex(4)
+    page.goto(f"{server.url}/lab/workspaces/{workspace}/tree/{path}?token={server.token}",
+              timeout=60_000)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=60_000)
+    # a notebook without kernel metadata asks which kernel to start: take the default
+    dialog = page.locator(".jp-Dialog .jp-mod-accept")
+    if dialog.count():
+        dialog.first.click()
+    page.wait_for_selector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]',
+                           timeout=60_000)
+    return page
+
+
+def _menu(page, menu, command):
+    """Click a menu-bar entry, then the item that runs `command`, as a student would."""
+    page.locator(".lm-MenuBar-item", has_text=re.compile(rf"^{menu}$")).click()
+    page.locator(f'.lm-Menu-item[data-command="{command}"]').click()
+
+
+def _run_all(page):
+    """Clear stored outputs (so that stale execution counts can't look finished), then Run All."""
+    _menu(page, "Edit", "editmenu:clear-all")
+    page.wait_for_function("""() => [...document.querySelectorAll(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')].every(
+        p => !/\\d/.test(p.textContent))""")
+    _menu(page, "Run", "runmenu:run-all")
+    page.wait_for_function(_RUN_FINISHED, timeout=RUN_TIMEOUT_MS, polling=250)
+    page.wait_for_function(_WIDGETS_RENDERED, arg=[WIDGET_MIME], timeout=STEP_TIMEOUT_MS)
+
+
+def _errors(page):
+    return page.evaluate(_COLLECT_ERRORS, [WIDGET_MIME])
+
+
+def _change_one_control(explorer):
+    """Move one control of the explorer by one step; returns what was changed."""
+    handles = explorer.locator(".noUi-handle")
+    if handles.count():
+        handle = handles.first
+        handle.scroll_into_view_if_needed()
+        now, top = handle.get_attribute("aria-valuenow"), handle.get_attribute("aria-valuemax")
+        key = "ArrowLeft" if now is not None and now == top else "ArrowRight"
+        handle.focus()
+        handle.press(key)
+        return f"slider {now} {key}"
+    selects = explorer.locator(".widget-dropdown select")
+    if selects.count():
+        select = selects.first
+        values = select.locator("option").evaluate_all("os => os.map(o => o.value)")
+        current = select.input_value()
+        other = next(v for v in values if v != current)
+        select.select_option(other)
+        return f"dropdown {current} -> {other}"
+    toggles = explorer.locator(".widget-toggle-button:not(.mod-active), .widget-radio-box input:not(:checked)")
+    if toggles.count():
+        toggles.first.click()
+        return "toggle/radio"
+    checkboxes = explorer.locator(".widget-checkbox input")
+    if checkboxes.count():
+        checkboxes.first.click()
+        return "checkbox"
+    raise AssertionError("explorer has no slider, dropdown, toggle or checkbox to change")
+
+
+def check_notebook(browser, server, path, shots, min_explorers=0):
+    """Open, run, check for errors, and exercise every explorer of the notebook at `path`."""
+    stem = Path(path).stem
+    page = _open(browser, server, path)
+    try:
+        _run_all(page)
+        errors = _errors(page)
+        page.screenshot(path=str(shots / f"{stem}.png"))
+        assert not errors, f"{path}: errors in JupyterLab:\n" + "\n".join(errors)
+
+        explorers = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .gradcourse-explorer")
+        count = explorers.count()
+        assert count >= min_explorers, f"{path}: {count} explorer(s), expected at least {min_explorers}"
+        for i in range(count):
+            explorer = explorers.nth(i)
+            explorer.scroll_into_view_if_needed()
+            before = explorer.evaluate(_IMAGES)
+            assert before, f"{path}: explorer {i} shows no figure (no <img> in it)"
+            image = explorer.locator("img").first
+            before_png = image.screenshot(path=str(shots / f"{stem}-explorer{i}-before.png"))
+            what = _change_one_control(explorer)
+            try:
+                page.wait_for_function(_REDRAWN, arg=[explorer.element_handle(), before],
+                                       timeout=REDRAW_TIMEOUT_MS, polling=100)
+            except Exception as error:
+                raise AssertionError(f"{path}: explorer {i}'s figure did not change after {what}") from error
+            after_png = explorer.locator("img").first.screenshot(
+                path=str(shots / f"{stem}-explorer{i}-after.png"))
+            assert after_png != before_png, f"{path}: explorer {i}: new figure data but identical pixels ({what})"
+        errors = _errors(page)
+        assert not errors, f"{path}: errors after moving the controls:\n" + "\n".join(errors)
+        page.screenshot(path=str(shots / f"{stem}.png"))
+        return count
+    except BaseException:
+        try:
+            page.screenshot(path=str(shots / f"{stem}-FAILED.png"))
+        except Exception:
+            pass
+        if page.console_errors:
+            print(f"page errors in {path}:", *page.console_errors, sep="\n  ")
+        print(f"server log: {server.log}")
+        raise
+    finally:
+        page.close()
+        try:
+            server.shutdown_kernels()
+        except Exception:
+            pass
+
+
+def test_fixture_explorers_redraw(lab_server, browser, screenshots):
+    """The harness itself, on a notebook of ours: both explorers found, changed and redrawn."""
+    assert check_notebook(browser, lab_server, "fixtures/widgets_ok.ipynb", screenshots, min_explorers=2) == 2
+
+
+def test_harness_reports_a_failing_cell(lab_server, browser, screenshots):
+    with pytest.raises(AssertionError, match="deliberate failure"):
+        check_notebook(browser, lab_server, "fixtures/raises.ipynb", screenshots)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_runs_and_its_explorers_redraw(lab_server, browser, screenshots, chapter):
+    check_notebook(browser, lab_server, f"chapters/{chapter}", screenshots)
