@@ -76,12 +76,23 @@ class Module:
         return (module for _, module in self.named_modules())
 
     def named_parameters(self, prefix=""):
-        """(dotted name, Parameter) pairs, e.g. ('0.weight', ...), layer by layer."""
+        """(dotted name, Parameter) pairs, e.g. ('0.weight', ...), layer by layer.
+
+        A parameter shared by two layers is listed once (under its first name), as in PyTorch,
+        so an optimiser never updates it twice per step.
+        """
+        seen = set()
+        for name, parameter in self._all_named_parameters(prefix):
+            if id(parameter) not in seen:
+                seen.add(id(parameter))
+                yield name, parameter
+
+    def _all_named_parameters(self, prefix):
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield (f"{prefix}.{name}" if prefix else name), value
         for name, child in self.named_children():
-            yield from child.named_parameters(f"{prefix}.{name}" if prefix else name)
+            yield from child._all_named_parameters(f"{prefix}.{name}" if prefix else name)
 
     def parameters(self):
         return [p for _, p in self.named_parameters()]

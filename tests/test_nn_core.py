@@ -236,3 +236,11 @@ def test_module_repr_names_its_layers():
     text = repr(small_net())
     assert "(0): Linear(in_features=3, out_features=4, bias=True)" in text
     assert "(1): Tanh()" in text and "(4): Linear(in_features=2, out_features=1, bias=False)" in text
+
+
+def test_a_shared_layer_is_listed_once():
+    shared = nn.Linear(3, 3)
+    net = nn.Sequential(shared, nn.Tanh(), shared)
+    names = [name for name, _ in net.named_parameters()]
+    assert names == ["0.weight", "0.bias"]
+    assert len(net.parameters()) == 2

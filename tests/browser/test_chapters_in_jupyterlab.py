@@ -82,6 +82,15 @@ _WIDGETS_RENDERED = r"""([widgetMime]) => {
     el => el.querySelector('.jupyter-widgets') || el.textContent.includes('Error displaying widget'));
 }"""
 
+# True once the notebook's kernel has started and is connected and idle.
+_KERNEL_READY = r"""() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const context = panel && panel.sessionContext;
+  const kernel = context && context.session && context.session.kernel;
+  return !!(context && context.isReady && kernel && kernel.status === 'idle'
+            && kernel.connectionStatus === 'connected');
+}"""
+
 _IMAGES = "el => [...el.querySelectorAll('img')].map(i => i.src)"
 
 # True once the explorer shows loaded images whose data differ from `before`.
@@ -107,8 +116,8 @@ def _open(browser, server, path):
     dialog = page.locator(".jp-Dialog .jp-mod-accept")
     if dialog.count():
         dialog.first.click()
-    page.wait_for_selector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]',
-                           timeout=60_000)
+    page.wait_for_function(_KERNEL_READY, timeout=60_000, polling=250)
+    page.wait_for_selector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]')
     return page
 
 
@@ -203,7 +212,10 @@ def check_notebook(browser, server, path, shots, min_explorers=0):
             pass
         if page.console_errors:
             print(f"page errors in {path}:", *page.console_errors, sep="\n  ")
-        print(f"server log: {server.log}")
+        try:
+            (shots / f"{stem}-FAILED-jupyter-lab.log").write_text(server.log_tail(20_000))
+        except Exception:
+            pass
         raise
     finally:
         page.close()
