@@ -8,14 +8,14 @@ NOTEBOOKS  = $(wildcard chapters/*.ipynb solutions/*.ipynb)
 NBVAL     := --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.cfg \
              --nbval-cell-timeout 300
 
-.PHONY: lab test unit nbval notebooks bench clean
+.PHONY: lab test unit nbval notebooks bench clean test-browser chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,browser]"
 	touch $(STAMP)
 
 ## lab: open JupyterLab on the chapters
@@ -28,7 +28,7 @@ test: $(STAMP)
 
 ## unit: the unit tests only
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/browser
 
 ## nbval: the notebooks only
 nbval: $(STAMP)
@@ -37,6 +37,25 @@ nbval: $(STAMP)
 ## notebooks: re-execute every notebook in place, so the stored outputs match the code
 notebooks: $(STAMP)
 	$(BIN)/python .ci/run_notebooks.py $(NOTEBOOKS)
+
+## test-browser: every chapter run in JupyterLab by headless Chromium, each explorer moved and redrawn
+## (installs Debian's chromium first when it is missing and we are root; screenshots: tests/browser/screenshots/)
+test-browser: $(STAMP) chromium
+	GRADCOURSE_BROWSER_TESTS=required GRADCOURSE_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser
+
+## chromium: make sure Debian's Chromium is at $(CHROMIUM) (apt-get as root; otherwise say what to install)
+CHROMIUM  ?= /usr/bin/chromium
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "The browser tests need Chromium at $(CHROMIUM). Install it as root:" \
+		     "apt-get update && apt-get install -y chromium (Debian/Ubuntu)," \
+		     "or set CHROMIUM=/path/to/chromium." >&2; \
+		exit 1; \
+	fi
 
 ## bench: the autograd benchmark against hand-written numpy
 bench: $(STAMP)

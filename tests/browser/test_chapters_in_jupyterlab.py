@@ -40,46 +40,56 @@ _RUN_FINISHED = r"""() => {
   return errored || prompts.every(p => /\[\d+\]/.test(p));
 }"""
 
+# The page elements of the top-level outputs whose model holds a widget view, as [cell index, element].
+_WIDGET_OUTPUTS = r"""(panel, widgetMime) => {
+  const found = [];
+  [...panel.content.model.cells].forEach((c, n) => {
+    if (c.type !== 'code') return;
+    const els = panel.content.widgets[n].node.querySelectorAll(
+      '.jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output');
+    for (let i = 0; i < c.outputs.length; i++)
+      if (widgetMime in c.outputs.get(i).data) found.push([n, els[i]]);
+  });
+  return found;
+}"""
+
 # Errors in the notebook's model (error outputs) and in the page (tracebacks in stderr outputs,
-# "Error displaying widget", widget outputs that were not rendered as widgets).
+# "Error displaying widget", widget outputs that were rendered as something else: no widget manager).
 _COLLECT_ERRORS = r"""([widgetMime]) => {
+  const widgetOutputs = """ + _WIDGET_OUTPUTS + r""";
   const panel = window.jupyterapp.shell.currentWidget;
   const found = [];
-  const cells = [...panel.content.model.cells];
-  cells.forEach((c, n) => {
+  [...panel.content.model.cells].forEach((c, n) => {
     if (c.type !== 'code') return;
     for (let i = 0; i < c.outputs.length; i++) {
       const o = c.outputs.get(i).toJSON();
-      if (o.output_type === 'error')
-        found.push(`cell ${n}: ${o.ename}: ${o.evalue}`);
+      if (o.output_type === 'error') found.push(`cell ${n}: ${o.ename}: ${o.evalue}`);
     }
   });
   const nb = panel.node.querySelector('.jp-Notebook');
   nb.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').forEach(el => {
-    if (el.textContent.includes('Traceback')) found.push('stderr traceback: ' + el.textContent.slice(0, 600));
+    if (el.textContent.includes('Traceback')) found.push('traceback in the page: ' + el.textContent.slice(0, 600));
   });
   nb.querySelectorAll('.jp-RenderedText[data-mime-type*="error"]').forEach(el =>
-    found.push('error output: ' + el.textContent.slice(0, 600)));
+    found.push('error output in the page: ' + el.textContent.slice(0, 600)));
   nb.querySelectorAll('.jp-OutputArea-output').forEach(el => {
-    if (el.textContent.includes('Error displaying widget')) found.push(el.textContent.trim().slice(0, 300));
+    if (el.textContent.includes('Error displaying widget'))
+      found.push('widget error in the page: ' + el.textContent.trim().slice(0, 300));
   });
-  // a widget output that the page rendered as something else (text repr): no widget manager
-  let inModel = 0;
-  cells.forEach(c => {
-    if (c.type !== 'code') return;
-    for (let i = 0; i < c.outputs.length; i++)
-      if (widgetMime in c.outputs.get(i).data) inModel++;
+  widgetOutputs(panel, widgetMime).forEach(([n, el]) => {
+    if (!el) found.push(`cell ${n}: widget output missing from the page`);
+    else if (!el.querySelector(':scope > .jupyter-widgets'))
+      found.push(`cell ${n}: widget not rendered as a widget: ` + el.textContent.trim().slice(0, 300));
   });
-  const inPage = nb.querySelectorAll(`.jp-OutputArea-output[data-mime-type="${widgetMime}"]`).length;
-  if (inPage < inModel) found.push(`${inModel - inPage} widget output(s) not rendered as widgets`);
   return found;
 }"""
 
-# True once every widget output has a rendered view (or shows its error).
+# True once every widget output has been rendered: as a widget, as its error, or as a fallback.
 _WIDGETS_RENDERED = r"""([widgetMime]) => {
-  const nb = window.jupyterapp.shell.currentWidget.node.querySelector('.jp-Notebook');
-  return [...nb.querySelectorAll(`.jp-OutputArea-output[data-mime-type="${widgetMime}"]`)].every(
-    el => el.querySelector('.jupyter-widgets') || el.textContent.includes('Error displaying widget'));
+  const widgetOutputs = """ + _WIDGET_OUTPUTS + r""";
+  return widgetOutputs(window.jupyterapp.shell.currentWidget, widgetMime).every(([n, el]) =>
+    el && (el.querySelector(':scope > .jupyter-widgets') || el.hasAttribute('data-mime-type')
+           || el.textContent.includes('Error displaying widget')));
 }"""
 
 # True once the notebook's kernel has started and is connected and idle.
@@ -172,7 +182,7 @@ def _change_one_control(explorer):
     raise AssertionError("explorer has no slider, dropdown, toggle or checkbox to change")
 
 
-def check_notebook(browser, server, path, shots, min_explorers=0):
+def check_notebook(browser, server, path, shots, min_explorers=0, expect_errors=False):
     """Open, run, check for errors, and exercise every explorer of the notebook at `path`."""
     stem = Path(path).stem
     page = _open(browser, server, path)
@@ -190,22 +200,25 @@ def check_notebook(browser, server, path, shots, min_explorers=0):
             explorer.scroll_into_view_if_needed()
             before = explorer.evaluate(_IMAGES)
             assert before, f"{path}: explorer {i} shows no figure (no <img> in it)"
-            image = explorer.locator("img").first
-            before_png = image.screenshot(path=str(shots / f"{stem}-explorer{i}-before.png"))
+            images = explorer.locator("img")
+            before_pngs = [images.nth(k).screenshot() for k in range(images.count())]
+            explorer.screenshot(path=str(shots / f"{stem}-explorer{i}-before.png"))
             what = _change_one_control(explorer)
             try:
                 page.wait_for_function(_REDRAWN, arg=[explorer.element_handle(), before],
                                        timeout=REDRAW_TIMEOUT_MS, polling=100)
             except Exception as error:
                 raise AssertionError(f"{path}: explorer {i}'s figure did not change after {what}") from error
-            after_png = explorer.locator("img").first.screenshot(
-                path=str(shots / f"{stem}-explorer{i}-after.png"))
-            assert after_png != before_png, f"{path}: explorer {i}: new figure data but identical pixels ({what})"
+            after_pngs = [images.nth(k).screenshot() for k in range(images.count())]
+            explorer.screenshot(path=str(shots / f"{stem}-explorer{i}-after.png"))
+            assert after_pngs != before_pngs, f"{path}: explorer {i}: new image data but identical pixels ({what})"
         errors = _errors(page)
         assert not errors, f"{path}: errors after moving the controls:\n" + "\n".join(errors)
         page.screenshot(path=str(shots / f"{stem}.png"))
         return count
     except BaseException:
+        if expect_errors:
+            raise
         try:
             page.screenshot(path=str(shots / f"{stem}-FAILED.png"))
         except Exception:
@@ -226,13 +239,17 @@ def check_notebook(browser, server, path, shots, min_explorers=0):
 
 
 def test_fixture_explorers_redraw(lab_server, browser, screenshots):
-    """The harness itself, on a notebook of ours: both explorers found, changed and redrawn."""
-    assert check_notebook(browser, lab_server, "fixtures/widgets_ok.ipynb", screenshots, min_explorers=2) == 2
+    """The harness itself, on a notebook of ours: all three explorers found, changed and redrawn."""
+    assert check_notebook(browser, lab_server, "fixtures/widgets_ok.ipynb", screenshots, min_explorers=3) == 3
 
 
-def test_harness_reports_a_failing_cell(lab_server, browser, screenshots):
-    with pytest.raises(AssertionError, match="deliberate failure"):
-        check_notebook(browser, lab_server, "fixtures/raises.ipynb", screenshots)
+def test_harness_reports_errors(lab_server, browser, screenshots):
+    """The harness must see a traceback and a widget that cannot be displayed."""
+    with pytest.raises(AssertionError) as failure:
+        check_notebook(browser, lab_server, "fixtures/raises.ipynb", screenshots, expect_errors=True)
+    message = str(failure.value)
+    assert "ValueError: deliberate failure" in message
+    assert "Error displaying widget" in message
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

@@ -1,0 +1,371 @@
+"""Each checker accepts a correct implementation and explains the usual wrong ones in words."""
+import math
+
+import numpy as np
+import pytest
+
+import gradcourse as gc
+from gradcourse import exercises as ex
+from gradcourse import functional as F
+from gradcourse import nn
+from gradcourse.autograd import record_op
+
+
+def fails_with(checker, fn, *phrases):
+    """Run `checker(fn)`, expect an ExerciseError, and check that its message holds every phrase."""
+    with pytest.raises(ex.ExerciseError) as error:
+        checker(fn)
+    message = str(error.value)
+    for phrase in phrases:
+        assert phrase in message, f"{phrase!r} not in {message!r}"
+    return message
+
+
+def passes(checker, fn, capsys):
+    checker(fn)
+    assert capsys.readouterr().out.startswith("✓ ")
+
+
+def test_exercise_error_is_an_assertion_error():
+    assert issubclass(ex.ExerciseError, AssertionError)
+
+
+def test_a_placeholder_says_what_to_replace():
+    def sigmoid(x):
+        raise NotImplementedError()
+    fails_with(ex.check_sigmoid_forward, sigmoid, "sigmoid is not written yet", "raise NotImplementedError()")
+
+
+def test_every_checker_is_listed_by_notebook():
+    listed = {f for checkers in ex.CHECKERS.values() for f in checkers}
+    assert listed == {getattr(ex, n) for n in dir(ex) if n.startswith("check_")}
+
+
+def test_checkers_leave_the_course_generator_alone(capsys):
+    gc.manual_seed(0)
+    before = gc.rng.generator().bit_generator.state
+    ex.check_training_step(training_step)
+    ex.check_residual_block(ResidualBlock)
+    assert gc.rng.generator().bit_generator.state == before
+
+
+# ----- 01 background -------------------------------------------------------------------------
+def training_step(model, X, y, optimizer, *, zero_grad=True, before=True, steps=1):
+    if zero_grad:
+        optimizer.zero_grad()
+    loss = F.mse_loss(model(X), y)
+    loss.backward()
+    for _ in range(steps):
+        optimizer.step()
+    return loss.item() if before else F.mse_loss(model(X), y).item()
+
+
+def test_training_step(capsys):
+    passes(ex.check_training_step, training_step, capsys)
+    fails_with(ex.check_training_step, lambda *a: training_step(*a, zero_grad=False), "optimizer.zero_grad()")
+    fails_with(ex.check_training_step, lambda *a: training_step(*a, before=False), "before optimizer.step()")
+    fails_with(ex.check_training_step, lambda *a: training_step(*a, steps=2), "step was taken twice")
+    fails_with(ex.check_training_step, lambda *a: training_step(*a, steps=0), "did not change")
+    fails_with(ex.check_training_step, lambda m, X, y, o: F.mse_loss(m(X), y), "loss.item()")
+
+
+def layer_gradient_norms(model):
+    return [float(np.linalg.norm(layer.weight.grad)) for layer in model if isinstance(layer, nn.Linear)]
+
+
+def test_layer_gradient_norms(capsys):
+    passes(ex.check_layer_gradient_norms, layer_gradient_norms, capsys)
+    fails_with(ex.check_layer_gradient_norms, lambda m: [n**2 for n in layer_gradient_norms(m)], "squared")
+    fails_with(ex.check_layer_gradient_norms, lambda m: layer_gradient_norms(m)[::-1], "reversed")
+    fails_with(ex.check_layer_gradient_norms, lambda m: [float(np.linalg.norm(p.grad)) for p in m.parameters()],
+               "leave the biases out")
+    fails_with(ex.check_layer_gradient_norms,
+               lambda m: [float(np.linalg.norm(l.weight.data)) for l in m if isinstance(l, nn.Linear)],
+               "not layer.weight")
+
+
+# ----- 02 core concepts ----------------------------------------------------------------------
+def make_sigmoid(derivative, forward=lambda x: 1 / (1 + np.exp(-x))):
+    def sigmoid(x):
+        s = forward(x.data)
+        return record_op(s, (x,), lambda g: (derivative(g, s),))
+    return sigmoid
+
+
+sigmoid = make_sigmoid(lambda g, s: g * s * (1 - s))
+
+
+def test_sigmoid_forward(capsys):
+    passes(ex.check_sigmoid_forward, sigmoid, capsys)
+    fails_with(ex.check_sigmoid_forward, make_sigmoid(None, lambda x: 1 / (1 + np.exp(x))), "sigma(-x)")
+    fails_with(ex.check_sigmoid_forward, lambda x: 1 / (1 + np.exp(-x.data)), "should return a Tensor")
+
+
+def test_sigmoid_backward(capsys):
+    passes(ex.check_sigmoid_backward, sigmoid, capsys)
+    fails_with(ex.check_sigmoid_backward, make_sigmoid(lambda g, s: g * s), "missing the factor (1 - sigma(x))")
+    fails_with(ex.check_sigmoid_backward, make_sigmoid(lambda g, s: s * (1 - s)), "ignores the upstream gradient")
+    fails_with(ex.check_sigmoid_backward, make_sigmoid(lambda g, s: -g * s * (1 - s)), "wrong sign")
+    fails_with(ex.check_sigmoid_backward, make_sigmoid(lambda g, s: 3 * g * s * (1 - s)), "constant factor of 3")
+    fails_with(ex.check_sigmoid_backward, make_sigmoid(lambda g, s: g * 0.25), "1/4")
+    no_tuple = lambda x: record_op(1 / (1 + np.exp(-x.data)), (x,), lambda g: g * 0.1)
+    fails_with(ex.check_sigmoid_backward, no_tuple, "mind the comma")
+    fails_with(ex.check_sigmoid_backward, lambda x: gc.tensor(1 / (1 + np.exp(-x.data))), "not connected")
+
+
+def test_sigmoid_message_names_the_point_and_both_values():
+    message = fails_with(ex.check_sigmoid_backward, make_sigmoid(lambda g, s: g * s), "")
+    assert "at x = 2 expected 0.105, got 0.8808" in message
+
+
+def linreg_gradient(X, theta, y):
+    return 2 / len(y) * X.T @ (X @ theta - y)
+
+
+def test_linreg_gradient(capsys):
+    passes(ex.check_linreg_gradient, linreg_gradient, capsys)
+    fails_with(ex.check_linreg_gradient, lambda X, t, y: linreg_gradient(X, t, y) / 2, "factor 2")
+    fails_with(ex.check_linreg_gradient, lambda X, t, y: 2 * X.T @ (X @ t - y), "divide by n")
+    fails_with(ex.check_linreg_gradient, lambda X, t, y: -linreg_gradient(X, t, y), "wrong sign")
+    fails_with(ex.check_linreg_gradient, lambda X, t, y: linreg_gradient(X, t, y)[:, None], "shape (3, 1)")
+
+
+def jacobian_bound(weights, max_slope):
+    return math.prod(max_slope * np.linalg.norm(W, 2) for W in weights)
+
+
+def test_jacobian_bound(capsys):
+    passes(ex.check_jacobian_bound, jacobian_bound, capsys)
+    fails_with(ex.check_jacobian_bound, lambda ws, s: math.prod(s * np.linalg.norm(W) for W in ws), "Frobenius")
+    fails_with(ex.check_jacobian_bound, lambda ws, s: math.prod(np.linalg.norm(W, 2) for W in ws),
+               "max_slope is missing")
+    fails_with(ex.check_jacobian_bound, lambda ws, s: sum(s * np.linalg.norm(W, 2) for W in ws), "added")
+
+
+# ----- 03 algorithms -------------------------------------------------------------------------
+def cosine_lr(t, lr_max, total_steps, lr_min=0.0):
+    t = min(t, total_steps)
+    return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * t / total_steps)) / 2
+
+
+def test_cosine_lr(capsys):
+    passes(ex.check_cosine_lr, cosine_lr, capsys)
+    ex.check_cosine_lr(cosine_lr, lr_min=0.01)
+    unclamped = lambda t, a, T, b=0.0: b + (a - b) * (1 + math.cos(math.pi * t / T)) / 2
+    fails_with(ex.check_cosine_lr, unclamped, "at t = 150", "climbs back up")
+    fails_with(ex.check_cosine_lr, lambda t, a, T, b=0.0: 2 * cosine_lr(t, a, T, b), "factor 1/2")
+    no_pi = lambda t, a, T, b=0.0: b + (a - b) * (1 + math.cos(min(t, T) / T)) / 2
+    fails_with(ex.check_cosine_lr, no_pi, "pi is missing")
+
+
+def adam_step(theta, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+              correct=True, eps_inside=False, t_shift=0):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    tc = t + t_shift
+    m_hat = m / (1 - beta1**tc) if correct else m
+    v_hat = v / (1 - beta2**tc) if correct else v
+    denominator = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
+    return theta - lr * m_hat / denominator, m, v
+
+
+def test_adam_step(capsys):
+    passes(ex.check_adam_step, adam_step, capsys)
+    fails_with(ex.check_adam_step, lambda *a: adam_step(*a, correct=False), "bias correction is missing")
+    fails_with(ex.check_adam_step, lambda *a: adam_step(*a, eps_inside=True), "epsilon is inside the square root")
+    fails_with(ex.check_adam_step, lambda *a: adam_step(*a, t_shift=-1), "uses t - 1", "t = 1")
+    fails_with(ex.check_adam_step, lambda *a: adam_step(*a, t_shift=1), "uses t + 1")
+
+    def returns_m_hat(theta, g, m, v, t, lr, beta1, beta2, eps):
+        new_theta, m, v = adam_step(theta, g, m, v, t, lr, beta1, beta2, eps)
+        return new_theta, m / (1 - beta1**t), v
+    fails_with(ex.check_adam_step, returns_m_hat, "raw running average m_t")
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, width):
+        self.fc1 = nn.Linear(width, width)
+        self.fc2 = nn.Linear(width, width)
+
+    def forward(self, x):
+        return x + self.fc2(F.relu(self.fc1(x)))
+
+
+def test_residual_block(capsys):
+    passes(ex.check_residual_block, ResidualBlock, capsys)
+
+    class NoSkip(ResidualBlock):
+        def forward(self, x):
+            return self.fc2(F.relu(self.fc1(x)))
+
+    class ReluAfter(ResidualBlock):
+        def forward(self, x):
+            return F.relu(x + self.fc2(F.relu(self.fc1(x))))
+
+    class Detached(ResidualBlock):
+        def forward(self, x):
+            return gc.tensor(x.data) + self.fc2(F.relu(self.fc1(x)))
+
+    fails_with(ex.check_residual_block, NoSkip, "skip connection is missing")
+    fails_with(ex.check_residual_block, ReluAfter, "relu is applied after the addition")
+    fails_with(ex.check_residual_block, Detached, "gradient reaching x")
+
+
+# ----- 04 worked example ---------------------------------------------------------------------
+def bias_corrected_averages(grads, beta, start=1, correct=True):
+    m, out = 0.0, []
+    for t, g in enumerate(grads, start=start):
+        m = beta * m + (1 - beta) * g
+        out.append(m / (1 - beta**t) if correct else m)
+    return out
+
+
+def test_bias_corrected_averages(capsys):
+    passes(ex.check_bias_corrected_averages, bias_corrected_averages, capsys)
+    fails_with(ex.check_bias_corrected_averages, lambda g, b: bias_corrected_averages(g, b, start=0),
+               "division by zero", "start=1")
+    fails_with(ex.check_bias_corrected_averages, lambda g, b: bias_corrected_averages(g, b, start=2),
+               "starts at t = 2")
+    fails_with(ex.check_bias_corrected_averages, lambda g, b: bias_corrected_averages(g, b, correct=False),
+               "bias correction is missing")
+    numpy_t0 = lambda g, b: np.array(bias_corrected_averages(g, b, correct=False)) / (1 - b ** np.arange(len(g)))
+    with np.errstate(divide="ignore"):
+        fails_with(ex.check_bias_corrected_averages, numpy_t0, "not finite")
+
+
+def polynomial_lr(t, lr, total_steps, power=1.0):
+    return lr * (1 - min(t, total_steps) / total_steps) ** power
+
+
+def test_polynomial_lr(capsys):
+    passes(ex.check_polynomial_lr, polynomial_lr, capsys)
+    ex.check_polynomial_lr(polynomial_lr, power=0.5)
+    buggy = lambda t, lr, T, p=1.0: lr * (1 - t / T) ** p
+    fails_with(ex.check_polynomial_lr, buggy, "at t = 12", "min(t, total_steps)")
+    with pytest.raises(ex.ExerciseError, match="complex number"):
+        ex.check_polynomial_lr(buggy, power=0.5)
+
+
+def regression_loss(pred, target):
+    return ((pred - gc.tensor(target).reshape(pred.shape)) ** 2).mean()
+
+
+def test_regression_loss(capsys):
+    passes(ex.check_regression_loss, regression_loss, capsys)
+    fails_with(ex.check_regression_loss, lambda p, t: ((p - t) ** 2).mean(), "5 x 5", "reshape target")
+    fails_with(ex.check_regression_loss, lambda p, t: (p - t) ** 2, "25 entries")
+    fails_with(ex.check_regression_loss, lambda p, t: ((p - t.reshape(-1, 1)) ** 2).sum(), "expected the mean")
+
+
+# ----- 05 future directions ------------------------------------------------------------------
+def layer_norm(x, gamma, beta, eps=1e-5, axis=-1, ddof=0):
+    mean = x.mean(axis=axis, keepdims=True)
+    n = x.shape[axis]
+    var = ((x - mean) ** 2).sum(axis=axis, keepdims=True) / (n - ddof)
+    return gamma * (x - mean) / (var + eps).sqrt() + beta
+
+
+def test_layer_norm(capsys):
+    passes(ex.check_layer_norm, layer_norm, capsys)
+    fails_with(ex.check_layer_norm, lambda *a, eps: layer_norm(*a, eps=eps, ddof=1), "n - 1")
+    fails_with(ex.check_layer_norm, lambda *a, eps: layer_norm(*a, eps=eps, axis=0), "BatchNorm")
+    fails_with(ex.check_layer_norm, lambda x, g, b, eps: layer_norm(x, 1.0, 0.0, eps=eps), "gamma and beta")
+
+    def eps_outside(x, gamma, beta, eps):
+        mean = x.mean(axis=-1, keepdims=True)
+        var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+        return gamma * (x - mean) / (var.sqrt() + eps) + beta
+    fails_with(ex.check_layer_norm, eps_outside, "eps is outside the square root")
+
+    def numpy_only(x, gamma, beta, eps):
+        xd = x.data
+        out = (xd - xd.mean(-1, keepdims=True)) / np.sqrt(xd.var(-1, keepdims=True) + eps)
+        return gc.tensor(out) * gamma + beta
+    fails_with(ex.check_layer_norm, numpy_only, "no gradient reached x")
+
+
+def clip_grad_norm(params, max_norm):
+    grads = [p.grad for p in params if p.grad is not None]
+    total = math.sqrt(sum(float(np.sum(g**2)) for g in grads))
+    if total > max_norm:
+        for g in grads:
+            g *= max_norm / total
+    return total
+
+
+def test_clip_grad_norm(capsys):
+    passes(ex.check_clip_grad_norm, clip_grad_norm, capsys)
+
+    def per_parameter(params, max_norm):
+        for p in params:
+            norm = np.linalg.norm(p.grad)
+            if norm > max_norm:
+                p.grad *= max_norm / norm
+        return math.sqrt(sum(float(np.sum(p.grad**2)) for p in params))
+
+    def returns_after(params, max_norm):
+        clip_grad_norm(params, max_norm)
+        return math.sqrt(sum(float(np.sum(p.grad**2)) for p in params))
+
+    def always_scales(params, max_norm):
+        total = math.sqrt(sum(float(np.sum(p.grad**2)) for p in params))
+        for p in params:
+            p.grad *= max_norm / total
+        return total
+
+    def scales_copies(params, max_norm):
+        grads = [p.grad.copy() for p in params]
+        total = math.sqrt(sum(float(np.sum(g**2)) for g in grads))
+        for g in grads:
+            g *= min(1.0, max_norm / total)
+        return total
+
+    fails_with(ex.check_clip_grad_norm, per_parameter, "clipped on its own")
+    fails_with(ex.check_clip_grad_norm, returns_after, "norm after clipping")
+    fails_with(ex.check_clip_grad_norm, always_scales, "only scale down")
+    fails_with(ex.check_clip_grad_norm, scales_copies, "did not change")
+
+
+# ----- 06 FAQ --------------------------------------------------------------------------------
+def dead_relu_fraction(activations):
+    return float(np.mean(np.all(activations == 0, axis=0)))
+
+
+def test_dead_relu_fraction(capsys):
+    passes(ex.check_dead_relu_fraction, dead_relu_fraction, capsys)
+    ex.check_dead_relu_fraction(dead_relu_fraction, activations=np.zeros((3, 4)))
+    fails_with(ex.check_dead_relu_fraction, lambda a: float(np.mean(a == 0)), "zero entries")
+    fails_with(ex.check_dead_relu_fraction, lambda a: 1 - dead_relu_fraction(a), "live units")
+    fails_with(ex.check_dead_relu_fraction, lambda a: float(np.mean(np.any(a == 0, axis=0))), "for any example")
+
+
+def lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor=4.0, spacing="geometric", stop=True):
+    lrs, losses, best = [], [], math.inf
+    for i in range(steps):
+        if spacing == "geometric":
+            lr = lr_min * (lr_max / lr_min) ** (i / (steps - 1))
+        else:
+            lr = float(np.linspace(lr_min, lr_max, steps)[i])
+        loss = step_fn(lr)
+        lrs.append(lr)
+        losses.append(loss)
+        if stop and (not math.isfinite(loss) or loss > diverge_factor * best):
+            break
+        best = min(best, loss)
+    return lrs, losses
+
+
+def test_lr_range_test(capsys):
+    passes(ex.check_lr_range_test, lr_range_test, capsys)
+    fails_with(ex.check_lr_range_test, lambda *a: lr_range_test(*a, spacing="linear"), "evenly spaced")
+    fails_with(ex.check_lr_range_test, lambda *a: lr_range_test(*a, stop=False), "did not stop")
+
+
+def suggest_lr(lrs, losses):
+    return lrs[int(np.nanargmin(losses))] / 10
+
+
+def test_suggest_lr(capsys):
+    passes(ex.check_suggest_lr, suggest_lr, capsys)
+    fails_with(ex.check_suggest_lr, lambda lrs, losses: lrs[int(np.nanargmin(losses))], "suggest a tenth")
+    fails_with(ex.check_suggest_lr, lambda lrs, losses: lrs[int(np.argmin(losses))] / 10, "np.nanargmin")
