@@ -8,7 +8,7 @@ NOTEBOOKS  = $(wildcard chapters/*.ipynb solutions/*.ipynb)
 NBVAL     := --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.cfg \
              --nbval-cell-timeout 300
 
-.PHONY: lab test unit nbval notebooks bench clean test-browser chromium
+.PHONY: lab test unit nbval notebooks exercises bench clean test-browser chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ chromium:
 		     "or set CHROMIUM=/path/to/chromium." >&2; \
 		exit 1; \
 	fi
+
+## exercises: write the student notebooks in exercises/ from solutions/
+exercises: $(STAMP)
+	$(BIN)/gradcourse exercises build --source solutions --dest exercises
 
 ## bench: the autograd benchmark against hand-written numpy
 bench: $(STAMP)

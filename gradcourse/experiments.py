@@ -172,3 +172,9 @@ def adam_moments(steps=50, beta1=0.9, beta2=0.999, eps=1e-8, gradient=1.0, noise
 def _check_depth(value, maximum, name="depth"):
     if not isinstance(value, (int, np.integer)) or not 1 <= value <= maximum:
         raise ValueError(f"{name} must be an integer from 1 to {maximum}, got {value!r}")
+
+
+# ===== part A: depth, schedules, optimiser race (add above this line) =====
+
+
+# ===== part B: residual, clipping, remedies, recurrence, isometry, lr finder (add above this line) =====

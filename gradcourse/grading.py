@@ -21,6 +21,7 @@ import csv
 import json
 import logging
 import re
+import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -338,7 +339,7 @@ def run_cells(nb, workdir, timeout=DEFAULT_TIMEOUT, output_limit=OUTPUT_LIMIT):
                              log=_quiet_logger(),
                              resources={"metadata": {"path": str(workdir)}})
     problems, stopped = {}, None
-    with client.setup_kernel():
+    with client.setup_kernel(stderr=subprocess.DEVNULL):  # (the kernel's own log, not the cells' output)
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -365,7 +366,8 @@ def _problem(cell, index, client, timeout):
         return f"timed out after {timeout:g} s (an endless loop?)"
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            return _one_line(f"{output.get('ename')}: {output.get('evalue')}")
+            evalue = output.get("evalue")
+            return _one_line(f"{output.get('ename')}: {evalue}" if evalue else output.get("ename"))
     return None
 
 
@@ -383,30 +385,33 @@ def _empty_result(name, source, reason):
         return result
     for cell in source[1].cells:
         if is_grade(cell):
-            result.cells.append(CellResult(grade_id(cell), _nbgrader(cell)["points"], 0, "failed", reason))
+            manual = cell.cell_type == "markdown"
+            result.cells.append(CellResult(grade_id(cell), _nbgrader(cell)["points"], None if manual else 0,
+                                           "manual" if manual else "failed", reason))
     return result
 
 
 def _score(assembled, problems, source_name, name):
     """Score the source's graded cells from the problems found while running `assembled`."""
     result = NotebookResult(name, source=source_name)
-    earlier = None  # the last problem in a cell that carries no points
+    answer_problem = None  # a problem in an answer cell since the last graded cell: its test's likely cause
     for index, cell in enumerate(assembled.cells):
         meta = _nbgrader(cell)
         if not is_grade(cell):
             if index in problems:
-                earlier = f"{grade_id(cell) or f'cell {index + 1}'}: {problems[index]}"
-                result.problems.append(earlier)
+                problem = f"{grade_id(cell) or f'cell {index + 1}'}: {problems[index]}"
+                result.problems.append(problem)
+                answer_problem = problem if is_solution(cell) else answer_problem
             continue
         if cell.cell_type == "markdown":
             result.cells.append(CellResult(meta["grade_id"], meta["points"], None, "manual",
                                            "a written answer: grade it by hand"))
         elif index in problems:
-            reason = problems[index] + (f" (after an error in {earlier})" if earlier else "")
+            reason = problems[index] + (f" (after an error in {answer_problem})" if answer_problem else "")
             result.cells.append(CellResult(meta["grade_id"], meta["points"], 0, "failed", reason))
         else:
             result.cells.append(CellResult(meta["grade_id"], meta["points"], meta["points"], "passed"))
-        earlier = None
+        answer_problem = None
     return result
 
 

@@ -670,3 +670,9 @@ def adam_moments(result):
         for ax in (left, right):
             _legend(ax)
         return fig
+
+
+# ===== part A: depth, schedules, optimiser race (add above this line) =====
+
+
+# ===== part B: residual, clipping, remedies, recurrence, isometry, lr finder (add above this line) =====

@@ -149,3 +149,9 @@ def explorer_names():
     return [name for name, value in globals().items() if name.endswith("_explorer") and callable(value)]
 
 
+
+
+# ===== part A: depth, schedules, optimiser race (add above this line) =====
+
+
+# ===== part B: residual, clipping, remedies, recurrence, isometry, lr finder (add above this line) =====

@@ -1,7 +1,7 @@
 """Session fixtures for the browser tests: one JupyterLab server and one headless Chromium.
 
 The server runs from the Python that runs pytest (under `make`, the project's .venv), on
-127.0.0.1 at a free port with a random token, serving a temporary copy of chapters/ (and of
+127.0.0.1 at a free port with a random token, serving a temporary copy of chapters/ and solutions/ (and of
 tests/browser/fixtures/), with Jupyter's config, data, runtime, settings and workspace folders
 all in a temporary directory: nothing in the repository or in the user's home is changed.
 
@@ -145,8 +145,9 @@ def lab_server():
     tmp = Path(tempfile.mkdtemp(prefix="gradcourse-browser-"))
     root = tmp / "root"
     ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
-    if (ROOT / "chapters").is_dir():
-        shutil.copytree(ROOT / "chapters", root / "chapters", ignore=ignore)
+    for folder in ("chapters", "solutions"):  # the notebooks `make test` runs under nbval
+        if (ROOT / folder).is_dir():
+            shutil.copytree(ROOT / folder, root / folder, ignore=ignore)
     shutil.copytree(HERE / "fixtures", root / "fixtures", ignore=ignore)
     for name in ("config", "data", "runtime", "workspaces", "settings", "ipython"):
         (tmp / name).mkdir()

@@ -1,0 +1,69 @@
+"""Structural rules every chapter notebook keeps (nbval checks their outputs separately)."""
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9]*.ipynb"))
+ALLOWED_IMPORTS = {"gradcourse", "numpy", "matplotlib", "IPython"}
+
+
+def code_cells(path):
+    notebook = json.loads(path.read_text())
+    return [("".join(cell["source"]), cell) for cell in notebook["cells"] if cell["cell_type"] == "code"]
+
+
+def imported_modules(source):
+    """Top-level package names imported by one cell (IPython magics are skipped)."""
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    for node in ast.walk(ast.parse("\n".join(lines))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            yield node.module.split(".")[0]
+
+
+def test_all_six_chapters_exist():
+    numbers = {path.name[:2] for path in CHAPTERS}
+    assert numbers == {"01", "02", "03", "04", "05", "06"}, f"chapters found: {[p.name for p in CHAPTERS]}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_imports_only_gradcourse_numpy_and_matplotlib(path):
+    outside = {name for source, _ in code_cells(path) for name in imported_modules(source)} - ALLOWED_IMPORTS
+    assert not outside, f"{path.name} computes with {sorted(outside)}; move that code into gradcourse"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_has_an_explorer_with_its_static_figure(path):
+    sources = [source for source, _ in code_cells(path)]
+    displays = [i for i, source in enumerate(sources) if "_explorer(" in source or "optimizer_race(" in source]
+    assert displays, f"{path.name} embeds no gradcourse explorer"
+    assert any(".figure" in later for i in displays for later in sources[i + 1:i + 3]), \
+        f"{path.name}: show the explorer's static figure (explorer.figure) right after it"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_is_seeded_and_executed(path):
+    cells = code_cells(path)
+    assert any("manual_seed" in source for source, _ in cells[:3]), f"{path.name}: seed in the first cells"
+    unexecuted = [i for i, (_, cell) in enumerate(cells) if cell.get("execution_count") is None]
+    assert not unexecuted, f"{path.name}: code cells {unexecuted} have no stored output; run `make notebooks`"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_only_widget_cells_ignore_their_output(path):
+    for source, cell in code_cells(path):
+        ignored = "NBVAL_IGNORE_OUTPUT" in source or "nbval-ignore-output" in cell["metadata"].get("tags", [])
+        skipped = "NBVAL_SKIP" in source or "nbval-skip" in cell["metadata"].get("tags", [])
+        assert not skipped, f"{path.name}: a skipped cell proves nothing:\n{source}"
+        if ignored:
+            assert "_explorer(" in source or "optimizer_race(" in source, \
+                f"{path.name}: only explorer cells may ignore their output:\n{source}"
+
+
+def test_import_rule_detects_an_outside_import():
+    assert set(imported_modules("import scipy.linalg\nfrom gradcourse import nn\n%matplotlib inline")) == \
+        {"scipy", "gradcourse"}

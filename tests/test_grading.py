@@ -1,0 +1,328 @@
+"""The student notebooks are built from the solutions without leaking them, and grading is robust.
+
+Grading starts real kernels, so the pathological submissions are graded together, once, against a
+tiny notebook built here; only one real notebook of each kind (solutions, exercises) is graded.
+"""
+import csv
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from gradcourse import cli, grading
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS, EXERCISES = ROOT / "solutions", ROOT / "exercises"
+REGIONS = (grading.SOLUTION_REGION, grading.HIDDEN_TESTS_REGION)
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+# ----- the source format ---------------------------------------------------------------------
+@pytest.mark.parametrize("path", sorted(SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_solutions_are_valid_nbgrader_sources(path):
+    nb = read(path)
+    grading.check_nbgrader_metadata(nb, path.name)
+    nbformat.validate(nb)
+    tests = [c for c in nb.cells if grading.is_test(c)]
+    assert 2 <= len(tests) <= 4
+    for test in tests:  # each test cell follows its solution cell, and holds hidden tests
+        before = nb.cells[nb.cells.index(test) - 1]
+        assert grading.is_solution(before) and grading.SOLUTION_REGION[0] in before.source
+        assert grading.HIDDEN_TESTS_REGION[0] in test.source
+        assert "check_" in test.source.split(grading.HIDDEN_TESTS_REGION[0])[0]
+
+
+def test_there_are_six_solutions_notebooks():
+    assert [p.name[:3] for p in sorted(SOLUTIONS.glob("*.ipynb"))] == [f"0{i}_" for i in range(1, 7)]
+
+
+def nbgrader_cell(kind, source, grade_id=None, points=None):
+    meta = {"schema_version": 3, "grade": False, "solution": False, "locked": False}
+    if kind == "solution":
+        meta.update(solution=True, grade_id=grade_id)
+    elif kind == "test":
+        meta.update(grade=True, locked=True, grade_id=grade_id, points=points)
+    elif kind == "answer":
+        meta.update(grade=True, solution=True, grade_id=grade_id, points=points)
+    elif kind == "locked":
+        meta.update(locked=True, grade_id=grade_id)
+    make = new_markdown_cell if kind == "answer" else new_code_cell
+    return make(source, metadata={"nbgrader": meta})
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.update(extra=1), "unexpected nbgrader keys"),
+    (lambda m: m.pop("locked"), "needs schema_version 3"),
+    (lambda m: m.pop("grade_id"), "needs a grade_id"),
+    (lambda m: m.pop("points"), "needs points"),
+])
+def test_invalid_nbgrader_metadata_is_refused(change, message):
+    cell = nbgrader_cell("test", "assert True", "t", 1)
+    change(cell.metadata["nbgrader"])
+    with pytest.raises(grading.SourceError, match=message):
+        grading.check_nbgrader_metadata(new_notebook(cells=[cell]))
+
+
+def test_duplicate_grade_ids_are_refused():
+    cells = [nbgrader_cell("test", "pass", "same", 1), nbgrader_cell("test", "pass", "same", 1)]
+    with pytest.raises(grading.SourceError, match="used twice"):
+        grading.check_nbgrader_metadata(new_notebook(cells=cells))
+
+
+# ----- building the student version ----------------------------------------------------------
+def test_student_version_replaces_answers_and_removes_hidden_tests():
+    solution = nbgrader_cell("solution", "def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+                             "f")
+    solution.outputs = [nbformat.v4.new_output("stream", text="hi\n")]
+    solution.execution_count = 3
+    test = nbgrader_cell("test", "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(5) == 10\n"
+                                 "### END HIDDEN TESTS", "f-tests", 1)
+    answer = nbgrader_cell("answer", "### BEGIN SOLUTION\nBecause.\n### END SOLUTION", "why", 1)
+    nb = new_notebook(cells=[solution, test, answer], metadata={"widgets": {"state": {}}})
+    student = grading.student_version(nb)
+    assert student.cells[0].source == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+    assert student.cells[0].outputs == [] and student.cells[0].execution_count is None
+    assert student.cells[1].source == "assert f(1) == 2"
+    assert student.cells[2].source == "YOUR ANSWER HERE"
+    assert "widgets" not in student.metadata
+    assert student.cells[1].metadata["editable"] is False
+    assert "return 2 * x" in nb.cells[0].source  # the source is left as it was
+
+
+@pytest.mark.parametrize("source, message", [
+    ("### BEGIN SOLUTION\nx = 1", "without '### END SOLUTION'"),
+    ("x = 1\n### END SOLUTION", "without '### BEGIN SOLUTION'"),
+    ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "inside another region"),
+])
+def test_unbalanced_markers_are_refused(source, message):
+    nb = new_notebook(cells=[nbgrader_cell("solution", source, "s")])
+    with pytest.raises(grading.SourceError, match=message):
+        grading.student_version(nb)
+
+
+def test_regions_in_the_wrong_kind_of_cell_are_refused():
+    hidden_in_solution = nbgrader_cell("solution", "### BEGIN HIDDEN TESTS\nx\n### END HIDDEN TESTS", "s")
+    with pytest.raises(grading.SourceError, match="not graded"):
+        grading.student_version(new_notebook(cells=[hidden_in_solution]))
+    answer_in_plain_cell = new_code_cell("### BEGIN SOLUTION\nx\n### END SOLUTION")
+    with pytest.raises(grading.SourceError, match="not marked as a solution"):
+        grading.student_version(new_notebook(cells=[answer_in_plain_cell]))
+
+
+def test_build_is_deterministic_and_matches_the_committed_exercises(tmp_path):
+    first = grading.build(SOLUTIONS, tmp_path / "first")
+    second = grading.build(SOLUTIONS, tmp_path / "second")
+    assert [p.name for p in first] == sorted(p.name for p in EXERCISES.glob("*.ipynb"))
+    for a, b in zip(first, second):
+        assert a.read_bytes() == b.read_bytes()
+        committed = json.loads((EXERCISES / a.name).read_text(encoding="utf-8"))
+        assert json.loads(a.read_text(encoding="utf-8")) == committed, \
+            f"exercises/{a.name} is stale: run `make exercises` (gradcourse exercises build)"
+
+
+def region_lines(source, markers):
+    lines = source.split("\n")
+    return [lines[i].strip() for begin, end in grading._regions(lines, markers, "test")
+            for i in range(begin + 1, end)]
+
+
+TRIVIAL = {"", "return", "pass", "else:", "break", "continue", "try:", "return x", "return out"}
+
+
+@pytest.mark.parametrize("path", sorted(SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_no_answer_or_hidden_test_leaks_into_the_exercises(path):
+    """Every line that only the solution and hidden-test regions hold is absent from the exercises.
+
+    Lines that also stand outside the regions (the buggy code that chapter 4 asks to repair shares
+    lines with its repair) are shown to students on purpose; trivially short lines are skipped.
+    """
+    source = read(path)
+    exercise_text = (EXERCISES / path.name).read_text(encoding="utf-8")
+    exercise_lines = {line.strip() for c in read(EXERCISES / path.name).cells for line in c.source.split("\n")}
+    secret, public = set(), set()
+    for cell in source.cells:
+        inside = {line for markers in REGIONS for line in region_lines(cell.source, markers)}
+        secret |= inside
+        public |= {line.strip() for line in cell.source.split("\n")} - inside
+    for line in sorted(secret - public):
+        if line in TRIVIAL or len(line) < 8:
+            continue
+        assert line not in exercise_lines, f"{path.name}: {line!r} leaks into the exercises"
+        assert len(line) < 25 or json.dumps(line)[1:-1] not in exercise_text, \
+            f"{path.name}: {line!r} leaks into the exercises"
+
+
+def test_cli_build_writes_the_exercises(tmp_path, capsys):
+    assert cli.main(["exercises", "build", "--source", str(SOLUTIONS), "--dest", str(tmp_path)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert len(list(tmp_path.glob("*.ipynb"))) == 6
+
+
+# ----- grading: a tiny course notebook and pathological submissions --------------------------
+def fixture_source():
+    """A one-exercise solutions notebook: double(x), a visible test, a hidden test, a written answer."""
+    return new_notebook(cells=[
+        nbgrader_cell("locked", "import math", "setup"),
+        nbgrader_cell("solution", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+                      "double"),
+        nbgrader_cell("test", 'assert double(3) == 6, "double(3) should be 6"\n### BEGIN HIDDEN TESTS\n'
+                              'assert double(-4) == -8, "double(-4) should be -8"\n### END HIDDEN TESTS',
+                      "double-tests", 2),
+        nbgrader_cell("answer", "### BEGIN SOLUTION\nIt adds x to itself.\n### END SOLUTION", "why", 1),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+def submission(answer_code, test_code=None):
+    """The student version of the fixture, with the answer (and perhaps the test cell) replaced."""
+    nb = grading.student_version(fixture_source())
+    nb.cells[1].source = answer_code
+    if test_code is not None:
+        nb.cells[2].source = test_code
+    return grading.notebook_text(nb)
+
+
+SUBMISSIONS = {
+    "fixture-good.ipynb": submission("def double(x):\n    return x + x"),
+    "fixture-edited-test.ipynb": submission("def double(x):\n    return x", test_code="pass"),
+    "fixture-only-visible.ipynb": submission("def double(x):\n    return 6 if x == 3 else 0"),
+    "fixture-loop.ipynb": submission("while True:\n    pass"),
+    "fixture-stubborn.ipynb": submission("import time\nwhile True:\n    try:\n        time.sleep(10)\n"
+                                         "    except KeyboardInterrupt:\n        pass"),
+    "fixture-flood.ipynb": submission("def double(x):\n    print('x' * 2_000_000)\n    return 2 * x"),
+    "fixture-not-json.ipynb": '{"cells": [ this is not json',
+    "fixture-unchanged.ipynb": submission("# YOUR CODE HERE\nraise NotImplementedError()"),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grading")
+    source = root / "source"
+    source.mkdir()
+    nbformat.write(fixture_source(), source / "fixture.ipynb")
+    paths = []
+    for name, text in SUBMISSIONS.items():
+        paths.append(root / name)
+        paths[-1].write_text(text, encoding="utf-8")
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
+    printed = []
+    results = grading.grade(paths, source=source, timeout=2, report=root / "report.csv", echo=printed.append)
+    return SimpleNamespace(results={r.notebook: r for r in results}, before=before, root=root,
+                           printed="\n".join(printed), report=root / "report.csv")
+
+
+def test_a_correct_submission_gets_every_automatic_point(graded):
+    result = graded.results["fixture-good.ipynb"]
+    assert (result.score, result.max_score, result.manual_points) == (2, 2, 1)
+    assert [c.status for c in result.cells] == ["passed", "manual"]
+    assert result.source == "fixture.ipynb"
+
+
+def test_editing_a_test_away_does_not_help(graded):
+    cell = graded.results["fixture-edited-test.ipynb"].cells[0]
+    assert (cell.points, cell.status) == (0, "failed")
+    assert "double(3) should be 6" in cell.reason
+
+
+def test_hidden_tests_run_when_grading(graded):
+    cell = graded.results["fixture-only-visible.ipynb"].cells[0]
+    assert cell.points == 0 and "double(-4) should be -8" in cell.reason
+
+
+def test_an_endless_loop_times_out_and_the_rest_still_runs(graded):
+    result = graded.results["fixture-loop.ipynb"]
+    assert result.score == 0
+    assert "timed out after 2 s" in result.cells[0].reason and "NameError" in result.cells[0].reason
+    assert graded.results["fixture-good.ipynb"].score == 2  # graded after it
+
+
+def test_a_loop_that_swallows_the_interrupt_stops_the_notebook(graded):
+    result = graded.results["fixture-stubborn.ipynb"]
+    assert result.score == 0
+    assert "ignored the interrupt" in result.cells[0].reason
+
+
+def test_huge_output_fails_the_cell(graded):
+    cell = graded.results["fixture-flood.ipynb"].cells[0]
+    assert cell.points == 0 and "printed too much output" in cell.reason
+
+
+def test_invalid_json_gets_zero_and_a_reason(graded):
+    result = graded.results["fixture-not-json.ipynb"]
+    assert result.source == "fixture.ipynb" and result.score == 0 and result.max_score == 2
+    assert "not valid notebook JSON" in result.cells[0].reason
+
+
+def test_the_unchanged_student_version_scores_zero(graded):
+    cell = graded.results["fixture-unchanged.ipynb"].cells[0]
+    assert cell.points == 0 and "NotImplementedError" in cell.reason
+
+
+def test_submitted_files_are_never_modified(graded):
+    for path, (data, mtime) in graded.before.items():
+        assert path.read_bytes() == data and path.stat().st_mtime_ns == mtime
+    assert sorted(p.name for p in graded.root.iterdir()) == sorted([*SUBMISSIONS, "source", "report.csv"])
+
+
+def test_the_table_shows_points_per_exercise_and_the_total(graded):
+    assert re.search(r"fixture-good\.ipynb \(checked against fixture\.ipynb\)\n.*\n  double-tests +2 / 2  passed",
+                     graded.printed)
+    assert "(+ 1 points to grade by hand)" in graded.printed
+    assert re.search(r"summary\n(.*\n)*  fixture-loop\.ipynb +0 / 2", graded.printed)
+
+
+def test_the_csv_report_has_one_row_per_graded_cell(graded):
+    with graded.report.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == grading.REPORT_COLUMNS
+    assert len(rows) == 2 * len(SUBMISSIONS)
+    good = [r for r in rows if r["notebook"] == "fixture-good.ipynb"]
+    assert [(r["exercise"], r["points"], r["max_points"], r["status"]) for r in good] == [
+        ("double-tests", "2", "2", "passed"), ("why", "", "1", "manual")]
+
+
+def test_the_json_report_has_scores_and_reasons(graded, tmp_path):
+    grading.write_report(list(graded.results.values()), tmp_path / "report.json")
+    report = {r["notebook"]: r for r in json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))}
+    assert report["fixture-good.ipynb"]["score"] == 2 and report["fixture-good.ipynb"]["max_score"] == 2
+    assert "printed too much output" in report["fixture-flood.ipynb"]["cells"][0]["reason"]
+
+
+def test_cli_grade_writes_a_json_report(tmp_path, capsys):
+    broken = tmp_path / "01_background.ipynb"
+    broken.write_text("not a notebook", encoding="utf-8")
+    report = tmp_path / "scores.json"
+    assert cli.main(["grade", str(broken), "--source", str(SOLUTIONS), "--report", str(report)]) == 0
+    assert "not valid notebook JSON" in capsys.readouterr().out
+    assert json.loads(report.read_text(encoding="utf-8"))[0]["score"] == 0
+
+
+def test_a_deleted_test_cell_is_put_back():
+    source = fixture_source()
+    student = grading.student_version(source)
+    del student.cells[2]
+    assembled = grading.assemble(student, source)
+    assert [grading.grade_id(c) for c in assembled.cells] == ["setup", "double", "double-tests", "why"]
+    assert "BEGIN HIDDEN TESTS" in assembled.cells[2].source
+
+
+# ----- grading the real notebooks (one of each) ----------------------------------------------
+def test_the_solutions_notebook_scores_full_points():
+    path = SOLUTIONS / "01_background.ipynb"
+    data = path.read_bytes()
+    result = grading.grade_notebook(path, grading.read_sources(SOLUTIONS))
+    assert result.score == result.max_score == 4, grading.format_result(result)
+    assert path.read_bytes() == data
+
+
+def test_the_unmodified_exercises_notebook_scores_zero_with_reasons():
+    result = grading.grade_notebook(EXERCISES / "01_background.ipynb", grading.read_sources(SOLUTIONS))
+    assert result.score == 0 and result.max_score == 4
+    assert all("is not written yet" in c.reason for c in result.cells), grading.format_result(result)
