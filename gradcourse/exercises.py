@@ -579,7 +579,8 @@ def check_regression_loss(regression_loss, n=5, seed=7):
     if not _close(grad, 2 / n * (p - target[:, None])):
         raise ExerciseError(f"the loss is right but its gradient is not 2/n (pred - target): "
                             f"got {_fmt(grad.ravel())}")
-    _passed(f"regression_loss gives the mean squared error of {n} predictions, and its gradient 2/n (pred - target)")
+    _passed(f"regression_loss gives the mean squared error of {n} predictions, "
+            f"and its gradient 2/n (pred - target)")
 
 
 # ===== 05 future directions =================================================================
@@ -669,8 +670,8 @@ def _check_clipped(params, grads, max_norm, factor):
                 "sqrt(sum of every squared entry), and scale them all by the same factor")
     else:
         hint = "scale every gradient by max_norm / total_norm when total_norm > max_norm"
-    raise ExerciseError(f"with max_norm = {max_norm:g} the gradients should be "
-                        f"{' and '.join(_fmt(e) for e in expected)}, got {' and '.join(_fmt(g) for g in got)}: {hint}")
+    expected, got = " and ".join(_fmt(e) for e in expected), " and ".join(_fmt(g) for g in got)
+    raise ExerciseError(f"with max_norm = {max_norm:g} the gradients should be {expected}, got {got}: {hint}")
 
 
 # ===== 06 FAQ ===============================================================================

@@ -5,6 +5,7 @@ what `gradcourse.widgets` recomputes when a slider moves. Results are small data
 numpy arrays, ready for `gradcourse.plots`.
 """
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -13,6 +14,12 @@ from . import init as initialisers
 from .autograd import tensor
 from .diagnostics import measure_at_init
 from .nn import MLP
+from . import optim  # part B imports:
+from .data import adding_problem, linear_regression, load_digits, standardize, train_test_split
+from .diagnostics import GradientFlow, jacobian_singular_values
+from .lr_finder import lr_range_test
+from .nn import LSTM, RNN, Linear
+from .training import accuracy, fit
 from .rng import generator, manual_seed
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
@@ -174,7 +181,641 @@ def _check_depth(value, maximum, name="depth"):
         raise ValueError(f"{name} must be an integer from 1 to {maximum}, got {value!r}")
 
 
+# ----- part A: learning-rate schedules, the optimiser race (imports used only below) -------------
+from .data import moons  # noqa: E402
+from .optim import SGD, Adam, AdamW, RMSprop  # noqa: E402
+from .schedules import (BoldDriver, Constant, CosineAnnealing, ExponentialDecay,  # noqa: E402
+                        LinearWarmup, LRScheduler, OneCycle, PolynomialDecay, ReduceLROnPlateau,
+                        StepDecay)
+
+LR_SCHEDULES = ("constant", "step", "exponential", "polynomial", "cosine", "warmup+cosine", "one-cycle",
+             "bold driver", "reduce on plateau")
+DEFAULT_LR_SCHEDULES = ("constant", "step", "cosine", "warmup+cosine", "one-cycle")
+
+
+def make_schedule(name, lr=0.1, steps=100, gamma=0.97, power=1.0, warmup=10, step_size=25,
+                  step_gamma=0.5):
+    """A new schedule `name` (one of LR_SCHEDULES) for a run of `steps` steps that starts from `lr`.
+
+    step: lr * step_gamma every step_size steps; exponential: lr * gamma^t; polynomial: to 0 at
+    `steps` along (1 - t/steps)^power; cosine: to 0 at `steps`; warmup+cosine: `warmup` steps up,
+    then a cosine ending at `steps`; one-cycle: up to lr (from lr/25) and down to ~0 at `steps`;
+    bold driver (x1.05 / x0.5) and reduce on plateau (x0.5 after 10 steps without progress)
+    follow the loss.
+    """
+    if name == "warmup+cosine" and not 0 < warmup < steps:
+        raise ValueError(f"warmup must be shorter than the run: warmup={warmup}, steps={steps}")
+    makers = {
+        "constant": lambda: Constant(lr),
+        "step": lambda: StepDecay(lr, step_size, step_gamma),
+        "exponential": lambda: ExponentialDecay(lr, gamma),
+        "polynomial": lambda: PolynomialDecay(lr, steps, power),
+        "cosine": lambda: CosineAnnealing(lr, steps),
+        "warmup+cosine": lambda: LinearWarmup(CosineAnnealing(lr, steps - warmup), warmup),
+        "one-cycle": lambda: OneCycle(lr, steps),
+        "bold driver": lambda: BoldDriver(lr, increase=1.05, decrease=0.5),
+        "reduce on plateau": lambda: ReduceLROnPlateau(lr, factor=0.5, patience=10),
+    }
+    if name not in makers:
+        raise ValueError(f"unknown schedule {name!r}; use one of {LR_SCHEDULES}")
+    return makers[name]()
+
+
+@dataclass
+class ScheduleResult:
+    """Learning rate and training loss per step for each schedule (dicts keyed by schedule name).
+
+    `lr[name][t]` is the rate used at step t; `loss[name][t]` the full-batch loss before step t
+    (nan after a divergence); `diverged_at[name]` the step where the run blew up, or None.
+    """
+
+    step: np.ndarray
+    lr: dict
+    loss: dict
+    diverged_at: dict
+
+
+def schedule_comparison(lr=0.1, steps=100, gamma=0.97, power=1.0, warmup=10, step_size=25,
+                        step_gamma=0.5, schedules=DEFAULT_LR_SCHEDULES, hidden=16, momentum=0.9, seed=0):
+    """Train the same small network (2 -> hidden tanh units -> 2, same initial weights) on
+    `data.moons` once per schedule: full batch, SGD with momentum, cross-entropy loss.
+    The schedules' parameters are those of `make_schedule`."""
+    _check_depth(steps, maximum=10_000, name="steps")
+    names = [name for name in LR_SCHEDULES if name in schedules]
+    unknown = set(schedules) - set(LR_SCHEDULES)
+    if unknown or not names:
+        raise ValueError(f"choose at least one schedule from {LR_SCHEDULES}, got {tuple(schedules)}")
+    X, y = moons(100, noise=0.15, seed=seed)
+    result = ScheduleResult(np.arange(steps), {}, {}, {})
+    for name in names:
+        schedule = make_schedule(name, lr, steps, gamma, power, warmup, step_size, step_gamma)
+        result.lr[name], result.loss[name], result.diverged_at[name] = _train_with_schedule(
+            schedule, X, y, steps, hidden, momentum, seed)
+    return result
+
+
+def _train_with_schedule(schedule, X, y, steps, hidden, momentum, seed):
+    """(lr per step, loss per step, diverged_at) of one full-batch training run."""
+    manual_seed(seed)  # the same initial weights for every schedule
+    model = MLP(X.shape[1], hidden, 2, depth=0, activation="tanh")
+    optimizer = SGD(model.parameters(), lr=0.0, momentum=momentum)  # the scheduler sets lr
+    scheduler = LRScheduler(optimizer, schedule)
+    lrs, losses = np.full(steps, np.nan), np.full(steps, np.nan)
+    inputs = tensor(X)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(inputs), y)
+            lrs[t], losses[t] = optimizer.lr, loss.item()
+            if not np.isfinite(losses[t]):
+                return lrs, losses, t
+            loss.backward()
+            try:
+                optimizer.step()
+            except FloatingPointError:
+                return lrs, losses, t
+            scheduler.step(losses[t])  # a step-driven schedule ignores the loss
+    return lrs, losses, None
+
+
+# The optimiser race: test functions f(x, y) that accept numpy grids, with their gradients.
+def quadratic(x, y):
+    """An ill-conditioned bowl: curvature 1 along x, 25 along y (condition number 25)."""
+    return 0.5 * x**2 + 12.5 * y**2
+
+
+def quadratic_grad(x, y):
+    return np.array([x, 25.0 * y])
+
+
+def rosenbrock(x, y):
+    """Rosenbrock's banana valley, minimum 0 at (1, 1): (1 - x)^2 + 100 (y - x^2)^2."""
+    return (1 - x) ** 2 + 100 * (y - x**2) ** 2
+
+
+def rosenbrock_grad(x, y):
+    return np.array([-2 * (1 - x) - 400 * x * (y - x**2), 200 * (y - x**2)])
+
+
+def saddle(x, y):
+    """A saddle at (0, 0) between two minima -1/4 at (0, +-1): x^2 + y^4/4 - y^2/2."""
+    return x**2 + y**4 / 4 - y**2 / 2
+
+
+def saddle_grad(x, y):
+    return np.array([2 * x, y**3 - y])
+
+
+@dataclass
+class Surface:
+    """A 2-D test function: f and its gradient, the start point, the window to draw, min f."""
+
+    f: object
+    grad: object
+    start: tuple
+    xlim: tuple
+    ylim: tuple
+    minimum: float
+
+
+SURFACES = {
+    "quadratic": Surface(quadratic, quadratic_grad, (-4.0, 1.5), (-4.5, 4.5), (-2.0, 2.0), 0.0),
+    "rosenbrock": Surface(rosenbrock, rosenbrock_grad, (-1.2, 1.0), (-2.0, 2.0), (-1.0, 3.0), 0.0),
+    "saddle": Surface(saddle, saddle_grad, (-1.5, 1e-3), (-2.0, 2.0), (-1.5, 1.5), -0.25),
+    "reddi": None,  # 1-D, online: see reddi_gradient
+}
+# The settings each surface starts from in the explorer (None arguments of optimizer_race).
+RACE_DEFAULTS = {
+    "quadratic": dict(lr=0.03, beta1=0.9, beta2=0.999, steps=300),
+    "rosenbrock": dict(lr=0.002, beta1=0.9, beta2=0.999, steps=300),
+    "saddle": dict(lr=0.01, beta1=0.9, beta2=0.999, steps=300),
+    "reddi": dict(lr=0.01, beta1=0.0, beta2=1 / (1 + 3**2), steps=1500),
+}
+RACE_OPTIMIZERS = ("SGD", "momentum", "RMSprop", "Adam", "AdamW", "AMSGrad")
+
+
+def reddi_gradient(t, C=3.0):
+    """Reddi, Kale & Kumar (2018), section 3: f_t(x) = C x if t mod 3 == 1 else -x, on [-1, 1].
+
+    Over each period of three steps the losses add up to (C - 2) x, so the best point is x = -1;
+    the large gradient C comes once, the small -1 twice."""
+    return C if t % 3 == 1 else -1.0
+
+
+def make_optimizer(name, params, lr, beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.9,
+                   weight_decay=0.01):
+    """One of RACE_OPTIMIZERS from gradcourse.optim. RMSprop averages g^2 with alpha = beta2, so
+    it is Adam without momentum and without bias correction."""
+    betas = (beta1, beta2)
+    makers = {
+        "SGD": lambda: SGD(params, lr),
+        "momentum": lambda: SGD(params, lr, momentum=momentum),
+        "RMSprop": lambda: RMSprop(params, lr, alpha=beta2, eps=eps),
+        "Adam": lambda: Adam(params, lr, betas, eps),
+        "AdamW": lambda: AdamW(params, lr, betas, eps, weight_decay=weight_decay),
+        "AMSGrad": lambda: Adam(params, lr, betas, eps, amsgrad=True),
+    }
+    if name not in makers:
+        raise ValueError(f"unknown optimiser {name!r}; use one of {RACE_OPTIMIZERS}")
+    return makers[name]()
+
+
+@dataclass
+class RaceResult:
+    """Each optimiser's path on one surface (dicts keyed by optimiser name).
+
+    `path[name]`: (steps + 1, 2) positions, the start first ((steps + 1, 1) for "reddi"), nan
+    after a divergence; `gap[name]`: f - f_min at each position (for "reddi" the average loss of
+    one period, (x + 1) / 3 above its minimum); `diverged_at[name]`: step number or None.
+    `f`, `xlim`, `ylim`: the surface and its window, for `plots.loss_surface` (f is None for reddi).
+    """
+
+    surface: str
+    path: dict
+    gap: dict
+    diverged_at: dict
+    f: object
+    xlim: tuple
+    ylim: tuple
+
+
+def optimizer_race(surface="rosenbrock", lr=None, beta1=None, beta2=None, eps=1e-8, momentum=0.9,
+                   weight_decay=0.01, steps=None):
+    """Run SGD, momentum, RMSprop, Adam, AdamW and AMSGrad from the same start on `surface`
+    (one of SURFACES), with the same lr, betas and eps. None takes the surface's RACE_DEFAULTS.
+
+    "reddi" runs Adam and AMSGrad on Reddi et al.'s online problem (reddi_gradient), projecting
+    x back into [-1, 1] after each step, from x = 0. With beta1 = 0 and beta2 = 1/(1 + 3^2),
+    Adam's v forgets the rare large gradient within a step or two, so the two small ones push
+    x up: Adam drifts to +1, the worst point, while AMSGrad, whose v only grows, goes to -1.
+    (Reddi et al. let lr decay as lr/sqrt(t); a constant lr shows the same drift.)
+    """
+    if surface not in SURFACES:
+        raise ValueError(f"unknown surface {surface!r}; use one of {tuple(SURFACES)}")
+    defaults = RACE_DEFAULTS[surface]
+    lr = defaults["lr"] if lr is None else lr
+    beta1 = defaults["beta1"] if beta1 is None else beta1
+    beta2 = defaults["beta2"] if beta2 is None else beta2
+    steps = defaults["steps"] if steps is None else steps
+    _check_depth(steps, maximum=100_000, name="steps")
+    settings = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
+                    weight_decay=weight_decay)
+    if surface == "reddi":
+        return _reddi_race(steps, settings)
+    s = SURFACES[surface]
+    result = RaceResult(surface, {}, {}, {}, s.f, s.xlim, s.ylim)
+    for name in RACE_OPTIMIZERS:
+        x = tensor(np.array(s.start), requires_grad=True)
+        optimizer = make_optimizer(name, x, **settings)
+        path = np.full((steps + 1, 2), np.nan)
+        path[0] = x.data
+        result.diverged_at[name] = None
+        with np.errstate(over="ignore", invalid="ignore"):
+            for t in range(1, steps + 1):
+                x.grad = s.grad(*x.data)
+                try:
+                    optimizer.step()
+                except FloatingPointError:  # the gradient overflowed: the run diverged
+                    result.diverged_at[name] = t
+                    break
+                path[t] = x.data
+            result.path[name] = path
+            result.gap[name] = s.f(path[:, 0], path[:, 1]) - s.minimum
+    return result
+
+
+def _reddi_race(steps, settings):
+    result = RaceResult("reddi", {}, {}, {}, None, (0, steps), (-1.05, 1.05))
+    for name in ("Adam", "AMSGrad"):
+        x = tensor(np.zeros(1), requires_grad=True)
+        optimizer = make_optimizer(name, x, **settings)
+        path = np.zeros((steps + 1, 1))
+        for t in range(1, steps + 1):
+            x.grad = np.array([reddi_gradient(t)])
+            optimizer.step()
+            np.clip(x.data, -1.0, 1.0, out=x.data)  # the projection onto the feasible set [-1, 1]
+            path[t] = x.data
+        result.path[name], result.gap[name], result.diverged_at[name] = path, (path[:, 0] + 1) / 3, None
+    return result
+
+
 # ===== part A: depth, schedules, optimiser race (add above this line) =====
 
 
+# ----- chapters 4-6: training deep nets on the digits ------------------------------------------
+OPTIMIZERS = ("sgd", "adam")
+DEFAULT_LR = {"sgd": 0.1, "adam": 0.003}
+REMEDY_SCHEDULES = ("constant", "warmup+cosine")
+
+
+# ----- chapter 4: residual connections ---------------------------------------------------------
+@dataclass
+class ResidualResult:
+    """A plain and a residual deep MLP trained alike on the digits.
+
+    `plain`, `residual`: their `training.History`; `plain_flow`, `residual_flow`: the gradient
+    reaching each block's output (records x blocks, from `diagnostics.GradientFlow`), recorded
+    at the steps `flow_steps` (0 = the first step).
+    """
+
+    plain: object
+    residual: object
+    plain_flow: np.ndarray
+    residual_flow: np.ndarray
+    flow_steps: np.ndarray
+
+
+class _RecordEvery:
+    """Pass every `every`-th `record(lr)` call (and the last) on to a GradientFlow: a full
+    record of every block costs a few milliseconds, as much as the training step itself."""
+
+    def __init__(self, flow, every, steps):
+        self.flow, self.every, self.steps, self.calls = flow, every, steps, 0
+
+    def record(self, lr):
+        if self.calls % self.every == 0 or self.calls == self.steps - 1:
+            self.flow.record(lr, step=self.calls)
+        self.calls += 1
+
+
+@lru_cache(maxsize=4)
+def digits_split(seed=0):
+    """The digits, split 75/25 (stratified) and standardised with the training statistics."""
+    X, y = load_digits()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, seed=seed, stratify=y)
+    X_train, X_test = standardize(X_train, X_test)
+    return X_train, X_test, y_train, y_test
+
+
+def _optimizer(name, params, lr):
+    if name == "sgd":
+        return optim.SGD(params, lr=lr)
+    if name == "adam":
+        return optim.Adam(params, lr=lr)
+    raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+
+
+def _raise_if_diverged(history, what):
+    if history.diverged:
+        raise FloatingPointError(f"{what}: {history.message}")
+
+
+def residual_vs_plain(depth=20, width=32, activation="relu", steps=100, lr=0.1, optimizer="sgd",
+                      branch_scale=1.0, batch_size=64, seed=0):
+    """Train a plain and a residual `nn.MLP` (default PyTorch init) on the digits, same settings.
+
+    In the plain net the gradient reaching the first blocks shrinks layer after layer, so they
+    barely learn and the loss stalls near log(10) = 2.30; the residual blocks x + s F(x) pass the
+    gradient back through the identity, and the same depth trains.
+    """
+    _check_depth(depth, maximum=100)
+    _check_depth(steps, maximum=5000, name="steps")
+    X, _, y, _ = digits_split(seed)
+    runs = {}
+    for residual in (False, True):
+        manual_seed(seed)
+        model = MLP(X.shape[1], width, 10, depth, activation=activation, residual=residual,
+                    branch_scale=branch_scale if residual else 1.0)
+        flow = GradientFlow(model)
+        history = fit(model, X, y, _optimizer(optimizer, model.parameters(), lr), steps,
+                      batch_size=batch_size, flow=_RecordEvery(flow, max(1, steps // 10), steps),
+                      eval_every=steps, progress=False, seed=seed)
+        flow.remove()
+        _raise_if_diverged(history, "residual net" if residual else "plain net")
+        runs[residual] = (history, flow.history)
+    plain, residual = runs[False], runs[True]
+    return ResidualResult(plain[0], residual[0], plain[1]["grad_norm"], residual[1]["grad_norm"],
+                          plain[1]["step"])
+
+
+# ----- chapter 4: gradient clipping ------------------------------------------------------------
+@dataclass
+class ClippingResult:
+    """The same deep linear net trained without and with gradient-norm clipping."""
+
+    unclipped: object
+    clipped: object
+    threshold: float
+
+
+def clipping_runs(weight_scale=1.5, threshold=1.0, steps=200, lr=0.01, depth=10, width=16, seed=0):
+    """Exploding gradients in a deep *linear* net y = x W_1 ... W_L (plus biases), and clipping.
+
+    Every weight starts from N(0, weight_scale^2 / width): each layer multiplies the signal, and
+    the gradient, by about weight_scale, so the first gradients are ~weight_scale^(2 depth) too
+    large and plain SGD overshoots to inf within a few steps. `clip_grad_norm_(threshold)`
+    rescales each step's gradient to norm <= threshold: the step can no longer explode.
+    The data: `data.linear_regression` (256 samples, 8 features), mean squared error.
+    """
+    _check_depth(depth, maximum=100)
+    _check_depth(steps, maximum=5000, name="steps")
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0, got {threshold!r}")
+    problem = linear_regression(256, 8, seed=seed)
+    X, y = problem.X, problem.y.reshape(-1, 1)
+    runs = []
+    for clip_norm in (None, threshold):
+        manual_seed(seed)
+        model = MLP(8, width, 1, depth, activation="linear",
+                    init=lambda w: initialisers.normal_(w, 0.0, weight_scale / np.sqrt(w.shape[0])))
+        runs.append(fit(model, X, y, optim.SGD(model.parameters(), lr=lr), steps, loss="mse",
+                        clip_norm=clip_norm, progress=False, seed=seed))
+    if runs[1].diverged:
+        raise FloatingPointError(f"even with clipping at {threshold:g}: {runs[1].message}; "
+                                 "lower the learning rate or the threshold")
+    return ClippingResult(runs[0], runs[1], float(threshold))
+
+
+# ----- chapter 4: the remedies, one at a time ----------------------------------------------------
+@dataclass
+class RemedyResult:
+    """One training run of `train_with_remedies`.
+
+    `grad_at_init`: the gradient reaching each block at initialisation (cross-entropy on one
+    training batch); `grad_ratio` = its first / last entry. `steps_to_target`: first step where
+    the running loss is below `target_loss` (None if never).
+    """
+
+    settings: dict
+    history: object
+    test_accuracy: float
+    grad_at_init: np.ndarray
+    grad_ratio: float
+    steps_to_target: int
+    target_loss: float
+
+
+def train_with_remedies(activation="sigmoid", init="normal", residual=False, optimizer="sgd",
+                        schedule="constant", clipping=False, depth=20, width=32, steps=150,
+                        batch_size=64, lr=None, clip_norm=1.0, target_loss=0.5, seed=0):
+    """A deep MLP on the digits with the naive recipe, or with remedies switched on one by one.
+
+    Naive: sigmoid, every weight N(0, 1) (init="normal"), plain SGD at a constant rate 0.1.
+    Remedies: activation ("tanh", "relu", ...), init ("default", "xavier_normal",
+    "kaiming_normal", "orthogonal"), residual=True (branches scaled by 1/sqrt(depth), which keeps
+    the forward signal bounded, see ERRATA C3), optimizer="adam" (lr 0.003), schedule=
+    "warmup+cosine" (linear warm-up over the first 10% of the steps, then cosine to 0) and
+    clipping=True (`clip_grad_norm_` at `clip_norm`). lr=None takes DEFAULT_LR[optimizer].
+    """
+    if schedule not in REMEDY_SCHEDULES:
+        raise ValueError(f"schedule must be one of {REMEDY_SCHEDULES}, got {schedule!r}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    _check_depth(steps, maximum=5000, name="steps")
+    if steps < 2:
+        raise ValueError(f"steps must be at least 2, got {steps}")
+    settings = dict(activation=activation, init=init, residual=residual, optimizer=optimizer,
+                    schedule=schedule, clipping=clipping)
+    X, X_test, y, y_test = digits_split(seed)
+    model = deep_mlp(depth, width, activation, init, residual=residual, branch_scale=1 / np.sqrt(depth),
+                     in_features=X.shape[1], out_features=10, seed=seed)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        grad_at_init = np.asarray(measure_at_init(model, X[:batch_size], y[:batch_size],
+                                                  loss="cross_entropy")["grad_norm"])
+    lr = DEFAULT_LR[optimizer] if lr is None else lr
+    rates = None if schedule == "constant" else make_schedule(schedule, lr, steps, warmup=max(1, steps // 10))
+    history = fit(model, X, y, _optimizer(optimizer, model.parameters(), lr), steps,
+                  batch_size=batch_size, schedule=rates, clip_norm=clip_norm if clipping else None,
+                  eval_every=steps, progress=False, seed=seed)
+    _raise_if_diverged(history, "this recipe diverged")
+    ratio = grad_at_init[0] / grad_at_init[-1] if grad_at_init[-1] > 0 else np.inf
+    return RemedyResult(settings, history, accuracy(model, X_test, y_test), grad_at_init,
+                        float(ratio), history.steps_to(target_loss), target_loss)
+
+
+@lru_cache(maxsize=8)
+def naive_baseline(depth=20, steps=150, seed=0):
+    """`train_with_remedies()` with every remedy off (cached: the explorer compares against it)."""
+    return train_with_remedies(depth=depth, steps=steps, seed=seed)
+
+
+def compare_with_naive(depth=20, steps=150, seed=0, **remedies):
+    """(train_with_remedies(**remedies), the naive baseline) at the same depth and steps."""
+    baseline = naive_baseline(depth, steps, seed)
+    naive = all(remedies.get(key, value) == value for key, value in baseline.settings.items())
+    result = baseline if naive else train_with_remedies(depth=depth, steps=steps, seed=seed, **remedies)
+    return result, baseline
+
+
+# ----- chapter 5: gradients through time ----------------------------------------------------------
+CELLS = ("rnn", "lstm")
+
+
+@dataclass
+class TimeGradientResult:
+    """|dL/dx_t| for every input step t of a sequence, at initialisation.
+
+    `grad_norm[t]`: the norm (over the batch and the two input channels) of the gradient of the
+    loss with respect to the input at step t; the loss reads only the last hidden state, so
+    step t's input is length - t steps of recurrence away from it. `ratio` = first / last.
+    """
+
+    t: np.ndarray
+    grad_norm: np.ndarray
+    cell: str
+    ratio: float
+
+
+def gradient_through_time(length=50, hidden=32, cell="rnn", forget_bias=0.0, weight_scale=1.0,
+                          batch=32, seed=0):
+    """How much of the loss's gradient reaches each input step of an RNN or LSTM, at init.
+
+    The adding problem (`data.adding_problem`), a linear read-out of the last hidden state,
+    mean squared error. `weight_scale` multiplies the recurrent weights W_hh after the default
+    init; `forget_bias` is added to the LSTM's forget-gate bias (ignored by the RNN).
+    """
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
+    _check_depth(length, maximum=1000, name="length")
+    manual_seed(seed)
+    X, y = adding_problem(batch, max(length, 2), seed=seed)
+    X = X[:, -length:]
+    layer = RNN(2, hidden) if cell == "rnn" else LSTM(2, hidden, forget_bias=forget_bias)
+    layer.weight_hh.data *= weight_scale
+    readout = Linear(hidden, 1)
+    x = tensor(X, requires_grad=True)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        _, state = layer(x)
+        h_last = state if cell == "rnn" else state[0]
+        F.mse_loss(readout(h_last), y).backward()
+    grad_norm = np.linalg.norm(x.grad, axis=(0, 2))
+    if not np.all(np.isfinite(grad_norm)):
+        raise FloatingPointError("the gradient through time overflowed; lower the weight scale")
+    ratio = grad_norm[0] / grad_norm[-1] if grad_norm[-1] > 0 else np.inf
+    return TimeGradientResult(np.arange(1, length + 1), grad_norm, cell, float(ratio))
+
+
+# ----- chapter 5: dynamical isometry ------------------------------------------------------------
+@dataclass
+class IsometryResult:
+    """Singular values of the input-output Jacobian of a deep MLP at one input, at init."""
+
+    singular_values: np.ndarray
+    label: str
+
+
+ISOMETRY_INITS = ("orthogonal", "xavier_normal", "kaiming_normal", "normal")
+
+
+def _isometry_init(init, gain):
+    """A Linear init function for `jacobian_isometry`: the named scheme, scaled by `gain`."""
+    if init == "orthogonal":
+        return lambda w: initialisers.orthogonal_(w, gain=gain)
+    if init == "xavier_normal":
+        return lambda w: initialisers.xavier_normal_(w, gain=gain)
+    if init == "kaiming_normal":  # std = sqrt(2 / fan_in), times gain
+        return lambda w: initialisers.normal_(w, 0.0, gain * np.sqrt(2.0 / w.shape[0]))
+    if init == "normal":
+        return lambda w: initialisers.normal_(w, 0.0, gain)
+    raise ValueError(f"init must be one of {ISOMETRY_INITS}, got {init!r}")
+
+
+def jacobian_isometry(depth=30, width=64, init="orthogonal", activation="tanh", gain=1.0, seed=0):
+    """The singular values of d output / d input for `nn.MLP(width, width, width, depth)`.
+
+    init: "orthogonal", "xavier_normal", "kaiming_normal" (each multiplied by `gain`) or "normal"
+    (N(0, gain^2), the naive choice); biases start at 0. An orthogonal linear net is an exact
+    isometry (every singular value 1); with tanh, orthogonal weights keep the spectrum
+    concentrated near 1 (Saxe et al. 2014; Pennington et al. 2017), Gaussian ones spread it.
+    """
+    _check_depth(depth, maximum=200)
+    manual_seed(seed)
+    model = MLP(width, width, width, depth, activation=activation, init=_isometry_init(init, gain))
+    x = generator(seed).standard_normal(width)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        s = jacobian_singular_values(model, x)
+    if not np.all(np.isfinite(s)):
+        raise FloatingPointError("the Jacobian overflowed; lower the gain or the depth")
+    return IsometryResult(s, f"{init}, {activation}, gain {gain:g}, depth {depth}")
+
+
+# ----- chapter 6: the learning-rate range test ----------------------------------------------------
+def lr_range_on_digits(optimizer="sgd", depth=4, width=32, steps=100, smooth=0.98, start_lr=1e-5,
+                       end_lr=10.0, seed=0):
+    """`lr_finder.lr_range_test` for a ReLU MLP (Kaiming init) on the digits."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {optimizer!r}")
+    X, _, y, _ = digits_split(seed)
+
+    def model():
+        manual_seed(seed)
+        return MLP(X.shape[1], width, 10, depth, activation="relu", init="kaiming_normal")
+
+    return lr_range_test(model, X, y, lambda params: _optimizer(optimizer, params, start_lr),
+                         start_lr=start_lr, end_lr=end_lr, steps=steps, smooth=smooth, seed=seed)
+
+
 # ===== part B: residual, clipping, remedies, recurrence, isometry, lr finder (add above this line) =====
+
+
+# ----- chapter 3c: what one optimiser step costs -------------------------------------------------
+class _CountingArray(np.ndarray):
+    """An ndarray that counts the numpy ufunc calls (element-wise passes) it takes part in."""
+
+    counts = None  # dict ufunc name -> calls while counting, else None
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        if _CountingArray.counts is not None:
+            _CountingArray.counts[ufunc.__name__] = _CountingArray.counts.get(ufunc.__name__, 0) + 1
+        inputs = [np.asarray(x) if isinstance(x, _CountingArray) else x for x in inputs]
+        if out is not None:
+            kwargs["out"] = tuple(np.asarray(o) for o in out)
+        result = getattr(ufunc, method)(*inputs, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return result.view(_CountingArray) if isinstance(result, np.ndarray) else result
+
+
+@dataclass
+class StepCost:
+    """What one optimiser step costs for one parameter.
+
+    `operations`: numpy array operations (ufunc calls, each one pass over the parameter's
+    elements) per step, by name; `total`: their sum; `state_arrays`: arrays of the parameter's
+    shape the optimiser keeps between steps; `seconds`: the fastest measured step (volatile:
+    compare two of them, never print it).
+    """
+
+    operations: dict
+    total: int
+    state_arrays: int
+    seconds: float
+
+
+def optimizer_step_cost(make_optimizer, shape=(256, 256), steps=20, seed=0):
+    """Count and time the array operations one step of `make_optimizer([param])` makes.
+
+    The parameter (and so the optimiser's state) is an ndarray subclass that counts every ufunc
+    it enters, so the count is the code's, not an estimate. The first step (which creates the
+    state) is not counted. The gradients are fixed random arrays, the same for every optimiser. Timing uses plain arrays and keeps the fastest step.
+    """
+    import time
+
+    rng = generator(seed)
+    grads = [rng.standard_normal(shape) for _ in range(steps)]
+    counted = tensor(np.zeros(shape), requires_grad=True)
+    counted.data = rng.standard_normal(shape).view(_CountingArray)
+    optimizer = make_optimizer([counted])
+    counted.grad = grads[0].view(_CountingArray)
+    optimizer.step()  # the first step creates the state; count the steps after it
+    _CountingArray.counts = {}
+    try:
+        for g in grads[1:]:
+            counted.grad = g.view(_CountingArray)
+            optimizer.step()
+        counts = {name: round(calls / (steps - 1), 2) for name, calls in _CountingArray.counts.items()}
+    finally:
+        _CountingArray.counts = None
+    state = optimizer.state[0] or {}
+    arrays = sum(isinstance(v, np.ndarray) and v.shape == tuple(shape) for v in state.values())
+    plain = tensor(rng.standard_normal(shape), requires_grad=True)
+    optimizer, best = make_optimizer([plain]), float("inf")
+    for g in grads:
+        plain.grad = g
+        start = time.perf_counter()
+        optimizer.step()
+        best = min(best, time.perf_counter() - start)
+    return StepCost(counts, int(round(sum(counts.values()))), int(arrays), best)
+
+
+# ===== part C: chapters (add above this line) =====

@@ -672,7 +672,198 @@ def adam_moments(result):
         return fig
 
 
+def depth_profile(result):
+    """A deep MLP at initialisation: the gradient reaching each layer (left, log scale) and the
+    std of each layer's activations (right). `result`: an `experiments.DepthResult`.
+    How to read it: both flat is a healthy start; the gradient line falling towards the input side
+    (left) is vanishing, rising is exploding; the activation std shows the forward signal doing the same.
+    """
+    fig, (left, right) = subplots(1, 2)
+    gradient_flow(result.grad_norm, ax=left,
+                  title=f"gradient: first layer / last layer = {result.ratio:.3g}")
+    activation_std(result.act_std, ax=right, title="forward signal")
+    for ax, values in ((left, result.grad_norm), (right, result.act_std)):
+        values = np.asarray(values, dtype=float)
+        _plain_log_ticks(ax.yaxis, values[np.isfinite(values) & (values > 0)])
+    return fig
+
+
+def schedule_comparison(result):
+    """Learning-rate schedules (left) and the training loss each gives (right), one colour per
+    schedule. `result`: an `experiments.ScheduleResult`. An X marks a run that diverged."""
+    fig, (left, right) = subplots(1, 2)
+    schedules(result.lr, ax=left, title="learning rate per step")
+    runs = {name: dict(loss=result.loss[name], diverged_at=result.diverged_at[name]) for name in result.loss}
+    training_curves(runs, ax=right, title="training loss (full batch, same start)")
+    return fig
+
+
+def optimizer_race(result):
+    """The optimiser race. `result`: an `experiments.RaceResult`.
+
+    On a 2-D surface: each optimiser's path over the loss contours (left) and its distance to
+    the minimum value, f - f_min, over the steps (right, log scale; an X where it diverged).
+    On "reddi": x over the steps for Adam and AMSGrad; the dashed line at -1 is the best point.
+    """
+    if result.f is None:
+        return _reddi_race(result)
+    fig, (left, right) = subplots(1, 2)
+    loss_surface(result.f, result.xlim, result.ylim, trajectories=result.path, ax=left,
+                 title=f"{result.surface}: paths from the same start")
+    cap = 100 * max(gap[0] for gap in result.gap.values())  # runs that blow up stop at the cap
+    runs = {name: dict(loss=np.minimum(gap, cap), diverged_at=result.diverged_at[name])
+            for name, gap in result.gap.items()}
+    training_curves(runs, ax=right, logy=True, title="distance to the minimum value")
+    right.set_ylabel(f"f - f_min (log scale, cut at {cap:.3g})")
+    return fig
+
+
+def _reddi_race(result):
+    fig, ax = subplots()
+    with style():
+        for (name, path), color in zip(result.path.items(), _colors(len(result.path))):
+            ax.plot(np.arange(len(path)), path[:, 0], color=color, label=f"{name}: ends at {path[-1, 0]:+.3g}")
+        ax.axhline(-1.0, color=REFERENCE_COLOR, linestyle="--", linewidth=1.2, gid="reference",
+                   label="best point x = -1")
+        ax.set_ylim(*result.ylim)
+        ax.set_xlabel("step t")
+        ax.set_ylabel("x (kept in [-1, 1])")
+        ax.set_title("Reddi et al.'s problem: f_t(x) = 3x if t mod 3 = 1, else -x")
+        _legend(ax)
+    return fig
+
+
 # ===== part A: depth, schedules, optimiser race (add above this line) =====
+
+
+# ----- part B: residual, clipping, remedies, recurrence, lr finder ---------------------------------
+def _per_layer_lines(ax, rows, ylabel):
+    """rows: [(label, values, color, linestyle)], drawn per layer on a log scale."""
+    for label, values, color, linestyle in rows:
+        values = np.asarray(values, dtype=float)
+        layers = np.arange(1, len(values) + 1)
+        drawn, bad = _drawable(values, log=True)
+        ax.plot(layers, drawn, color=color, linestyle=linestyle, marker="o", markersize=3, label=label)
+        _mark_missing(ax, layers, values, bad, color)
+    ax.set_yscale("log")
+    _safe_log_limits(ax, [_drawable(np.asarray(r[1], dtype=float), True)[0] for r in rows])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(LAYER_AXIS)
+    ax.set_ylabel(ylabel + " (log scale)")
+    _legend(ax)
+
+
+def residual_training(result):
+    """Plain against residual deep MLP: training loss (left) and the gradient reaching each block
+    at the first and the last recorded step (right, log scale).
+
+    `result`: an `experiments.ResidualResult`. How to read it: the plain net's dashed line falls
+    steeply towards the input side, so its first blocks get almost no gradient and its loss stays
+    flat; the residual net's line is nearly flat (the identity path carries the gradient back).
+    """
+    fig, (left, right) = subplots(1, 2)
+    training_curves({"plain": result.plain, "residual": result.residual}, ax=left,
+                    title="training loss")
+    last = int(result.flow_steps[-1]) + 1
+    rows = []
+    for name, flow, color in (("plain", result.plain_flow, PALETTE[0]),
+                              ("residual", result.residual_flow, PALETTE[1])):
+        rows += [(f"{name}, step 1", flow[0], color, "--"), (f"{name}, step {last}", flow[-1], color, "-")]
+    with style():
+        _per_layer_lines(right, rows, "gradient reaching the block")
+        right.set_title("gradient flow, first and last step")
+    return fig
+
+
+def clipping(result):
+    """Training with and without gradient-norm clipping: loss (left) and the gradient norm before
+    clipping at every step (right, log scale) with the threshold as a dashed line.
+
+    `result`: an `experiments.ClippingResult`. How to read it: without clipping, the first huge
+    gradients throw the weights so far that the loss overflows (the X); with clipping the same
+    huge gradients only set the direction, the step length is at most lr * threshold.
+    """
+    runs = {"no clipping": result.unclipped, f"clipped at {result.threshold:g}": result.clipped}
+    fig, (left, right) = subplots(1, 2)
+    training_curves(runs, ax=left, title="training loss")
+    with style():
+        for (label, run), color in zip(runs.items(), PALETTE):
+            norms = np.asarray(run.grad_norm, dtype=float)
+            right.plot(np.arange(1, len(norms) + 1), _drawable(norms, log=True)[0], color=color,
+                       linewidth=1.4, label=label)
+        right.axhline(result.threshold, color=REFERENCE_COLOR, linestyle="--", linewidth=1.2,
+                      gid="reference", label=f"threshold {result.threshold:g}")
+        right.set_yscale("log")
+        right.set_xlabel(STEP_AXIS)
+        right.set_ylabel("gradient norm before clipping (log scale)")
+        right.set_title("how large the gradients were")
+        _legend(right)
+    return fig
+
+
+def remedies(result, baseline):
+    """A recipe against the naive one: training loss (left) and the gradient reaching each block
+    at initialisation (right, log scale).
+
+    `result`, `baseline`: `experiments.RemedyResult`s (the second one the naive recipe).
+    """
+    fig, (left, right) = subplots(1, 2)
+    training_curves({f"naive (test acc. {baseline.test_accuracy:.2f})": baseline.history,
+                     f"your recipe (test acc. {result.test_accuracy:.2f})": result.history},
+                    ax=left, title="training loss")
+    with style():
+        _per_layer_lines(right, [("naive", baseline.grad_at_init, PALETTE[0], "--"),
+                                 ("your recipe", result.grad_at_init, PALETTE[1], "-")],
+                         "gradient reaching the block")
+        right.set_title("gradient flow at initialisation")
+    return fig
+
+
+def gradient_through_time(result, ax=None):
+    """|dL/dx_t| for every input step t of a recurrent net (log scale).
+
+    `result`: an `experiments.TimeGradientResult`. The loss reads the last step, so the right end
+    is the closest input; how far the line falls towards the left is how much of the gradient is
+    lost over that many steps of recurrence.
+    """
+    values = np.asarray(result.grad_norm, dtype=float)
+    with style():
+        ax = _axes(ax)
+        drawn, bad = _drawable(values, log=True)
+        ax.plot(result.t, drawn, color=PALETTE[0] if result.cell == "rnn" else PALETTE[2], marker=".")
+        _mark_missing(ax, result.t, values, bad, PALETTE[0])
+        ax.set_yscale("log")
+        _safe_log_limits(ax, [drawn])
+        ax.set_xlabel("input step t (the loss reads the hidden state after the last step)")
+        ax.set_ylabel("|dL / dx_t| (log scale)")
+        ax.set_title(f"{result.cell.upper()}: gradient at step 1 = {result.ratio:.2g} x the last step's")
+        return ax.figure
+
+
+def lr_range(result, ax=None):
+    """The learning-rate range test: loss against learning rate (log x), with the suggestion.
+
+    `result`: a `lr_finder.LRRangeResult`. Grey: the loss of each minibatch; blue: its moving
+    average. The dotted line is the lowest average loss, the dashed one a tenth of that rate (the
+    suggestion). The y axis stops a little above the largest average, so the last exploding
+    minibatch losses are cut off.
+    """
+    lrs, smoothed = np.asarray(result.lrs), np.asarray(result.smoothed)
+    with style():
+        ax = _axes(ax)
+        ax.plot(lrs, result.losses, color="0.7", linewidth=0.8, label="minibatch loss")
+        ax.plot(lrs, smoothed, color=PALETTE[0], label="moving average")
+        ax.axvline(result.min_loss_lr, color=REFERENCE_COLOR, linestyle=":", linewidth=1.2,
+                   label=f"lowest average: lr {result.min_loss_lr:.2g}")
+        ax.axvline(result.suggestion, color=PALETTE[3], linestyle="--", linewidth=1.4, gid="suggestion",
+                   label=f"suggestion (a tenth): lr {result.suggestion:.2g}")
+        ax.set_xscale("log")
+        ax.set_ylim(0.9 * smoothed.min() if smoothed.min() > 0 else None, 1.15 * smoothed.max())
+        ax.set_xlabel("learning rate (log scale), raised at every step")
+        ax.set_ylabel("training loss")
+        ax.set_title("learning-rate range test")
+        _legend(ax)
+        return ax.figure
 
 
 # ===== part B: residual, clipping, remedies, recurrence, isometry, lr finder (add above this line) =====

@@ -12,6 +12,7 @@ import io
 import time
 
 import ipywidgets as W
+import numpy as np
 
 from . import experiments, plots
 
@@ -151,7 +152,248 @@ def explorer_names():
 
 
 
+# ----- chapters 1-3: a deep network at initialisation -------------------------------------------
+def depth_explorer(depth=30, width=64, activation="sigmoid", init="xavier_normal", weight_std=1.0,
+                   residual=False, branch_scale=1.0, norm="none"):
+    """Gradient and activation std per layer of a deep MLP at initialisation, for any recipe."""
+    controls = {
+        "depth": _slider("depth (hidden layers)", depth, 1, 100),
+        "width": _slider("width", width, 8, 256, 8),
+        "activation": _dropdown("activation", experiments.ACTIVATIONS, activation),
+        "init": _dropdown("initialisation", experiments.INITS, init),
+        "weight_std": _slider("weight std (init 'normal')", weight_std, 0.05, 10.0, 0.05),
+        "residual": W.Checkbox(value=residual, description="residual connections"),
+        "branch_scale": _slider("branch scale (residual)", branch_scale, 0.0, 2.0, 0.05),
+        "norm": _dropdown("normalisation", experiments.NORMS, norm),
+    }
+    return Explorer("A deep network at initialisation", controls, experiments.depth_profile,
+                    plots.depth_profile, _describe_depth,
+                    question="Which recipes keep the gradient alive from the last layer to the first?")
+
+
+def _describe_depth(result):
+    return (f"gradient at layer 1 / at layer {len(result.layer)} = {result.ratio:.3g}; "
+            f"activation std at the last layer = {result.act_std[-1]:.3g}")
+
+
+# ----- learning-rate schedules -------------------------------------------------------------------
+def schedule_explorer(lr=0.1, steps=100, gamma=0.97, power=1.0, warmup=10, step_size=25,
+                      step_gamma=0.5, schedules=experiments.DEFAULT_LR_SCHEDULES):
+    """Learning-rate schedules side by side: their curves and a short training run with each."""
+    controls = {
+        "schedules": W.SelectMultiple(options=experiments.LR_SCHEDULES, value=tuple(schedules),
+                                      rows=len(experiments.LR_SCHEDULES), description="schedules"),
+        "lr": _slider("lr (peak)", lr, -3, 1, 0.1, log=True),
+        "steps": _slider("steps", steps, 10, 500, 10),
+        "warmup": _slider("warm-up steps", warmup, 1, 100),
+        "gamma": _slider("exponential: gamma", gamma, 0.8, 1.0, 0.005),
+        "power": _slider("polynomial: power", power, 0.25, 4.0, 0.25),
+        "step_size": _slider("step: every k steps", step_size, 1, 200),
+        "step_gamma": _slider("step: multiply by", step_gamma, 0.05, 1.0, 0.05),
+    }
+    return Explorer("Learning-rate schedules", controls, experiments.schedule_comparison,
+                    plots.schedule_comparison, _describe_schedules,
+                    question="Which schedule reaches the lowest loss in the same number of steps, and why?")
+
+
+def _describe_schedules(result):
+    parts = [f"{name} diverged at step {result.diverged_at[name]}" if result.diverged_at[name] is not None
+             else f"{name} {loss[-1]:.3g}" for name, loss in result.loss.items()]
+    return "final loss: " + ", ".join(parts)
+
+
+# ----- the optimiser race ------------------------------------------------------------------------
+class _RaceExplorer(Explorer):
+    """An Explorer whose surface menu also moves lr, betas and steps to that surface's defaults."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.controls["surface"].unobserve(self._on_change, names="value")
+        self.controls["surface"].observe(self._on_surface, names="value")
+
+    def set(self, **values):
+        if "surface" in values:  # the surface's defaults first, then the values given
+            values = {**experiments.RACE_DEFAULTS[values["surface"]], **values}
+        return super().set(**values)
+
+    def _on_surface(self, change):
+        if not self._holding:  # moved by hand: one redraw with the new surface's defaults
+            self.set(**experiments.RACE_DEFAULTS[change["new"]])
+
+
+def optimizer_race_explorer(surface="rosenbrock", lr=None, beta1=None, beta2=None, eps=1e-8,
+                            momentum=0.9, weight_decay=0.01, steps=None):
+    """SGD, momentum, RMSprop, Adam, AdamW and AMSGrad from one start, with one lr (None: the
+    surface's default, `experiments.RACE_DEFAULTS`)."""
+    given = dict(lr=lr, beta1=beta1, beta2=beta2, steps=steps)
+    start = {name: experiments.RACE_DEFAULTS[surface][name] if value is None else value
+             for name, value in given.items()}
+    controls = {
+        "surface": _dropdown("surface", tuple(experiments.SURFACES), surface),
+        "lr": _slider("lr", start["lr"], -4, 1, 0.1, log=True),
+        "beta1": _slider("beta1 (Adam family)", start["beta1"], 0.0, 0.99, 0.01),
+        "beta2": _slider("beta2 (and RMSprop's alpha)", start["beta2"], 0.0, 0.9999, 0.0001),
+        "eps": _slider("eps", eps, -10, 0, 1, log=True),
+        "momentum": _slider("momentum (SGD)", momentum, 0.0, 0.99, 0.01),
+        "weight_decay": _slider("weight decay (AdamW)", weight_decay, 0.0, 0.5, 0.01),
+        "steps": _slider("steps", start["steps"], 10, 3000, 10),
+    }
+    return _RaceExplorer("The optimiser race", controls, experiments.optimizer_race,
+                         plots.optimizer_race, _describe_race,
+                         question="Who reaches the minimum first, and who never does?")
+
+
+optimizer_race = optimizer_race_explorer
+
+
+def _describe_race(result):
+    if result.surface == "reddi":
+        ends = ", ".join(f"{name} {path[-1, 0]:+.3g}" for name, path in result.path.items())
+        return f"x after {len(next(iter(result.path.values()))) - 1} steps: {ends} (best point: -1)"
+    parts = [f"{name} diverged at step {result.diverged_at[name]}" if result.diverged_at[name] is not None
+             else f"{name} {gap[-1]:.2g}" for name, gap in result.gap.items()]
+    return "f - f_min at the end: " + ", ".join(parts)
+
+
 # ===== part A: depth, schedules, optimiser race (add above this line) =====
+
+
+# ----- part B, chapter 4: residual connections, clipping, the remedies ------------------------------
+def residual_explorer(depth=20, width=32, activation="relu", steps=100, lr=0.1, optimizer="sgd",
+                      branch_scale=1.0):
+    """A plain and a residual deep MLP trained alike on the digits: which one learns?"""
+    controls = {
+        "depth": _slider("depth (blocks)", depth, 2, 50),
+        "width": _slider("width", width, 8, 64, 8),
+        "activation": _dropdown("activation", ("relu", "tanh", "sigmoid"), activation),
+        "steps": _slider("steps", steps, 20, 400, 20),
+        "lr": _slider("learning rate", lr, -3, 0, 0.1, log=True),
+        "optimizer": _dropdown("optimiser", experiments.OPTIMIZERS, optimizer),
+        "branch_scale": _slider("branch scale s in x + s F(x)", branch_scale, 0.0, 2.0, 0.05),
+    }
+    return Explorer("Plain against residual", controls, experiments.residual_vs_plain,
+                    plots.residual_training, _describe_residual,
+                    question="At which depth does the plain net stop learning? Does the residual one?")
+
+
+def _describe_residual(result):
+    def last(history):
+        return float(np.mean(history.loss[-10:]))
+    return (f"final loss: plain {last(result.plain):.3g}, residual {last(result.residual):.3g}; "
+            f"gradient at block 1 / last block at step 1: plain {_ratio(result.plain_flow[0]):.2g}, "
+            f"residual {_ratio(result.residual_flow[0]):.2g}")
+
+
+def _ratio(norms):
+    return norms[0] / norms[-1] if norms[-1] > 0 else float("inf")
+
+
+def clipping_explorer(weight_scale=1.5, threshold=1.0, steps=200, lr=0.01):
+    """A deep linear net whose gradients explode, trained with and without gradient clipping."""
+    controls = {
+        "weight_scale": _slider("weight scale (gain per layer)", weight_scale, 0.5, 3.0, 0.05),
+        "threshold": _slider("clipping threshold", threshold, -2, 2, 0.1, log=True),
+        "steps": _slider("steps", steps, 20, 1000, 20),
+        "lr": _slider("learning rate", lr, -4, 0, 0.1, log=True),
+    }
+    return Explorer("Gradient clipping", controls, experiments.clipping_runs, plots.clipping,
+                    _describe_clipping, question="How large must the gain be before SGD blows up? "
+                                                 "Does clipping rescue it?")
+
+
+def _describe_clipping(result):
+    plain = (result.unclipped.message if result.unclipped.diverged
+             else f"final loss {result.unclipped.loss[-1]:.3g}")
+    return (f"no clipping: {plain}; clipped at {result.threshold:.3g}: final loss "
+            f"{result.clipped.loss[-1]:.3g} (largest gradient norm {max(result.clipped.grad_norm):.3g})")
+
+
+def remedy_explorer(activation="sigmoid", init="normal", residual=False, optimizer="sgd",
+                    schedule="constant", clipping=False, depth=20, steps=150):
+    """The naive recipe fails on the digits: switch the remedies on one at a time."""
+    controls = {
+        "activation": _dropdown("activation", ("sigmoid", "tanh", "relu"), activation),
+        "init": _dropdown("initialisation", ("normal", "default", "xavier_normal", "kaiming_normal",
+                                             "orthogonal"), init),
+        "residual": _checkbox("residual connections", residual),
+        "optimizer": _dropdown("optimiser", experiments.OPTIMIZERS, optimizer),
+        "schedule": _dropdown("schedule", experiments.REMEDY_SCHEDULES, schedule),
+        "clipping": _checkbox("clip the gradient norm at 1", clipping),
+        "depth": _slider("depth (blocks)", depth, 2, 40),
+        "steps": _slider("steps", steps, 50, 500, 50),
+    }
+    return Explorer("Remedies, one at a time", controls, experiments.compare_with_naive,
+                    lambda pair: plots.remedies(*pair), _describe_remedy,
+                    question="Which single change rescues the naive network? Which pairs?")
+
+
+def _checkbox(description, value):
+    return W.Checkbox(description=description, value=value, indent=False, layout=W.Layout(width="95%"))
+
+
+def _describe_remedy(pair):
+    result, _ = pair
+    steps = "never" if result.steps_to_target is None else f"at step {result.steps_to_target}"
+    return (f"test accuracy {result.test_accuracy:.3f}; final loss {result.history.loss[-1]:.3g}; "
+            f"gradient ratio first/last block at init {result.grad_ratio:.2g}; "
+            f"loss below {result.target_loss:g} {steps}")
+
+
+# ----- part B, chapter 5: recurrence and dynamical isometry ----------------------------------------
+def rnn_explorer(length=50, hidden=32, cell="rnn", forget_bias=0.0, weight_scale=1.0):
+    """How much gradient reaches each input step of an RNN or an LSTM, at initialisation."""
+    controls = {
+        "length": _slider("sequence length", length, 5, 200, 5),
+        "hidden": _slider("hidden units", hidden, 4, 64, 4),
+        "cell": _dropdown("cell", experiments.CELLS, cell),
+        "forget_bias": _slider("LSTM forget-gate bias", forget_bias, -2.0, 5.0, 0.25, continuous=True),
+        "weight_scale": _slider("recurrent weight scale", weight_scale, 0.0, 5.0, 0.1, continuous=True),
+    }
+    return Explorer("Gradients through time", controls, experiments.gradient_through_time,
+                    plots.gradient_through_time, _describe_rnn,
+                    question="Which forget-gate bias lets the LSTM carry the gradient across 100 steps?")
+
+
+def _describe_rnn(result):
+    return (f"{result.cell}, {len(result.t)} steps: |dL/dx_1| / |dL/dx_T| = {result.ratio:.3g}")
+
+
+def isometry_explorer(depth=30, width=64, init="orthogonal", activation="tanh", gain=1.0):
+    """The singular values of a deep net's input-output Jacobian: how far from an isometry?"""
+    controls = {
+        "depth": _slider("depth (blocks)", depth, 1, 100),
+        "width": _slider("width", width, 8, 128, 8),
+        "init": _dropdown("initialisation", experiments.ISOMETRY_INITS, init),
+        "activation": _dropdown("activation", ("tanh", "linear", "relu"), activation),
+        "gain": _slider("gain", gain, 0.1, 3.0, 0.05),
+    }
+    return Explorer("Dynamical isometry", controls, experiments.jacobian_isometry,
+                    lambda result: plots.jacobian_spectrum({result.label: result.singular_values}),
+                    _describe_isometry,
+                    question="Which initialisation and gain keep every singular value near 1?")
+
+
+def _describe_isometry(result):
+    s = result.singular_values
+    return f"singular values from {s.min():.3g} to {s.max():.3g} (condition number {s.max() / s.min():.3g})"
+
+
+# ----- part B, chapter 6: the learning-rate range test -------------------------------------------
+def lr_finder_explorer(optimizer="sgd", depth=4, steps=100, smooth=0.98):
+    """Smith's learning-rate range test on the digits: raise the rate until the loss blows up."""
+    controls = {
+        "optimizer": _dropdown("optimiser", experiments.OPTIMIZERS, optimizer),
+        "depth": _slider("depth (blocks)", depth, 1, 20),
+        "steps": _slider("steps", steps, 20, 300, 10),
+        "smooth": _slider("smoothing beta", smooth, 0.0, 0.99, 0.01),
+    }
+    return Explorer("Learning-rate range test", controls, experiments.lr_range_on_digits, plots.lr_range,
+                    _describe_lr_range, question="How does the suggestion change with the optimiser?")
+
+
+def _describe_lr_range(result):
+    return (f"suggested lr {result.suggestion:.2g} (lowest loss at {result.min_loss_lr:.2g}, "
+            f"steepest fall at {result.steepest_lr:.2g}); {result.message}")
 
 
 # ===== part B: residual, clipping, remedies, recurrence, isometry, lr finder (add above this line) =====

@@ -326,3 +326,8 @@ def test_the_unmodified_exercises_notebook_scores_zero_with_reasons():
     result = grading.grade_notebook(EXERCISES / "01_background.ipynb", grading.read_sources(SOLUTIONS))
     assert result.score == 0 and result.max_score == 4
     assert all("is not written yet" in c.reason for c in result.cells), grading.format_result(result)
+
+
+def test_cli_grade_explains_a_missing_solutions_folder(tmp_path, capsys):
+    assert cli.main(["grade", str(tmp_path / "a.ipynb"), "--source", str(tmp_path / "nowhere")]) == 1
+    assert "no solutions notebooks" in capsys.readouterr().err

@@ -159,7 +159,8 @@ def lab_server():
                JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
                JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
                JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
-               IPYTHONDIR=str(tmp / "ipython"))
+               IPYTHONDIR=str(tmp / "ipython"),
+               npm_config_logs_max="0")  # jupyter-lsp asks `npm prefix`: no log file in ~/.npm
     env.pop("MPLBACKEND", None)  # the kernel must use the inline backend, as for a student
     env.pop("JUPYTER_TOKEN", None)
     token = secrets.token_hex(24)
@@ -215,6 +216,10 @@ def browser():
     try:
         context = playwright.chromium.launch_persistent_context(
             profile, executable_path=CHROMIUM, headless=True, timeout=60_000,
+            # Chromium keeps its crash-report database under $XDG_CONFIG_HOME/chromium whatever the
+            # --user-data-dir: point it (and the cache) into the temporary profile as well
+            env={**os.environ, "XDG_CONFIG_HOME": os.path.join(profile, "xdg-config"),
+                 "XDG_CACHE_HOME": os.path.join(profile, "xdg-cache")},
             viewport={"width": 1400, "height": 1000},
             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
