@@ -1,6 +1,8 @@
 # Two commands do everything: `make lab` opens the course, `make test` checks it.
 # Both create .venv (with the python3 on PATH) and install the project into it when needed.
 PYTHON    ?= python3
+# The course's matrices are small: one BLAS thread per process is faster than two fighting
+export OPENBLAS_NUM_THREADS ?= 1
 VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed-stamp
@@ -24,7 +26,7 @@ lab: $(STAMP)
 
 ## test: unit tests, then every chapter and solution notebook under nbval
 test: $(STAMP)
-	$(BIN)/python -m pytest tests $(if $(NOTEBOOKS),$(NBVAL) $(NOTEBOOKS))
+	$(BIN)/python -m pytest -n 2 --dist loadscope tests $(if $(NOTEBOOKS),$(NBVAL) $(NOTEBOOKS))
 
 ## unit: the unit tests only
 unit: $(STAMP)

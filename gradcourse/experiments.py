@@ -189,11 +189,11 @@ from .schedules import (BoldDriver, Constant, CosineAnnealing, ExponentialDecay,
                         StepDecay)
 
 LR_SCHEDULES = ("constant", "step", "exponential", "polynomial", "cosine", "warmup+cosine", "one-cycle",
-             "bold driver", "reduce on plateau")
+                "bold driver", "reduce on plateau")
 DEFAULT_LR_SCHEDULES = ("constant", "step", "cosine", "warmup+cosine", "one-cycle")
 
 
-def make_schedule(name, lr=0.1, steps=100, gamma=0.97, power=1.0, warmup=10, step_size=25,
+def make_schedule(name, lr=1.0, steps=100, gamma=0.97, power=1.0, warmup=10, step_size=25,
                   step_gamma=0.5):
     """A new schedule `name` (one of LR_SCHEDULES) for a run of `steps` steps that starts from `lr`.
 
@@ -235,10 +235,10 @@ class ScheduleResult:
     diverged_at: dict
 
 
-def schedule_comparison(lr=0.1, steps=100, gamma=0.97, power=1.0, warmup=10, step_size=25,
+def schedule_comparison(lr=1.0, steps=100, gamma=0.97, power=1.0, warmup=10, step_size=25,
                         step_gamma=0.5, schedules=DEFAULT_LR_SCHEDULES, hidden=16, momentum=0.9, seed=0):
-    """Train the same small network (2 -> hidden tanh units -> 2, same initial weights) on
-    `data.moons` once per schedule: full batch, SGD with momentum, cross-entropy loss.
+    """Train the same small network (2 -> hidden tanh units -> 1 logit, same initial weights) on
+    `data.moons` once per schedule: full batch, SGD with momentum, binary cross-entropy loss.
     The schedules' parameters are those of `make_schedule`."""
     _check_depth(steps, maximum=10_000, name="steps")
     names = [name for name in LR_SCHEDULES if name in schedules]
@@ -257,15 +257,15 @@ def schedule_comparison(lr=0.1, steps=100, gamma=0.97, power=1.0, warmup=10, ste
 def _train_with_schedule(schedule, X, y, steps, hidden, momentum, seed):
     """(lr per step, loss per step, diverged_at) of one full-batch training run."""
     manual_seed(seed)  # the same initial weights for every schedule
-    model = MLP(X.shape[1], hidden, 2, depth=0, activation="tanh")
+    model = MLP(X.shape[1], hidden, 1, depth=0, activation="tanh")
     optimizer = SGD(model.parameters(), lr=0.0, momentum=momentum)  # the scheduler sets lr
     scheduler = LRScheduler(optimizer, schedule)
     lrs, losses = np.full(steps, np.nan), np.full(steps, np.nan)
-    inputs = tensor(X)
+    inputs, targets = tensor(X), y.reshape(-1, 1).astype(float)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
             optimizer.zero_grad()
-            loss = F.cross_entropy(model(inputs), y)
+            loss = F.binary_cross_entropy_with_logits(model(inputs), targets)
             lrs[t], losses[t] = optimizer.lr, loss.item()
             if not np.isfinite(losses[t]):
                 return lrs, losses, t
@@ -623,9 +623,13 @@ def train_with_remedies(activation="sigmoid", init="normal", residual=False, opt
                         float(ratio), history.steps_to(target_loss), target_loss)
 
 
-@lru_cache(maxsize=8)
 def naive_baseline(depth=20, steps=150, seed=0):
     """`train_with_remedies()` with every remedy off (cached: the explorer compares against it)."""
+    return _cached_naive_baseline(depth, steps, seed)
+
+
+@lru_cache(maxsize=8)
+def _cached_naive_baseline(depth, steps, seed):
     return train_with_remedies(depth=depth, steps=steps, seed=seed)
 
 
@@ -730,7 +734,7 @@ def jacobian_isometry(depth=30, width=64, init="orthogonal", activation="tanh", 
 
 
 # ----- chapter 6: the learning-rate range test ----------------------------------------------------
-def lr_range_on_digits(optimizer="sgd", depth=4, width=32, steps=100, smooth=0.98, start_lr=1e-5,
+def lr_range_on_digits(optimizer="sgd", depth=4, width=32, steps=100, smooth=0.9, start_lr=1e-5,
                        end_lr=10.0, seed=0):
     """`lr_finder.lr_range_test` for a ReLU MLP (Kaiming init) on the digits."""
     if optimizer not in OPTIMIZERS:
@@ -816,6 +820,51 @@ def optimizer_step_cost(make_optimizer, shape=(256, 256), steps=20, seed=0):
         optimizer.step()
         best = min(best, time.perf_counter() - start)
     return StepCost(counts, int(round(sum(counts.values()))), int(arrays), best)
+
+
+# ----- chapter 2: the computation graph behind one backward() ------------------------------------
+@dataclass
+class GraphNode:
+    """One node of a computation graph: `op` made it from `inputs` (names); `grad` is its `.grad`
+    (None unless it is a leaf that requires grad, or retain_grad() was called before backward())."""
+
+    name: str
+    op: str
+    inputs: tuple
+    value: np.ndarray
+    grad: object
+
+
+_OP_SYMBOLS = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__pow__": "**",
+               "__neg__": "neg", "matmul": "@", "__getitem__": "index"}
+
+
+def computation_graph(root, names=None):
+    """The nodes that produced `root`, inputs first (creation order, a topological order).
+
+    `names`: dict name -> Tensor to label nodes; other nodes are called t1, t2, ... and
+    constants c1, c2, .... A node's operation is read from its recorded backward function.
+    """
+    labels = {id(t): name for name, t in (names or {}).items()}
+    seen, stack = {id(root): root}, [root]
+    while stack:
+        for parent in stack.pop()._parents:
+            if id(parent) not in seen:
+                seen[id(parent)] = parent
+                stack.append(parent)
+    nodes, counts = [], {"t": 0, "c": 0}
+    for t in sorted(seen.values(), key=lambda t: t._order):
+        if id(t) not in labels:
+            kind = "t" if t.requires_grad else "c"
+            counts[kind] += 1
+            labels[id(t)] = f"{kind}{counts[kind]}"
+        if t._backward is None:
+            op = "leaf" if t.requires_grad else "constant"
+        else:
+            op = t._backward.__qualname__.split(".<locals>")[0].split(".")[-1]
+        nodes.append(GraphNode(labels[id(t)], _OP_SYMBOLS.get(op, op),
+                               tuple(labels[id(p)] for p in t._parents), t.data, t.grad))
+    return nodes
 
 
 # ===== part C: chapters (add above this line) =====

@@ -812,6 +812,8 @@ def remedies(result, baseline):
                      f"your recipe (test acc. {result.test_accuracy:.2f})": result.history},
                     ax=left, title="training loss")
     with style():
+        left.get_lines()[0].set_linestyle("--")  # the naive run: visible under an identical recipe
+        _legend(left)
         _per_layer_lines(right, [("naive", baseline.grad_at_init, PALETTE[0], "--"),
                                  ("your recipe", result.grad_at_init, PALETTE[1], "-")],
                          "gradient reaching the block")
@@ -845,8 +847,8 @@ def lr_range(result, ax=None):
 
     `result`: a `lr_finder.LRRangeResult`. Grey: the loss of each minibatch; blue: its moving
     average. The dotted line is the lowest average loss, the dashed one a tenth of that rate (the
-    suggestion). The y axis stops a little above the largest average, so the last exploding
-    minibatch losses are cut off.
+    suggestion). The y axis stops a quarter above the highest average loss before the minimum,
+    so the exploding losses at the end are cut off.
     """
     lrs, smoothed = np.asarray(result.lrs), np.asarray(result.smoothed)
     with style():
@@ -858,7 +860,9 @@ def lr_range(result, ax=None):
         ax.axvline(result.suggestion, color=PALETTE[3], linestyle="--", linewidth=1.4, gid="suggestion",
                    label=f"suggestion (a tenth): lr {result.suggestion:.2g}")
         ax.set_xscale("log")
-        ax.set_ylim(0.9 * smoothed.min() if smoothed.min() > 0 else None, 1.15 * smoothed.max())
+        before_minimum = smoothed[:int(np.argmin(smoothed)) + 1]
+        lowest = min(smoothed.min(), np.min(result.losses))
+        ax.set_ylim(0.9 * lowest if lowest > 0 else None, 1.25 * before_minimum.max())
         ax.set_xlabel("learning rate (log scale), raised at every step")
         ax.set_ylabel("training loss")
         ax.set_title("learning-rate range test")

@@ -2,6 +2,8 @@
 
 `manual_seed(seed)` resets it, so a notebook that calls it once at the top is reproducible.
 """
+import contextlib
+
 import numpy as np
 
 _generator = np.random.default_rng(0)
@@ -21,3 +23,19 @@ def generator(seed=None):
     if seed is not None:
         return np.random.default_rng(seed)
     return _generator
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    """Draw from a generator seeded with `seed` inside the block, then restore the shared one.
+
+    Experiments use it so that a setting always builds the same network, without resetting the
+    sequence a notebook's own `manual_seed` started.
+    """
+    global _generator
+    saved = _generator
+    _generator = np.random.default_rng(seed)
+    try:
+        yield _generator
+    finally:
+        _generator = saved

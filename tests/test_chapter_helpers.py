@@ -14,3 +14,30 @@ def test_optimizer_step_cost_counts_the_docstring_equations():
     assert adam.total == 14 and adam.operations["sqrt"] == 1.0 and adam.state_arrays >= 2
     assert adamw.total == adam.total + 2  # the decoupled decay: theta - lr * lambda * theta
     assert np.isfinite(adam.seconds) and adam.seconds > 0
+
+
+# ----- chapter 2: computation_graph -------------------------------------------------------------
+def test_computation_graph_lists_every_node_inputs_first_with_its_operation():
+    import numpy as np
+    from gradcourse import experiments, tensor
+
+    x, w = tensor(2.0, requires_grad=True), tensor(-0.5, requires_grad=True)
+    z = w * x + 1.0
+    h = z.sigmoid()
+    h.retain_grad()
+    loss = (h - 0.25) ** 2
+    loss.backward()
+    nodes = experiments.computation_graph(loss, names={"x": x, "w": w, "h": h, "L": loss})
+    by_name = {node.name: node for node in nodes}
+    assert [node.name for node in nodes][-1] == "L" and nodes[0].op in ("leaf", "constant")
+    assert by_name["x"].op == by_name["w"].op == "leaf"
+    assert by_name["h"].op == "sigmoid" and by_name["L"].op == "**"
+    assert [by_name[n].op for n in by_name["h"].inputs] == ["+"]
+    assert sorted(by_name[by_name[by_name["h"].inputs[0]].inputs[0]].inputs) == ["w", "x"]
+    assert {node.op for node in nodes} >= {"leaf", "constant", "*", "+", "sigmoid", "-", "**"}
+    # the gradients stored on the nodes are autograd's: dL/dh = 2 (h - 0.25)
+    assert np.isclose(by_name["h"].grad, 2 * (h.data - 0.25))
+    assert np.isclose(by_name["w"].grad, 2 * (h.data - 0.25) * h.data * (1 - h.data) * 2.0)
+    order = [node.name for node in nodes]
+    for node in nodes:  # inputs come before the node that uses them
+        assert all(order.index(i) < order.index(node.name) for i in node.inputs)

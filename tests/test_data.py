@@ -329,3 +329,16 @@ def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError) as error:
         call()
     assert message in str(error.value)
+
+
+def test_seeded_block_restores_the_shared_sequence():
+    from gradcourse.rng import generator, seeded
+    manual_seed(5)
+    expected = generator().standard_normal(3)
+    manual_seed(5)
+    with seeded(123) as inner:
+        inside = inner.standard_normal(2)
+        assert generator() is inner
+    assert np.array_equal(generator().standard_normal(3), expected)
+    with seeded(123):
+        assert np.array_equal(generator().standard_normal(2), inside)
