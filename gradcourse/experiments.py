@@ -20,7 +20,7 @@ from .diagnostics import GradientFlow, jacobian_singular_values
 from .lr_finder import lr_range_test
 from .nn import LSTM, RNN, Linear
 from .training import accuracy, fit
-from .rng import generator, manual_seed
+from .rng import generator, seeded
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
 INITS = ("normal", "xavier_normal", "kaiming_normal", "orthogonal", "default")
@@ -55,11 +55,11 @@ def deep_mlp(depth=30, width=64, activation="sigmoid", init="xavier_normal", wei
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     _check_depth(depth, maximum=200)
-    manual_seed(seed)
     scheme = (lambda w: initialisers.normal_(w, 0.0, weight_std)) if init == "normal" else init
-    return MLP(in_features or width, width, out_features, depth, activation=activation, init=scheme,
-               residual=residual, norm=None if norm == "none" else norm,
-               branch_scale=branch_scale if residual else 1.0)
+    with seeded(seed):
+        return MLP(in_features or width, width, out_features, depth, activation=activation, init=scheme,
+                   residual=residual, norm=None if norm == "none" else norm,
+                   branch_scale=branch_scale if residual else 1.0)
 
 
 def depth_profile(depth=30, width=64, activation="sigmoid", init="xavier_normal", weight_std=1.0,
@@ -256,8 +256,8 @@ def schedule_comparison(lr=1.0, steps=100, gamma=0.97, power=1.0, warmup=10, ste
 
 def _train_with_schedule(schedule, X, y, steps, hidden, momentum, seed):
     """(lr per step, loss per step, diverged_at) of one full-batch training run."""
-    manual_seed(seed)  # the same initial weights for every schedule
-    model = MLP(X.shape[1], hidden, 1, depth=0, activation="tanh")
+    with seeded(seed):  # the same initial weights for every schedule
+        model = MLP(X.shape[1], hidden, 1, depth=0, activation="tanh")
     optimizer = SGD(model.parameters(), lr=0.0, momentum=momentum)  # the scheduler sets lr
     scheduler = LRScheduler(optimizer, schedule)
     lrs, losses = np.full(steps, np.nan), np.full(steps, np.nan)
@@ -513,9 +513,9 @@ def residual_vs_plain(depth=20, width=32, activation="relu", steps=100, lr=0.1, 
     X, _, y, _ = digits_split(seed)
     runs = {}
     for residual in (False, True):
-        manual_seed(seed)
-        model = MLP(X.shape[1], width, 10, depth, activation=activation, residual=residual,
-                    branch_scale=branch_scale if residual else 1.0)
+        with seeded(seed):
+            model = MLP(X.shape[1], width, 10, depth, activation=activation, residual=residual,
+                        branch_scale=branch_scale if residual else 1.0)
         flow = GradientFlow(model)
         history = fit(model, X, y, _optimizer(optimizer, model.parameters(), lr), steps,
                       batch_size=batch_size, flow=_RecordEvery(flow, max(1, steps // 10), steps),
@@ -555,9 +555,9 @@ def clipping_runs(weight_scale=1.5, threshold=1.0, steps=200, lr=0.01, depth=10,
     X, y = problem.X, problem.y.reshape(-1, 1)
     runs = []
     for clip_norm in (None, threshold):
-        manual_seed(seed)
-        model = MLP(8, width, 1, depth, activation="linear",
-                    init=lambda w: initialisers.normal_(w, 0.0, weight_scale / np.sqrt(w.shape[0])))
+        with seeded(seed):
+            model = MLP(8, width, 1, depth, activation="linear",
+                        init=lambda w: initialisers.normal_(w, 0.0, weight_scale / np.sqrt(w.shape[0])))
         runs.append(fit(model, X, y, optim.SGD(model.parameters(), lr=lr), steps, loss="mse",
                         clip_norm=clip_norm, progress=False, seed=seed))
     if runs[1].diverged:
@@ -671,12 +671,12 @@ def gradient_through_time(length=50, hidden=32, cell="rnn", forget_bias=0.0, wei
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
     _check_depth(length, maximum=1000, name="length")
-    manual_seed(seed)
     X, y = adding_problem(batch, max(length, 2), seed=seed)
     X = X[:, -length:]
-    layer = RNN(2, hidden) if cell == "rnn" else LSTM(2, hidden, forget_bias=forget_bias)
+    with seeded(seed):
+        layer = RNN(2, hidden) if cell == "rnn" else LSTM(2, hidden, forget_bias=forget_bias)
+        readout = Linear(hidden, 1)
     layer.weight_hh.data *= weight_scale
-    readout = Linear(hidden, 1)
     x = tensor(X, requires_grad=True)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         _, state = layer(x)
@@ -723,8 +723,8 @@ def jacobian_isometry(depth=30, width=64, init="orthogonal", activation="tanh", 
     concentrated near 1 (Saxe et al. 2014; Pennington et al. 2017), Gaussian ones spread it.
     """
     _check_depth(depth, maximum=200)
-    manual_seed(seed)
-    model = MLP(width, width, width, depth, activation=activation, init=_isometry_init(init, gain))
+    with seeded(seed):
+        model = MLP(width, width, width, depth, activation=activation, init=_isometry_init(init, gain))
     x = generator(seed).standard_normal(width)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         s = jacobian_singular_values(model, x)
@@ -742,8 +742,8 @@ def lr_range_on_digits(optimizer="sgd", depth=4, width=32, steps=100, smooth=0.9
     X, _, y, _ = digits_split(seed)
 
     def model():
-        manual_seed(seed)
-        return MLP(X.shape[1], width, 10, depth, activation="relu", init="kaiming_normal")
+        with seeded(seed):
+            return MLP(X.shape[1], width, 10, depth, activation="relu", init="kaiming_normal")
 
     return lr_range_test(model, X, y, lambda params: _optimizer(optimizer, params, start_lr),
                          start_lr=start_lr, end_lr=end_lr, steps=steps, smooth=smooth, seed=seed)

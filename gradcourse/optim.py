@@ -426,6 +426,16 @@ class AdamW(Adam):
 # ---------------------------------------------------------------------------
 # Gradient clipping.
 
+def grad_norm(params, norm_type=2.0):
+    """|| concat(g_1, ..., g_n) ||_p over the parameters' gradients (0.0 when there are none).
+
+    Computed as the p-norm of the per-gradient p-norms, which is the same number without
+    building one long vector (as PyTorch does).
+    """
+    norms = [np.linalg.norm(p.grad.ravel(), ord=norm_type) for p in _as_list(params) if p.grad is not None]
+    return float(np.linalg.norm(norms, ord=norm_type)) if norms else 0.0
+
+
 def clip_grad_norm_(params, max_norm, norm_type=2.0):
     """Rescale the gradients in place so that their joint norm is at most about `max_norm`.
 
@@ -443,9 +453,7 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0):
     """
     _check_non_negative("max_norm", max_norm)
     grads = [p.grad for p in _as_list(params) if p.grad is not None]
-    if not grads:
-        return 0.0
-    total_norm = float(np.linalg.norm(np.concatenate([g.ravel() for g in grads]), ord=norm_type))
+    total_norm = grad_norm(params, norm_type)
     clip_coef = max_norm / (total_norm + 1e-6)
     if clip_coef < 1:
         for g in grads:

@@ -15,7 +15,7 @@ import numpy as np
 from . import functional as F
 from .autograd import no_grad, tensor
 from .data import batches
-from .optim import clip_grad_norm_
+from .optim import clip_grad_norm_, grad_norm
 
 LOSSES = {"cross_entropy": F.cross_entropy, "mse": F.mse_loss,
           "bce_with_logits": F.binary_cross_entropy_with_logits}
@@ -106,7 +106,7 @@ def _train_step(model, xb, yb, loss_fn, optimizer, clip_norm, flow, history, ste
     loss.backward()
     if flow is not None:
         flow.record(optimizer.lr)
-    norm = _total_norm(optimizer.params)
+    norm = grad_norm(optimizer.params)
     if not math.isfinite(norm):
         return _diverged(history, step, f"the gradient became non-finite at step {step}", model)
     if clip_norm:
@@ -132,10 +132,6 @@ def first_nonfinite_gradient(model):
             layer, _, kind = name.rpartition(".")
             return f"layer {layer} {kind}" if layer else name
     return None
-
-
-def _total_norm(params):
-    return math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params if p.grad is not None))
 
 
 def _evaluate(model, X, y, X_test, y_test, history, step, loss):
