@@ -66,6 +66,7 @@ exercises: $(STAMP)
 ## bench: the autograd benchmark against hand-written numpy
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_autograd.py
+	$(BIN)/python benchmarks/bench_explorers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
