@@ -432,34 +432,59 @@ def _matmul_backward_general(A, B, g):
 def _run_backward(root, grad):
     """Propagate `grad` from `root` to the leaves, in reverse creation order.
 
-    `pending` holds the gradient summed so far for each queued node; the heap hands out the
-    most recently created node first, so a node runs only after everything that used it.
+    `pending` holds the gradient summed so far for each node waiting its turn. A node runs only
+    after every node that used it: the most recently created waiting node always goes next (a
+    result is created after its inputs), found with a heap. In a chain, the next node is the
+    parent just reached, so it goes straight on without passing through the heap.
     """
     pending = {root._order: grad}
-    heap = [(-root._order, root)]
-    while heap:
-        node = heapq.heappop(heap)[1]
+    heap = []
+    node = root
+    while node is not None:
         g = pending.pop(node._order)
         if node._hooks:
             g = _apply_hooks(node, g)
+        reached = None
         if node._backward is None:  # a leaf with hooks, or the root itself
             _accumulate_leaf(node, g, g)
+        else:
+            if node._retains_grad:
+                node.grad = np.array(g) if node.grad is None else np.asarray(node.grad + g)
+            reached = _send_to_parents(node, g, pending, heap)
+        if reached is not None and (not heap or reached._order > -heap[0][0]):
+            node = reached
+        else:
+            if reached is not None:
+                heapq.heappush(heap, (-reached._order, reached))
+            node = heapq.heappop(heap)[1] if heap else None
+
+
+def _send_to_parents(node, g, pending, heap):
+    """Hand each parent its share of the gradient: leaves store it, other nodes wait for it.
+
+    Returns one newly reached node (the latest created) without queueing it; the rest are queued.
+    """
+    reached = None
+    for parent, parent_grad in zip(node._parents, node._backward(g)):
+        if parent_grad is None or not parent.requires_grad:
             continue
-        if node._retains_grad:
-            node.grad = np.array(g) if node.grad is None else np.asarray(node.grad + g)
-        for parent, parent_grad in zip(node._parents, node._backward(g)):
-            if parent_grad is None or not parent.requires_grad:
-                continue
-            if parent._backward is None and not parent._hooks:  # a leaf: store it, no need to queue
-                _accumulate_leaf(parent, parent_grad, g)
-                continue
-            key = parent._order
-            queued = pending.get(key)
-            if queued is None:
-                pending[key] = parent_grad
-                heapq.heappush(heap, (-key, parent))
-            else:
-                pending[key] = queued + parent_grad
+        if parent._backward is None and not parent._hooks:  # a leaf: store it, no need to queue
+            _accumulate_leaf(parent, parent_grad, g)
+            continue
+        key = parent._order
+        queued = pending.get(key)
+        if queued is not None:
+            pending[key] = queued + parent_grad
+            continue
+        pending[key] = parent_grad
+        if reached is None:
+            reached = parent
+        elif key > reached._order:
+            heapq.heappush(heap, (-reached._order, reached))
+            reached = parent
+        else:
+            heapq.heappush(heap, (-key, parent))
+    return reached
 
 
 def _apply_hooks(node, g):
