@@ -97,18 +97,23 @@ def fit(model, X, y, optimizer, steps, batch_size=64, loss="cross_entropy", sche
 
 
 def _train_step(model, xb, yb, loss_fn, optimizer, clip_norm, flow, history, step):
-    """One forward, backward and update; False (with the reason recorded) if the run diverged."""
-    optimizer.zero_grad()
+    """One forward, backward and update; False (with the reason recorded) if the run diverged.
+
+    The gradients are cleared just before the backward pass rather than first thing, so that
+    when the loss itself is no longer finite the previous step's gradients are still there to
+    say which layer was blowing up.
+    """
     loss = loss_fn(model(tensor(xb)), yb)
     value = loss.item()
     if not math.isfinite(value):
-        return _diverged(history, step, f"loss became {value} at step {step}", model)
+        return _diverged(history, f"loss became {value} at step {step}", model, f"at step {step - 1}")
+    optimizer.zero_grad()
     loss.backward()
     if flow is not None:
         flow.record(optimizer.lr)
     norm = grad_norm(optimizer.params)
     if not math.isfinite(norm):
-        return _diverged(history, step, f"the gradient became non-finite at step {step}", model)
+        return _diverged(history, f"the gradient norm overflowed at step {step}", model, "")
     if clip_norm:
         clip_grad_norm_(optimizer.params, clip_norm)
     optimizer.step()
@@ -118,20 +123,38 @@ def _train_step(model, xb, yb, loss_fn, optimizer, clip_norm, flow, history, ste
     return True
 
 
-def _diverged(history, step, what, model):
-    history.diverged_at = step
-    culprit = first_nonfinite_gradient(model)
-    history.message = what + (f"; first non-finite gradient in {culprit}" if culprit else "")
+def _diverged(history, what, model, when):
+    history.diverged_at = len(history.loss) + 1
+    culprit, largest = first_nonfinite_gradient(model), largest_gradient(model)
+    if culprit:
+        what += f"; first non-finite gradient in {culprit}"
+    elif largest:
+        what += f"; the largest gradient{' ' + when if when else ''} was in {largest}"
+    history.message = what
     return False
+
+
+def _layer_name(parameter_name):
+    layer, _, kind = parameter_name.rpartition(".")
+    return f"layer {layer} {kind}" if layer else parameter_name
 
 
 def first_nonfinite_gradient(model):
     """Name of the first parameter (input side first) whose gradient holds nan or inf, or None."""
     for name, p in model.named_parameters():
         if p.grad is not None and not np.all(np.isfinite(p.grad)):
-            layer, _, kind = name.rpartition(".")
-            return f"layer {layer} {kind}" if layer else name
+            return _layer_name(name)
     return None
+
+
+def largest_gradient(model):
+    """'layer blocks.11.0 weight (largest entry 3.2e+153)': where the gradient is largest, or None."""
+    sizes = [(float(np.max(np.abs(p.grad))), name) for name, p in model.named_parameters()
+             if p.grad is not None and p.grad.size]
+    if not sizes:
+        return None
+    size, name = max(sizes)
+    return f"{_layer_name(name)} (largest entry {size:.2g})"
 
 
 def _evaluate(model, X, y, X_test, y_test, history, step, loss):

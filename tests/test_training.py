@@ -98,3 +98,24 @@ def test_mismatched_lengths_are_named():
     X, y = gc.data.moons(20, seed=0)
     with pytest.raises(ValueError, match="got 20 and 19"):
         fit(model, X, y[:-1], optim.SGD(model.parameters(), lr=0.1), steps=1)
+
+
+def test_divergence_names_the_layer_with_the_largest_gradient():
+    gc.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))
+    X = gc.data.linear_regression(64, 4, seed=0).X
+    y = (X @ np.ones(4) * 1e3).reshape(-1, 1)
+    history = fit(model, X, y, optim.SGD(model.parameters(), lr=10.0), steps=200, loss="mse")
+    assert "; " in history.message and "layer " in history.message, history.message
+    named = [name for name, _ in model.named_parameters()]
+    layer = history.message.split("layer ")[1].split(" (")[0].replace(" ", ".")
+    assert layer in named, (layer, named)
+
+
+def test_largest_gradient_reports_the_biggest_entry():
+    from gradcourse.training import largest_gradient
+    model = small_classifier()
+    for p in model.parameters():
+        p.grad = np.ones_like(p.data)
+    model[0].bias.grad[1] = -50.0
+    assert largest_gradient(model) == "layer 0 bias (largest entry 50)"
