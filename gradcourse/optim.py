@@ -5,7 +5,8 @@ update out as a pseudo-code box (the one in PyTorch's documentation), and the co
 method reads line for line like that box.
 
 A parameter is anything with a float ndarray `.data` and a `.grad` (an ndarray or None), such as
-`gradcourse.tensor(x, requires_grad=True)`. A typical loop::
+`gradcourse.tensor(x, requires_grad=True)`. Pass `model.named_parameters()` instead of
+`model.parameters()` (as PyTorch allows) and a diverging step names the layer. A typical loop::
 
     opt = optim.Adam(params, lr=1e-3)
     for batch in batches:
@@ -58,9 +59,17 @@ def _as_list(params):
     return list(params)
 
 
-def _describe(param, index):
+def _split_names(params):
+    """(parameters, names) from parameters or from (name, parameter) pairs such as
+    `model.named_parameters()`, which PyTorch's optimisers also accept (names None if absent)."""
+    items = _as_list(params)
+    if items and all(isinstance(item, tuple) and len(item) == 2 for item in items):
+        return [p for _, p in items], [name for name, _ in items]
+    return items, [getattr(p, "name", None) for p in items]
+
+
+def _describe(param, index, name=None):
     """'parameter 2 'fc1.weight' of shape (32, 16)': enough to find it in a model."""
-    name = getattr(param, "name", None)
     label = f"parameter {index}" if name is None else f"parameter {index} {name!r}"
     return f"{label} of shape {np.shape(param.data)}"
 
@@ -94,7 +103,7 @@ class Optimizer:
     hyperparameter_names = ("lr", "weight_decay")
 
     def __init__(self, params, lr, weight_decay=0.0):
-        self.params = _as_list(params)
+        self.params, self.param_names = _split_names(params)
         if not self.params:
             raise ValueError("params is an empty list: the optimiser has nothing to update")
         _check_non_negative("lr", lr)
@@ -119,7 +128,7 @@ class Optimizer:
         for index, p in enumerate(self.params):
             if p.grad is not None and not _all_finite(p.grad):
                 raise FloatingPointError(
-                    f"non-finite gradient (nan or inf) in {_describe(p, index)} at step {step}; "
+                    f"non-finite gradient (nan or inf) in {_describe(p, index, self.param_names[index])} at step {step}; "
                     "the run is diverging: lower the learning rate or clip the gradients "
                     "(optim.clip_grad_norm_)")
         for index, (p, state) in enumerate(zip(self.params, self.state)):

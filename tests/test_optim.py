@@ -484,3 +484,15 @@ def test_clip_grad_norm_matches_torch(norm_type):
     assert total == pytest.approx(float(torch_total), rel=1e-12)
     for p, q in zip(params, torch_params):
         np.testing.assert_allclose(p.grad, q.grad.numpy(), rtol=1e-12)
+
+
+def test_named_parameters_name_the_culprit_in_the_error():
+    from gradcourse import nn
+    model = nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1))
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    assert opt.params == model.parameters()
+    for p in model.parameters():
+        p.grad = np.zeros_like(p.data)
+    model[2].weight.grad[0, 0] = np.nan
+    with pytest.raises(FloatingPointError, match=r"parameter 2 '2\.weight' of shape \(2, 1\) at step 1"):
+        opt.step()
