@@ -19,6 +19,7 @@ the plot where they would be, so a vanished or exploded layer is visible instead
 """
 import importlib
 import os
+import textwrap
 from collections.abc import Mapping
 from contextlib import contextmanager
 
@@ -730,6 +731,18 @@ def _reddi_race(result):
         ax.set_ylabel("x (kept in [-1, 1])")
         ax.set_title("Reddi et al.'s problem: f_t(x) = 3x if t mod 3 = 1, else -x")
         _legend(ax)
+    return fig
+
+
+def message(text, title="no picture for this setting"):
+    """A figure holding only a message: what an explorer shows when a setting fails to compute,
+    so the picture never keeps showing a result that no longer matches the controls."""
+    fig, ax = subplots()
+    ax.set_axis_off()
+    ax.set_title(title)
+    wrapped = "\n".join(textwrap.wrap(str(text), width=70))
+    with style():
+        ax.text(0.5, 0.5, wrapped, ha="center", va="center", transform=ax.transAxes, color="#b00000")
     return fig
 
 

@@ -70,6 +70,8 @@ class Explorer:
         except (ArithmeticError, ValueError) as error:
             self.result, self.message = None, str(error)
             self.status.value = f"<span style='color:#b00'>⚠ {error}</span>"
+            self.figure = plots.message(error)
+            self.image.value = figure_png(self.figure)
             return
         self.result, self.message = result, ""
         self.figure = self._draw(result)

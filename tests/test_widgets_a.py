@@ -132,3 +132,13 @@ def test_race_explorer_starts_from_the_surface_defaults():
     explorer = widgets.optimizer_race_explorer()
     defaults = experiments.RACE_DEFAULTS["rosenbrock"]
     assert {k: explorer.values[k] for k in defaults} == pytest.approx(defaults)
+
+
+def test_a_failing_setting_replaces_the_picture_with_its_message():
+    explorer = widgets.depth_explorer(depth=10)
+    before = explorer.image.value
+    explorer.set(depth=100, activation="relu", init="normal", weight_std=10.0)
+    assert explorer.result is None and "overflowed" in explorer.summary
+    assert explorer.image.value != before
+    texts = [t.get_text() for ax in explorer.figure.axes for t in ax.texts]
+    assert any("overflowed" in t for t in texts)

@@ -238,7 +238,9 @@ def browser():
 def screenshots():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     if "GRADCOURSE_SCREENSHOTS" not in os.environ:  # our own folder: drop the last run's pictures
+        earlier_run = time.time() - 60  # (not those another xdist worker of this run just took)
         for old in [*SCREENSHOTS.glob("*.png"), *SCREENSHOTS.glob("*-FAILED-jupyter-lab.log")]:
-            old.unlink()
+            if old.stat().st_mtime < earlier_run:
+                old.unlink(missing_ok=True)
     print(f"\nbrowser-test screenshots go to {SCREENSHOTS}")
     return SCREENSHOTS

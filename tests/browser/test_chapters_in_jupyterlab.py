@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # running them here too would cost CI about a minute and test nothing a browser adds)
 NOTEBOOK_DIRS = ("chapters",)
 CHAPTERS = [f"{folder}/{p.name}" for folder in NOTEBOOK_DIRS for p in sorted((ROOT / folder).glob("*.ipynb"))]
+# the second half runs from test_chapters_second_half.py, which pytest-xdist can hand to the other
+# worker (with its own server and browser), so the browser tests take half as long in `make test`
+FIRST_HALF, SECOND_HALF = CHAPTERS[:(len(CHAPTERS) + 1) // 2], CHAPTERS[(len(CHAPTERS) + 1) // 2:]
 
 STEP_TIMEOUT_MS = 30_000                                                   # any one click or wait
 RUN_TIMEOUT_MS = int(os.environ.get("GRADCOURSE_BROWSER_RUN_TIMEOUT", "120")) * 1000  # one notebook's Run All
@@ -275,6 +278,6 @@ def test_harness_reports_errors(lab_server, browser, screenshots):
     assert "Error displaying widget" in message
 
 
-@pytest.mark.parametrize("chapter", CHAPTERS)
+@pytest.mark.parametrize("chapter", FIRST_HALF)
 def test_chapter_runs_and_its_explorers_redraw(lab_server, browser, screenshots, chapter):
     check_notebook(browser, lab_server, chapter, screenshots)

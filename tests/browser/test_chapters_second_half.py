@@ -1,0 +1,13 @@
+"""The second half of the chapters in JupyterLab (see test_chapters_in_jupyterlab.py).
+
+A module of its own so that pytest-xdist runs it on the other worker, with its own server and
+browser, while the first half runs.
+"""
+import pytest
+
+from test_chapters_in_jupyterlab import SECOND_HALF, check_notebook
+
+
+@pytest.mark.parametrize("chapter", SECOND_HALF)
+def test_chapter_runs_and_its_explorers_redraw(lab_server, browser, screenshots, chapter):
+    check_notebook(browser, lab_server, chapter, screenshots)
