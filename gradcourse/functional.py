@@ -81,13 +81,13 @@ def linear(x, weight, bias=None):
 
     Backward: dL/dx = G W^T, dL/dW = x^T G, dL/db = sum over the batch of G.
     """
-    x, weight = as_tensor(x), as_tensor(weight)  # (bias: a Tensor or None)
-    if bias is not None and not isinstance(bias, Tensor):  # an array bias: a constant (its .data is a memoryview)
-        bias = Tensor(bias)
-    if x.data.ndim == 0 or x.data.shape[-1] != weight.data.shape[0]:
+    x, weight = as_tensor(x), as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
+    try:
+        out = x.data @ weight.data
+    except ValueError:
         raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
-                         f"but the weight of shape {weight.shape} expects {weight.shape[0]}")
-    out = x.data @ weight.data
+                         f"but the weight of shape {weight.shape} expects {weight.shape[0]}") from None
     if bias is not None:
         out += bias.data
 
