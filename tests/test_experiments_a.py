@@ -7,7 +7,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from gradcourse import experiments as E  # noqa: E402
-from gradcourse import schedules  # noqa: E402
 
 
 # ----- depth_profile ---------------------------------------------------------------------------

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import gradcourse as gc
-from gradcourse import functional as F
 from gradcourse import nn
 
 

@@ -52,12 +52,17 @@ def test_clipping_bounds_every_update():
     assert moved == pytest.approx(0.5 * 1e-3, rel=1e-3)
 
 
-def test_divergence_stops_the_run_and_names_the_step():
+def diverging_run():
+    """A regression net trained at far too large a rate: (model, History)."""
     gc.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))
     X = gc.data.linear_regression(64, 4, seed=0).X
     y = (X @ np.ones(4) * 1e3).reshape(-1, 1)
-    history = fit(model, X, y, optim.SGD(model.parameters(), lr=10.0), steps=200, loss="mse")
+    return model, fit(model, X, y, optim.SGD(model.parameters(), lr=10.0), steps=200, loss="mse")
+
+
+def test_divergence_stops_the_run_and_names_the_step():
+    model, history = diverging_run()
     assert history.diverged and 1 < history.diverged_at < 200
     assert len(history.loss) == history.diverged_at - 1
     assert f"at step {history.diverged_at}" in history.message
@@ -101,11 +106,7 @@ def test_mismatched_lengths_are_named():
 
 
 def test_divergence_names_the_layer_with_the_largest_gradient():
-    gc.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 1))
-    X = gc.data.linear_regression(64, 4, seed=0).X
-    y = (X @ np.ones(4) * 1e3).reshape(-1, 1)
-    history = fit(model, X, y, optim.SGD(model.parameters(), lr=10.0), steps=200, loss="mse")
+    model, history = diverging_run()
     assert "; " in history.message and "layer " in history.message, history.message
     named = [name for name, _ in model.named_parameters()]
     layer = history.message.split("layer ")[1].split(" (")[0].replace(" ", ".")

@@ -6,6 +6,7 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from explorer_checks import assert_builds_headless, assert_redraws  # noqa: E402
 from gradcourse import experiments, plots, widgets  # noqa: E402
 
 EXPLORERS = {
@@ -26,21 +27,12 @@ def test_explorers_are_listed():
 
 
 def test_explorer_builds_headless(built):
-    name, explorer = built
-    assert isinstance(explorer.figure, Figure)
-    assert explorer.image.value[:8] == b"\x89PNG\r\n\x1a\n"
-    assert explorer.result is not None and "⚠" not in explorer.status.value
-    assert isinstance(explorer.summary, str) and explorer.summary
-    assert widgets.EXPLORER_CSS_CLASS in explorer.widget._dom_classes
+    assert_builds_headless(built[1])
 
 
 def test_changing_a_control_redraws(built):
     name, explorer = built
-    before_png, before_figure = explorer.image.value, explorer.figure
-    control, value = next(iter(EXPLORERS[name].items()))
-    explorer.controls[control].value = value  # as if moved by hand
-    assert explorer.image.value != before_png
-    assert explorer.figure is not before_figure and isinstance(explorer.figure, Figure)
+    assert_redraws(explorer, *next(iter(EXPLORERS[name].items())))
 
 
 def test_heavy_controls_recompute_on_release_only(built):
