@@ -22,7 +22,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 ## lab: open JupyterLab on the chapters
 lab: $(STAMP)
-	$(BIN)/jupyter lab chapters/
+	$(BIN)/jupyter lab chapters/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## test: unit tests, then every chapter and solution notebook under nbval
 test: $(STAMP)
