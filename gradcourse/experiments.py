@@ -11,16 +11,17 @@ import numpy as np
 
 from . import functional as F
 from . import init as initialisers
+from . import optim
 from .autograd import tensor
-from .diagnostics import measure_at_init
-from .nn import MLP
-from . import optim  # part B imports:
-from .data import adding_problem, linear_regression, load_digits, standardize, train_test_split
-from .diagnostics import GradientFlow, jacobian_singular_values
+from .data import adding_problem, linear_regression, load_digits, moons, standardize, train_test_split
+from .diagnostics import GradientFlow, jacobian_singular_values, measure_at_init
 from .lr_finder import lr_range_test
-from .nn import LSTM, RNN, Linear
-from .training import accuracy, fit
+from .nn import LSTM, MLP, RNN, Linear
+from .optim import SGD, Adam, AdamW, RMSprop
 from .rng import generator, seeded
+from .schedules import (BoldDriver, Constant, CosineAnnealing, ExponentialDecay, LinearWarmup,
+                        LRScheduler, OneCycle, PolynomialDecay, ReduceLROnPlateau, StepDecay)
+from .training import accuracy, fit
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
 INITS = ("normal", "xavier_normal", "kaiming_normal", "orthogonal", "default")
@@ -181,12 +182,7 @@ def _check_depth(value, maximum, name="depth"):
         raise ValueError(f"{name} must be an integer from 1 to {maximum}, got {value!r}")
 
 
-# ----- part A: learning-rate schedules, the optimiser race (imports used only below) -------------
-from .data import moons  # noqa: E402
-from .optim import SGD, Adam, AdamW, RMSprop  # noqa: E402
-from .schedules import (BoldDriver, Constant, CosineAnnealing, ExponentialDecay,  # noqa: E402
-                        LinearWarmup, LRScheduler, OneCycle, PolynomialDecay, ReduceLROnPlateau,
-                        StepDecay)
+# ----- chapter 3: learning-rate schedules and the optimiser race -----------------------------------
 
 LR_SCHEDULES = ("constant", "step", "exponential", "polynomial", "cosine", "warmup+cosine", "one-cycle",
                 "bold driver", "reduce on plateau")
@@ -437,9 +433,6 @@ def _reddi_race(steps, settings):
             path[t] = x.data
         result.path[name], result.gap[name], result.diverged_at[name] = path, (path[:, 0] + 1) / 3, None
     return result
-
-
-# ===== part A: depth, schedules, optimiser race (add above this line) =====
 
 
 # ----- chapters 4-6: training deep nets on the digits ------------------------------------------
@@ -749,9 +742,6 @@ def lr_range_on_digits(optimizer="sgd", depth=4, width=32, steps=100, smooth=0.9
                          start_lr=start_lr, end_lr=end_lr, steps=steps, smooth=smooth, seed=seed)
 
 
-# ===== part B: residual, clipping, remedies, recurrence, isometry, lr finder (add above this line) =====
-
-
 # ----- chapter 3c: what one optimiser step costs -------------------------------------------------
 class _CountingArray(np.ndarray):
     """An ndarray that counts the numpy ufunc calls (element-wise passes) it takes part in."""
@@ -865,6 +855,3 @@ def computation_graph(root, names=None):
         nodes.append(GraphNode(labels[id(t)], _OP_SYMBOLS.get(op, op),
                                tuple(labels[id(p)] for p in t._parents), t.data, t.grad))
     return nodes
-
-
-# ===== part C: chapters (add above this line) =====

@@ -746,9 +746,6 @@ def message(text, title="no picture for this setting"):
     return fig
 
 
-# ===== part A: depth, schedules, optimiser race (add above this line) =====
-
-
 # ----- part B: residual, clipping, remedies, recurrence, lr finder ---------------------------------
 def _per_layer_lines(ax, rows, ylabel):
     """rows: [(label, values, color, linestyle)], drawn per layer on a log scale."""
@@ -881,6 +878,3 @@ def lr_range(result, ax=None):
         ax.set_title("learning-rate range test")
         _legend(ax)
         return ax.figure
-
-
-# ===== part B: residual, clipping, remedies, recurrence, isometry, lr finder (add above this line) =====

@@ -152,8 +152,6 @@ def explorer_names():
     return [name for name, value in globals().items() if name.endswith("_explorer") and callable(value)]
 
 
-
-
 # ----- chapters 1-3: a deep network at initialisation -------------------------------------------
 def depth_explorer(depth=30, width=64, activation="sigmoid", init="xavier_normal", weight_std=1.0,
                    residual=False, branch_scale=1.0, norm="none"):
@@ -256,9 +254,6 @@ def _describe_race(result):
     parts = [f"{name} diverged at step {result.diverged_at[name]}" if result.diverged_at[name] is not None
              else f"{name} {gap[-1]:.2g}" for name, gap in result.gap.items()]
     return "f - f_min at the end: " + ", ".join(parts)
-
-
-# ===== part A: depth, schedules, optimiser race (add above this line) =====
 
 
 # ----- part B, chapter 4: residual connections, clipping, the remedies ------------------------------
@@ -400,6 +395,3 @@ def lr_finder_explorer(optimizer="sgd", depth=4, steps=100, smooth=0.9):
 def _describe_lr_range(result):
     return (f"suggested lr {result.suggestion:.2g} (lowest loss at {result.min_loss_lr:.2g}, "
             f"steepest fall at {result.steepest_lr:.2g}); {result.message}")
-
-
-# ===== part B: residual, clipping, remedies, recurrence, isometry, lr finder (add above this line) =====
