@@ -4,6 +4,11 @@ One SGD training step of a deep tanh MLP (mean-squared-error loss), timed in gra
 the same network with its forward and backward written out by hand in numpy. The two are
 interleaved step by step in one process so that machine noise hits both alike, and the ratio of
 the medians is printed. Run: `make bench` or `python benchmarks/bench_autograd.py [--steps N]`.
+
+The gradcourse network is built as a student would write it, `nn.Sequential(Linear, Tanh, ...)`;
+Sequential records each Linear + Tanh pair as one graph node (`F.linear_activation`). The last
+line repeats the 50-layer step calling the modules one by one, so that each records its own
+node, to show what the fusion is worth.
 """
 import argparse
 import time
@@ -50,9 +55,13 @@ class HandWrittenMLP:
 
 
 class GradcourseMLP:
-    """The network built from gradcourse layers, trained by `optim.SGD`."""
+    """The network built from gradcourse layers, trained by `optim.SGD`.
 
-    def __init__(self, weights):
+    `fuse=False` calls the modules one by one instead of through Sequential, so that every
+    Linear and every Tanh records its own graph node.
+    """
+
+    def __init__(self, weights, fuse=True):
         layers = []
         for W, b in weights:
             linear = nn.Linear(*W.shape)
@@ -60,21 +69,27 @@ class GradcourseMLP:
             linear.bias.data[...] = b
             layers += [linear, nn.Tanh()]
         self.model = nn.Sequential(*layers)
+        self.forward = self.model if fuse else self.one_module_at_a_time
         self.optimizer = optim.SGD(self.model.parameters(), lr=LR)
+
+    def one_module_at_a_time(self, x):
+        for module in self.model:
+            x = module(x)
+        return x
 
     def step(self, x, y):
         self.optimizer.zero_grad()
-        loss = F.mse_loss(self.model(x), y)
+        loss = F.mse_loss(self.forward(x), y)
         loss.backward()
         self.optimizer.step()
         return loss.item()
 
 
-def compare(depth, width, batch, steps):
+def compare(depth, width, batch, steps, fuse=True):
     weights = make_weights(depth, width)
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((batch, width)), rng.standard_normal((batch, width))
-    ours, by_hand = GradcourseMLP(weights), HandWrittenMLP(weights)
+    ours, by_hand = GradcourseMLP(weights, fuse), HandWrittenMLP(weights)
     x_tensor, y_tensor = gc.tensor(x), gc.tensor(y)
     times = {"gradcourse": [], "numpy": []}
     for _ in range(steps):
@@ -92,11 +107,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=400)
     args = parser.parse_args()
-    print(f"{'depth x width x batch':>22} {'gradcourse ms':>14} {'numpy ms':>9} {'ratio':>6}")
-    for depth, width, batch in ((20, 64, 64), (50, 32, 32)):
-        ours_ms, numpy_ms, _ = compare(depth, width, batch, args.steps)
-        label = f"{depth} x {width} x {batch}"
-        print(f"{label:>22} {ours_ms:14.3f} {numpy_ms:9.3f} {ours_ms / numpy_ms:6.2f}x")
+    print(f"{'depth x width x batch':>31} {'gradcourse ms':>14} {'numpy ms':>9} {'ratio':>6}")
+    for depth, width, batch, fuse in ((20, 64, 64, True), (50, 32, 32, True), (50, 32, 32, False)):
+        ours_ms, numpy_ms, _ = compare(depth, width, batch, args.steps, fuse)
+        label = f"{depth} x {width} x {batch}" + ("" if fuse else ", unfused")
+        print(f"{label:>31} {ours_ms:14.3f} {numpy_ms:9.3f} {ours_ms / numpy_ms:6.2f}x")
 
 
 if __name__ == "__main__":

@@ -312,8 +312,7 @@ class Tensor:
         return record_op(out, (self,), lambda g: (g * (1.0 - out * out),))  # d tanh = 1 - tanh^2
 
     def sigmoid(self):
-        # sigma(x) = 1 / (1 + e^-x) = exp(-log(1 + e^-x)): no overflow for |x| in the thousands
-        out = np.exp(-np.logaddexp(0.0, -self.data))
+        out = _stable_sigmoid(self.data)
         return record_op(out, (self,), lambda g: (g * out * (1.0 - out),))  # d sigma = sigma(1 - sigma)
 
     def relu(self):
@@ -327,6 +326,11 @@ def _to_float_array(data):
     if array.dtype == object:
         raise TypeError(f"cannot make a tensor from {type(data).__name__}")
     return array
+
+
+def _stable_sigmoid(x):
+    """sigma(x) = 1 / (1 + e^-x) = exp(-log(1 + e^-x)): no overflow for |x| in the thousands."""
+    return np.exp(-np.logaddexp(0.0, -x))
 
 
 def _is_basic_index(index):
@@ -469,7 +473,11 @@ def _send_to_parents(node, g, pending, heap):
         if parent_grad is None or not parent.requires_grad:
             continue
         if parent._backward is None and not parent._hooks:  # a leaf: store it, no need to queue
-            _accumulate_leaf(parent, parent_grad, g)
+            if parent.grad is None and type(parent_grad) is np.ndarray and parent_grad.base is None \
+                    and parent_grad is not g:
+                parent.grad = parent_grad  # (_accumulate_leaf's common case, inlined: it is hot)
+            else:
+                _accumulate_leaf(parent, parent_grad, g)
             continue
         key = parent._order
         queued = pending.get(key)

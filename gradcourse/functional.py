@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .autograd import Tensor, as_tensor, record_op
+from .autograd import Tensor, _stable_sigmoid, as_tensor, record_op
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
@@ -83,6 +83,47 @@ def linear(x, weight, bias=None):
     """
     x, weight = as_tensor(x), as_tensor(weight)
     bias = None if bias is None else as_tensor(bias)
+    out = _affine(x, weight, bias)
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return record_op(out, parents, lambda g: _linear_backward(x, weight, bias, g))
+
+
+# Activations whose derivative can be written from their output y = act(z) alone, each as
+# (act(z), g * act'(z)), with the same numpy expressions as the Tensor methods.
+_ACTIVATIONS_FROM_OUTPUT = {
+    "tanh": (np.tanh, lambda g, y: g * (1.0 - y * y)),                 # tanh' = 1 - tanh^2
+    "sigmoid": (_stable_sigmoid, lambda g, y: g * y * (1.0 - y)),      # sigma' = sigma (1 - sigma)
+    "relu": (lambda z: np.maximum(z, 0.0), lambda g, y: g * (y > 0)),  # relu' = 1 where z > 0
+}
+
+
+def linear_activation(x, weight, bias, activation):
+    """act(x @ W + b) for act in "tanh", "sigmoid", "relu", recorded as ONE graph node.
+
+    Value and gradients are bit for bit those of `linear` followed by the activation: the same
+    numpy operations run in the same order. Only the bookkeeping halves: one node to record and
+    to visit in backward instead of two, which is a third of the cost of a small layer (width
+    32). `nn.Sequential` uses it for a Linear followed by Tanh, Sigmoid or ReLU. Compilers such
+    as torch.compile do the same ("epilogue fusion").
+
+    Backward: G_z = g * act'(z), computed from y; then as `linear` with G_z.
+    """
+    try:
+        act, act_backward = _ACTIVATIONS_FROM_OUTPUT[activation]
+    except KeyError:
+        raise ValueError(f"linear_activation: activation must be one of {sorted(_ACTIVATIONS_FROM_OUTPUT)}, "
+                         f"got {activation!r}") from None
+    if not isinstance(x, Tensor):  # (weight and bias are a layer's Parameters)
+        x = Tensor(x)
+    out = act(_affine(x, weight, bias))
+
+    def backward(g):
+        return _linear_backward(x, weight, bias, act_backward(g, out))
+    return record_op(out, (x, weight) if bias is None else (x, weight, bias), backward)
+
+
+def _affine(x, weight, bias):
+    """The array x @ W + b (b added in place), or a ValueError naming both shapes."""
     try:
         out = x.data @ weight.data
     except ValueError:
@@ -90,18 +131,19 @@ def linear(x, weight, bias=None):
                          f"but the weight of shape {weight.shape} expects {weight.shape[0]}") from None
     if bias is not None:
         out += bias.data
+    return out
 
-    def backward(g):
-        x2, g2 = x.data, g
-        if g.ndim != 2:  # a stack of batches: fold the extra axes into one batch axis
-            x2, g2 = x.data.reshape(-1, weight.data.shape[0]), g.reshape(-1, weight.data.shape[1])
-        grad_x = g @ weight.data.T if x.requires_grad else None
-        grad_w = x2.T @ g2 if weight.requires_grad else None
-        if bias is None:
-            return grad_x, grad_w
-        return grad_x, grad_w, np.add.reduce(g2, axis=0)
-    parents = (x, weight) if bias is None else (x, weight, bias)
-    return record_op(out, parents, backward)
+
+def _linear_backward(x, weight, bias, g):
+    """dL/dx = G W^T, dL/dW = x^T G, dL/db = sum of G over the batch (G = g)."""
+    x2, g2 = x.data, g
+    if g.ndim != 2:  # a stack of batches: fold the extra axes into one batch axis
+        x2, g2 = x.data.reshape(-1, weight.data.shape[0]), g.reshape(-1, weight.data.shape[1])
+    grad_x = g @ weight.data.T if x.requires_grad else None
+    grad_w = x2.T @ g2 if weight.requires_grad else None
+    if bias is None:
+        return grad_x, grad_w
+    return grad_x, grad_w, np.add.reduce(g2, axis=0)
 
 
 # ----- losses --------------------------------------------------------------------------------

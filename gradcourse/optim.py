@@ -83,11 +83,11 @@ def _all_finite(grads):
     non-finite. It can also overflow for finite gradients (entries past about 1e154); then the
     exact element-wise test decides.
     """
-    grads = list(grads)
+    flat = [g.ravel() for g in grads]
     with np.errstate(over="ignore"):
-        if math.isfinite(sum(g.ravel().dot(g.ravel()) for g in grads)):
+        if math.isfinite(sum(f.dot(f) for f in flat)):
             return True
-    return all(np.isfinite(g).all() for g in grads)
+    return all(np.isfinite(f).all() for f in flat)
 
 
 # ---------------------------------------------------------------------------
@@ -129,12 +129,13 @@ class Optimizer:
         """
         step = self.step_count + 1
         self._check_gradients_are_finite(step)
-        for index, (p, state) in enumerate(zip(self.params, self.state)):
+        update, states = self._update, self.state
+        for index, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            if state is None:
-                state = self.state[index] = self._initial_state(p)
-            self._update(p, p.grad, state)
+            if states[index] is None:
+                states[index] = self._initial_state(p)
+            update(p, p.grad, states[index])
         self.step_count = step
 
     def _check_gradients_are_finite(self, step):

@@ -189,6 +189,83 @@ def test_sequential_rejects_non_modules():
         nn.Sequential(nn.Tanh(), lambda x: x)
 
 
+# ----- Sequential's fused Linear + activation nodes ------------------------------------------
+def run_unfused(net, x):
+    """The same forward one module at a time, so every Linear makes its own graph node."""
+    for module in net:
+        x = module(x)
+    return x
+
+
+def graph_size(root):
+    seen, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen and node._backward is not None:
+            seen.add(id(node))
+            stack.extend(node._parents)
+    return len(seen)
+
+
+@pytest.mark.parametrize("activation", [nn.Tanh, nn.Sigmoid, nn.ReLU])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("x_shape", [(6, 3), (2, 5, 3)])
+def test_fused_layers_give_bit_identical_values_and_gradients(activation, bias, x_shape, rng, seeded):
+    net = nn.Sequential(nn.Linear(3, 4, bias=bias), activation(), nn.Linear(4, 4, bias=bias), activation(),
+                        nn.Linear(4, 1))
+    x_data = rng.standard_normal(x_shape)
+    results = []
+    for forward in (net, lambda x: run_unfused(net, x)):
+        net.zero_grad()
+        x = gc.tensor(x_data, requires_grad=True)
+        loss = (forward(x) ** 2).mean()
+        loss.backward()
+        results.append((graph_size(loss), loss.item(), x.grad, [p.grad for p in net.parameters()]))
+    (fused_nodes, *fused), (plain_nodes, *plain) = results
+    assert fused_nodes == plain_nodes - 2  # two Linear + activation pairs, one node each
+    assert fused[0] == plain[0]
+    np.testing.assert_array_equal(fused[1], plain[1])
+    for fused_grad, plain_grad in zip(fused[2], plain[2]):
+        np.testing.assert_array_equal(fused_grad, plain_grad)
+
+
+def test_a_forward_hook_on_either_module_keeps_the_pre_activation_visible(rng):
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
+    x = gc.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    seen = []
+    handle = net[1].register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    out = net(x)
+    handle.remove()
+    pre_activation = seen[0]
+    assert isinstance(pre_activation, gc.Tensor) and pre_activation.requires_grad
+    np.testing.assert_array_equal(out.data, np.tanh(pre_activation.data))
+    assert out._parents == (pre_activation,)  # the Tanh ran as its own node on the Linear's output
+    assert graph_size(net(x)) == 1 and graph_size(out) == 2  # without the hook the pair fuses again
+
+
+def test_fusion_is_skipped_for_subclasses_and_other_activations(rng):
+    class ScaledLinear(nn.Linear):
+        def forward(self, x):
+            return super().forward(x) * 2.0
+    x = gc.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    for net in (nn.Sequential(ScaledLinear(3, 3), nn.Tanh()), nn.Sequential(nn.Linear(3, 3), nn.GELU())):
+        assert graph_size(net(x)) == graph_size(run_unfused(net, x))
+    scaled = nn.Sequential(ScaledLinear(3, 3), nn.Tanh())
+    np.testing.assert_array_equal(scaled(x).data, np.tanh(2.0 * (x.data @ scaled[0].weight.data + scaled[0].bias.data)))
+
+
+def test_linear_activation_accepts_arrays_and_rejects_unknown_activations(rng):
+    from gradcourse import functional as F
+    layer = nn.Linear(3, 2)
+    x = rng.standard_normal((4, 3))
+    out = F.linear_activation(x, layer.weight, layer.bias, "sigmoid")
+    np.testing.assert_array_equal(out.data, F.sigmoid(F.linear(x, layer.weight, layer.bias)).data)
+    with pytest.raises(ValueError, match="gelu.*relu.*sigmoid.*tanh|must be one of"):
+        F.linear_activation(x, layer.weight, layer.bias, "gelu")
+    with pytest.raises(ValueError, match=r"shape \(4, 3\).*\(2, 2\)"):
+        F.linear_activation(x, nn.Linear(2, 2).weight, None, "tanh")
+
+
 # ----- activation modules ----------------------------------------------------------------------
 X = np.array([[-3.0, -0.4, 0.2, 1.0, 2.5]])
 
