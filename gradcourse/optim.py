@@ -383,9 +383,10 @@ class Adam(Optimizer):
         self.amsgrad = amsgrad
 
     def _initial_state(self, p):
-        zeros = np.zeros_like(p.data)
-        return {"step": 0, "exp_avg": zeros, "exp_avg_sq": zeros.copy(),
-                "max_exp_avg_sq": zeros.copy()}
+        state = {"step": 0, "exp_avg": np.zeros_like(p.data), "exp_avg_sq": np.zeros_like(p.data)}
+        if self.amsgrad:  # (as in PyTorch, only AMSGrad keeps the running maximum)
+            state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        return state
 
     def _update(self, p, g, state):
         if self.weight_decay != 0:

@@ -11,8 +11,10 @@ def test_optimizer_step_cost_counts_the_docstring_equations():
     # SGD: theta <- theta - lr * g, one multiply and one subtract
     assert sgd.operations == {"multiply": 1.0, "subtract": 1.0} and sgd.state_arrays == 0
     # Adam: 3 for m_t, 4 for v_t, 2 bias corrections, sqrt, + eps, lr *, divide, subtract
-    assert adam.total == 14 and adam.operations["sqrt"] == 1.0 and adam.state_arrays >= 2
+    assert adam.total == 14 and adam.operations["sqrt"] == 1.0 and adam.state_arrays == 2
     assert adamw.total == adam.total + 2  # the decoupled decay: theta - lr * lambda * theta
+    amsgrad = experiments.optimizer_step_cost(lambda p: optim.Adam(p, amsgrad=True), shape=(8, 8), steps=4)
+    assert amsgrad.state_arrays == 3  # m, v and, for AMSGrad only, the running maximum of v
     assert np.isfinite(adam.seconds) and adam.seconds > 0
 
 
