@@ -157,7 +157,7 @@ def depth_explorer(depth=30, width=64, activation="sigmoid", init="xavier_normal
                    residual=False, branch_scale=1.0, norm="none"):
     """Gradient and activation std per layer of a deep MLP at initialisation, for any recipe."""
     controls = {
-        "depth": _slider("depth (hidden layers)", depth, 1, 100),
+        "depth": _slider("depth (hidden-to-hidden layers)", depth, 1, 100),
         "width": _slider("width", width, 8, 256, 8),
         "activation": _dropdown("activation", experiments.ACTIVATIONS, activation),
         "init": _dropdown("initialisation", experiments.INITS, init),
