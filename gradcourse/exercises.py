@@ -760,7 +760,13 @@ def check_lr_range_test(lr_range_test, lr_min=1e-4, lr_max=10.0, steps=41, diver
                 ("the loss that triggered the stop is missing: append it, then break",
                  _range_test(*args, keep_last=False)[0])]
     if not _close(lrs, expected_lrs):
-        hint = _recognise(lrs, mistakes) or "lr_i = lr_min (lr_max / lr_min)^(i / (steps - 1))"
+        shared = min(lrs.size, len(expected_lrs))
+        if shared and _close(lrs[:shared], expected_lrs[:shared]):  # right rates, stopped at the wrong step
+            fallback = ("the rates are right but the test stopped at the wrong step: stop after the first loss "
+                        "that is not finite or exceeds diverge_factor times the best loss of the earlier steps")
+        else:
+            fallback = "lr_i = lr_min (lr_max / lr_min)^(i / (steps - 1))"
+        hint = _recognise(lrs, mistakes) or fallback
         got_range = f"from {lrs[0]:.3g} to {lrs[-1]:.3g}" if lrs.size else "none"
         raise ExerciseError(f"expected {len(expected_lrs)} rates from {expected_lrs[0]:.3g} to "
                             f"{expected_lrs[-1]:.3g}, got {lrs.size} {got_range}: {hint}")

@@ -68,6 +68,7 @@ SIGMOID_SATURATION = 0.03     # sigma(x) outside [0.03, 0.97]: slope y (1 - y) <
 
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel puts in MPLBACKEND
 LAYER_AXIS = "layer (input side → output side)"
+BLOCK_AXIS = "block (input side → output side)"
 STEP_AXIS = "training step"
 
 
@@ -747,7 +748,7 @@ def message(text, title="no picture for this setting"):
 
 
 # ----- part B: residual, clipping, remedies, recurrence, lr finder ---------------------------------
-def _per_layer_lines(ax, rows, ylabel):
+def _per_layer_lines(ax, rows, ylabel, xlabel=LAYER_AXIS):
     """rows: [(label, values, color, linestyle)], drawn per layer on a log scale."""
     for label, values, color, linestyle in rows:
         values = np.asarray(values, dtype=float)
@@ -758,7 +759,7 @@ def _per_layer_lines(ax, rows, ylabel):
     ax.set_yscale("log")
     _safe_log_limits(ax, [_drawable(np.asarray(r[1], dtype=float), True)[0] for r in rows])
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel(LAYER_AXIS)
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel + " (log scale)")
     _legend(ax)
 
@@ -780,7 +781,7 @@ def residual_training(result):
                               ("residual", result.residual_flow, PALETTE[1])):
         rows += [(f"{name}, step 1", flow[0], color, "--"), (f"{name}, step {last}", flow[-1], color, "-")]
     with style():
-        _per_layer_lines(right, rows, "gradient reaching the block")
+        _per_layer_lines(right, rows, "gradient reaching the block", BLOCK_AXIS)
         right.set_title("gradient flow, first and last step")
     return fig
 
@@ -826,7 +827,7 @@ def remedies(result, baseline):
         _legend(left)
         _per_layer_lines(right, [("naive", baseline.grad_at_init, PALETTE[0], "--"),
                                  ("your recipe", result.grad_at_init, PALETTE[1], "-")],
-                         "gradient reaching the block")
+                         "gradient reaching the block", BLOCK_AXIS)
         right.set_title("gradient flow at initialisation")
     return fig
 

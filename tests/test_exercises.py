@@ -339,7 +339,8 @@ def test_dead_relu_fraction(capsys):
     fails_with(ex.check_dead_relu_fraction, lambda a: float(np.mean(np.any(a == 0, axis=0))), "for any example")
 
 
-def lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor=4.0, spacing="geometric", stop=True):
+def lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor=4.0, spacing="geometric", stop=True,
+                  compare_with_first=False):
     lrs, losses, best = [], [], math.inf
     for i in range(steps):
         if spacing == "geometric":
@@ -351,7 +352,7 @@ def lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor=4.0, spacing="g
         losses.append(loss)
         if stop and (not math.isfinite(loss) or loss > diverge_factor * best):
             break
-        best = min(best, loss)
+        best = losses[0] if compare_with_first else min(best, loss)
     return lrs, losses
 
 
@@ -359,6 +360,8 @@ def test_lr_range_test(capsys):
     passes(ex.check_lr_range_test, lr_range_test, capsys)
     fails_with(ex.check_lr_range_test, lambda *a: lr_range_test(*a, spacing="linear"), "evenly spaced")
     fails_with(ex.check_lr_range_test, lambda *a: lr_range_test(*a, stop=False), "did not stop")
+    fails_with(ex.check_lr_range_test, lambda *a: lr_range_test(*a, compare_with_first=True),
+               "rates are right but the test stopped at the wrong step")
 
 
 def suggest_lr(lrs, losses):
