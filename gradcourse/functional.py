@@ -81,8 +81,7 @@ def linear(x, weight, bias=None):
 
     Backward: dL/dx = G W^T, dL/dW = x^T G, dL/db = sum over the batch of G.
     """
-    x, weight = as_tensor(x), as_tensor(weight)
-    bias = None if bias is None else as_tensor(bias)
+    x, weight, bias = _linear_inputs(x, weight, bias)
     out = _affine(x, weight, bias)
     parents = (x, weight) if bias is None else (x, weight, bias)
     return record_op(out, parents, lambda g: _linear_backward(x, weight, bias, g))
@@ -113,13 +112,18 @@ def linear_activation(x, weight, bias, activation):
     except KeyError:
         raise ValueError(f"linear_activation: activation must be one of {sorted(_ACTIVATIONS_FROM_OUTPUT)}, "
                          f"got {activation!r}") from None
-    if not isinstance(x, Tensor):  # (weight and bias are a layer's Parameters)
-        x = Tensor(x)
+    if not (isinstance(x, Tensor) and isinstance(weight, Tensor) and isinstance(bias, (Tensor, type(None)))):
+        x, weight, bias = _linear_inputs(x, weight, bias)  # (Sequential's call, with Tensors, skips this)
     out = act(_affine(x, weight, bias))
 
     def backward(g):
         return _linear_backward(x, weight, bias, act_backward(g, out))
     return record_op(out, (x, weight) if bias is None else (x, weight, bias), backward)
+
+
+def _linear_inputs(x, weight, bias):
+    """x, W and b (or None) as Tensors; arrays become constants."""
+    return as_tensor(x), as_tensor(weight), None if bias is None else as_tensor(bias)
 
 
 def _affine(x, weight, bias):

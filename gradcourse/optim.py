@@ -472,7 +472,8 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0):
     reports them.
     """
     _check_non_negative("max_norm", max_norm)
-    grads = [p.grad for p in _as_list(params) if p.grad is not None]
+    params = _as_list(params)  # (a generator could be read only once)
+    grads = [p.grad for p in params if p.grad is not None]
     total_norm = grad_norm(params, norm_type)
     clip_coef = max_norm / (total_norm + 1e-6)
     if clip_coef < 1:

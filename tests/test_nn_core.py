@@ -260,6 +260,8 @@ def test_linear_activation_accepts_arrays_and_rejects_unknown_activations(rng):
     x = rng.standard_normal((4, 3))
     out = F.linear_activation(x, layer.weight, layer.bias, "sigmoid")
     np.testing.assert_array_equal(out.data, F.sigmoid(F.linear(x, layer.weight, layer.bias)).data)
+    from_arrays = F.linear_activation(x, layer.weight.data, layer.bias.data, "sigmoid")
+    np.testing.assert_array_equal(from_arrays.data, out.data)
     with pytest.raises(ValueError, match="gelu.*relu.*sigmoid.*tanh|must be one of"):
         F.linear_activation(x, layer.weight, layer.bias, "gelu")
     with pytest.raises(ValueError, match=r"shape \(4, 3\).*\(2, 2\)"):

@@ -407,6 +407,14 @@ def test_clip_grad_norm_accepts_a_single_tensor_and_no_gradients():
     assert optim.clip_grad_norm_([tensor(np.ones(2))], 1.0) == 0.0
 
 
+def test_clip_grad_norm_accepts_a_generator_as_pytorch_does():
+    params = _params_with_grads(GRADS)
+    total = math.sqrt(sum((g**2).sum() for g in GRADS))
+    assert optim.clip_grad_norm_((p for p in params), max_norm=1.0) == pytest.approx(total, rel=1e-12)
+    for p, g in zip(params, GRADS):
+        np.testing.assert_allclose(p.grad, g / (total + 1e-6), rtol=1e-12)
+
+
 def test_clip_grad_value_clamps_in_place():
     params = _params_with_grads(GRADS) + [tensor(np.ones(2), requires_grad=True)]
     optim.clip_grad_value_(params, 2.0)
