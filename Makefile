@@ -3,6 +3,14 @@
 PYTHON    ?= python3
 # The course's matrices are small: one BLAS thread per process is faster than two fighting
 export OPENBLAS_NUM_THREADS ?= 1
+# Stored notebook outputs must not depend on which x86-64 machine runs them. OpenBLAS and numpy
+# choose SIMD kernels by CPU (AVX-512 on some Intel and AMD machines, AVX2 on others); their
+# rounding differs in the last bit, and a training run amplifies that into a different printed
+# number. Pin both to the AVX2 kernels, which every current x86-64 machine has.
+ifeq ($(shell uname -m),x86_64)
+export OPENBLAS_CORETYPE ?= Haswell
+export NPY_DISABLE_CPU_FEATURES ?= X86_V4 AVX512_ICL AVX512_SPR
+endif
 VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed-stamp

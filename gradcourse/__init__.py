@@ -4,7 +4,7 @@ The package mirrors PyTorch's names, so `import gradcourse as gc` reads like `im
 `gc.tensor`, `gc.no_grad`, `gc.nn.Linear`, `gc.nn.init.kaiming_normal_`, `gc.functional.relu`,
 `gc.optim.Adam`, `gc.schedules.CosineAnnealing`, `gc.manual_seed`.
 """
-from . import data, diagnostics, functional, init, nn, optim, schedules, training
+from . import data, diagnostics, functional, init, nn, optim, schedules, seeds, training
 from .autograd import GradcheckError, Tensor, gradcheck, is_grad_enabled, no_grad, tensor
 from .functional import concatenate, stack
 from .rng import manual_seed

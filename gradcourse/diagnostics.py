@@ -2,8 +2,9 @@
 
 - `gradient_norms(model)`: the L2 norm of every parameter's gradient, layer by layer.
 - `GradientFlow(model)`: per layer and per training step, the gradient reaching the layer's
-  output, the activations' mean, std, saturated and dead fractions, and each weight's
-  update-to-data ratio (the quantities of Karpathy's makemore part 3 and fastai's ActivationStats).
+  output, the activations' mean, std, saturated and dead fractions; per weight matrix, its
+  gradient's norm and update-to-data ratio (the quantities of Karpathy's makemore part 3 and
+  fastai's ActivationStats).
 - `measure_at_init(model, x)`: one forward and backward pass, the same per-layer numbers.
 - `jacobian_singular_values(model, x)`: how far the input-output map is from an isometry.
 - `check_gradients(model, step)`: warns (`GradientWarning`) about vanishing, exploding or
@@ -13,6 +14,16 @@ What "a layer" is (`default_layers`): each block of a model that has `blocks` (a
 builds); otherwise each activation module (Sigmoid, Tanh, ReLU, ...), so a layer's output is a
 hidden layer's post-nonlinearity output; a network with no activation module at all is measured
 at each Linear.
+
+Two gradients, two stories. For a layer z_l = h_{l-1} W_l + b_l, h_l = f(z_l) (a batch as rows):
+
+    dL/dh_{l-1} = (dL/dz_l) W_l^T         the gradient reaching the layer below: `grad_norm`
+    dL/dW_l     = h_{l-1}^T (dL/dz_l)     what gradient descent moves W_l by: `weight_grad_norm`
+
+The first is a product of one Jacobian per layer above l, and vanishes or explodes with depth.
+The second multiplies it by the layer's input h_{l-1}, whose scale can compensate: in a net of
+ReLU or linear layers with zero biases, a weight scale c per layer multiplies dL/dh_l by
+c^(L-l) but h_{l-1} by c^(l-1), so every layer's weight gradient changes by the same factor.
 """
 import math
 import warnings
@@ -144,6 +155,7 @@ def update_to_data_ratio(weight, grad, lr):
 
 # ----- GradientFlow: per layer, per step -------------------------------------------------------
 QUANTITIES = ("grad_norm", "act_mean", "act_std", "saturated", "dead")
+WEIGHT_QUANTITIES = ("weight_grad_norm", "update_ratio")
 
 
 class GradientFlow:
@@ -159,7 +171,9 @@ class GradientFlow:
     a Sigmoid/Tanh/ReLU, else the last such module inside it (e.g. an MLP block's), or on the
     layer's output with `activation="tanh"|"sigmoid"|"relu"`.
     Per weight matrix (every parameter with two or more axes, names in `weight_names`):
-      update_ratio  lr * std(grad) / std(weight), when `record` is given the learning rate.
+      weight_grad_norm  Frobenius norm of dL/dW = h_{l-1}^T dL/dz_l, the weight's own gradient;
+      update_ratio      lr * std(grad) / std(weight), when `record` is given the learning rate.
+    `grad_norm` and `weight_grad_norm` can tell different stories (see the module docstring).
 
     Forward hooks keep each layer's latest output (only from forwards that build a graph, so an
     evaluation under `no_grad()` does not disturb them) and call `retain_grad()` on it. A layer
@@ -176,7 +190,8 @@ class GradientFlow:
         flow.history["grad_norm"]              # numpy array, steps x layers
 
     `history` maps each quantity to a (steps x layers) array (steps x weights for
-    `update_ratio`), plus `step`, the step numbers; `to_frame()` gives a pandas DataFrame.
+    `weight_grad_norm` and `update_ratio`), plus `step`, the step numbers; `to_frame()` gives a
+    pandas DataFrame.
     """
 
     def __init__(self, model, layers=None, activation=None):
@@ -188,7 +203,7 @@ class GradientFlow:
         self.layers = [layer for _, layer in named]
         self.activation = activation
         self.weight_names = [name for name, _ in _weights(model)]
-        self._rows = {key: [] for key in QUANTITIES + ("update_ratio",)}
+        self._rows = {key: [] for key in QUANTITIES + WEIGHT_QUANTITIES}
         self._steps = []
         self._handles = []
         self.attach()
@@ -259,9 +274,12 @@ class GradientFlow:
             row["act_std"].append(math.nan if out is None else float(np.std(out.data)))
             row["saturated"].append(math.nan if act is None else saturated_fraction(act, kind))
             row["dead"].append(math.nan if act is None else dead_fraction(act, kind))
+        weights = [p for _, p in _weights(self.model)]
+        row["weight_grad_norm"] = [math.nan if p.grad is None else float(np.linalg.norm(p.grad))
+                                   for p in weights]
         row["update_ratio"] = [
             math.nan if lr is None or p.grad is None else update_to_data_ratio(p.data, p.grad, lr)
-            for _, p in _weights(self.model)]
+            for p in weights]
         for key, values in row.items():
             self._rows[key].append(values)
         self._steps.append(len(self._steps) if step is None else step)
@@ -269,11 +287,13 @@ class GradientFlow:
 
     @property
     def history(self):
-        """{quantity: array (steps x layers)}; `update_ratio` is steps x weights; `step`: (steps,)."""
+        """{quantity: array (steps x layers)}; `weight_grad_norm` and `update_ratio` are
+        steps x weights (columns in the order of `weight_names`); `step`: (steps,)."""
         steps, layers, weights = len(self._steps), len(self.layers), len(self.weight_names)
         history = {key: np.array(self._rows[key], dtype=np.float64).reshape(steps, layers)
                    for key in QUANTITIES}
-        history["update_ratio"] = np.array(self._rows["update_ratio"], dtype=np.float64).reshape(steps, weights)
+        for key in WEIGHT_QUANTITIES:
+            history[key] = np.array(self._rows[key], dtype=np.float64).reshape(steps, weights)
         history["step"] = np.array(self._steps)
         return history
 
@@ -296,8 +316,9 @@ class GradientFlow:
         for key in QUANTITIES:
             columns += [(key, name) for name in self.layer_names]
             data.append(history[key])
-        columns += [("update_ratio", name) for name in self.weight_names]
-        data.append(history["update_ratio"])
+        for key in WEIGHT_QUANTITIES:
+            columns += [(key, name) for name in self.weight_names]
+            data.append(history[key])
         return pd.DataFrame(np.hstack(data), index=pd.Index(history["step"], name="step"),
                             columns=pd.MultiIndex.from_tuples(columns, names=["quantity", "name"]))
 
@@ -327,7 +348,10 @@ def measure_at_init(model, x, y=None, loss="mean_square", layers=None, activatio
     starts), mse_loss or cross_entropy against `y`, or any function (output, y) -> scalar.
     The model's parameter gradients are cleared first and left holding this pass's gradients.
     Returns a dict of numpy arrays over the layers: grad_norm (of dL/d(layer output)),
-    act_mean, act_std, saturated, dead; plus `layers` (the names) and `loss` (a float).
+    act_mean, act_std, saturated, dead, and layer_weight_grad_norm (the norm of the gradients of
+    all weight matrices inside the layer, nan for a layer without weights); over the weight
+    matrices: weight_grad_norm (of dL/dW), named by `weight_names`; plus `layers` (the layer
+    names) and `loss` (a float).
     """
     model.zero_grad()
     with GradientFlow(model, layers=layers, activation=activation) as flow:
@@ -335,9 +359,28 @@ def measure_at_init(model, x, y=None, loss="mean_square", layers=None, activatio
         value.backward()
         row = flow.record()
     del row["update_ratio"]
+    row["weight_names"] = flow.weight_names
+    row["layer_weight_grad_norm"] = per_layer(row["weight_grad_norm"], flow.weight_names, flow.layer_names)
     row["layers"] = flow.layer_names
     row["loss"] = value.item()
     return row
+
+
+def per_layer(weight_values, weight_names, layer_names):
+    """Combine per-weight gradient norms into one norm per layer: sqrt(sum of squares) over the
+    weights whose name lies inside the layer ("blocks.3.0.weight" is inside "blocks.3").
+
+    A plain MLP block holds one weight matrix, so its entry is that matrix's norm; a residual
+    block holds two. A layer that holds no weight (an activation module) gets nan.
+    """
+    weight_values = np.asarray(weight_values, dtype=np.float64)
+    if len(weight_values) != len(weight_names):
+        raise ValueError(f"per_layer: {len(weight_values)} values for {len(weight_names)} weight names")
+    combined = []
+    for layer in layer_names:
+        inside = [i for i, name in enumerate(weight_names) if name.startswith(layer + ".")]
+        combined.append(float(np.sqrt(np.sum(weight_values[inside] ** 2))) if inside else math.nan)
+    return np.array(combined)
 
 
 # ----- the input-output Jacobian ---------------------------------------------------------------

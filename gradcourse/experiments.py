@@ -35,6 +35,9 @@ class DepthResult:
 
     `grad_norm[l]` = ||dL/dh_l||, the gradient reaching layer l's output; `act_std[l]` = std(h_l).
     `ratio` = grad_norm[first] / grad_norm[last]: far below 1 is vanishing, far above exploding.
+    `weight_grad_norm[l]` = ||dL/dW_l||, the gradient of block l's weight matrix (both matrices
+    of a residual block, combined), and `weight_ratio` its first / last: what the update of
+    each layer is proportional to, which can tell another story than `ratio`.
     """
 
     layer: np.ndarray
@@ -42,6 +45,8 @@ class DepthResult:
     act_std: np.ndarray
     saturated: np.ndarray
     ratio: float
+    weight_grad_norm: np.ndarray = None
+    weight_ratio: float = None
 
 
 def deep_mlp(depth=30, width=64, activation="sigmoid", init="xavier_normal", weight_std=1.0,
@@ -77,8 +82,10 @@ def depth_profile(depth=30, width=64, activation="sigmoid", init="xavier_normal"
         first = int(np.argmax(~np.isfinite(grad_norm))) + 1
         raise FloatingPointError(f"the signal overflowed: the gradient reaching layer {first} is not finite; "
                                  f"lower the weight scale or the depth")
+    weight_grad = np.asarray(row["layer_weight_grad_norm"], dtype=float)
     return DepthResult(np.arange(1, len(grad_norm) + 1), grad_norm, np.asarray(row["act_std"]),
-                       np.asarray(row["saturated"]), float(ratio))
+                       np.asarray(row["saturated"]), float(ratio), weight_grad,
+                       float(weight_grad[0] / weight_grad[-1]))
 
 
 # ----- chapter 2: the scalar chain ----------------------------------------------------------
@@ -564,8 +571,9 @@ def clipping_runs(weight_scale=1.5, threshold=1.0, steps=200, lr=0.01, depth=10,
 class RemedyResult:
     """One training run of `train_with_remedies`.
 
-    `grad_at_init`: the gradient reaching each block at initialisation (cross-entropy on one
-    training batch); `grad_ratio` = its first / last entry. `steps_to_target`: first step where
+    `grad_at_init`: the gradient reaching each block's output, ||dL/dh_l||, at initialisation
+    (cross-entropy on one training batch); `grad_ratio` = its first / last entry.
+    `weight_grad_at_init`: the gradient of each block's weights, ||dL/dW_l||, in the same pass. `steps_to_target`: first step where
     the running loss is below `target_loss` (None if never).
     """
 
@@ -576,6 +584,7 @@ class RemedyResult:
     grad_ratio: float
     steps_to_target: int
     target_loss: float
+    weight_grad_at_init: np.ndarray = None
 
 
 def train_with_remedies(activation="sigmoid", init="normal", residual=False, optimizer="sgd",
@@ -603,8 +612,8 @@ def train_with_remedies(activation="sigmoid", init="normal", residual=False, opt
     model = deep_mlp(depth, width, activation, init, residual=residual, branch_scale=1 / np.sqrt(depth),
                      in_features=X.shape[1], out_features=10, seed=seed)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        grad_at_init = np.asarray(measure_at_init(model, X[:batch_size], y[:batch_size],
-                                                  loss="cross_entropy")["grad_norm"])
+        at_init = measure_at_init(model, X[:batch_size], y[:batch_size], loss="cross_entropy")
+    grad_at_init = np.asarray(at_init["grad_norm"])
     lr = DEFAULT_LR[optimizer] if lr is None else lr
     rates = None if schedule == "constant" else make_schedule(schedule, lr, steps, warmup=max(1, steps // 10))
     history = fit(model, X, y, _optimizer(optimizer, model.parameters(), lr), steps,
@@ -613,7 +622,8 @@ def train_with_remedies(activation="sigmoid", init="normal", residual=False, opt
     _raise_if_diverged(history, "this recipe diverged")
     ratio = grad_at_init[0] / grad_at_init[-1] if grad_at_init[-1] > 0 else np.inf
     return RemedyResult(settings, history, accuracy(model, X_test, y_test), grad_at_init,
-                        float(ratio), history.steps_to(target_loss), target_loss)
+                        float(ratio), history.steps_to(target_loss), target_loss,
+                        np.asarray(at_init["layer_weight_grad_norm"]))
 
 
 def naive_baseline(depth=20, steps=150, seed=0):

@@ -209,7 +209,12 @@ def _per_layer(ax, data, what, ylabel, logy, title):
     return ax.figure
 
 
-def gradient_flow(norms, ax=None, title=None, ylabel="gradient norm reaching the layer"):
+# The two per-layer gradients, named on every axis that shows one (see gradcourse.diagnostics)
+ACTIVATION_GRADIENT = r"$\Vert\partial L/\partial h_l\Vert$, reaching layer $l$"
+WEIGHT_GRADIENT = r"$\Vert\partial L/\partial W_l\Vert$, layer $l$'s weights"
+
+
+def gradient_flow(norms, ax=None, title=None, ylabel=ACTIVATION_GRADIENT):
     """The norm of the gradient reaching each layer, input side on the left, on a log scale.
 
     `norms`: a 1-D array (one value per layer) or a dict label -> 1-D array to compare
@@ -221,6 +226,66 @@ def gradient_flow(norms, ax=None, title=None, ylabel="gradient norm reaching the
     """
     with style():
         return _per_layer(_axes(ax), norms, "gradient_flow", ylabel, True, title)
+
+
+def gradient_profiles(activation_grads, weight_grads, title=None, xlabel=LAYER_AXIS):
+    """Two panels side by side: the gradient reaching each layer's output, ‖∂L/∂h_l‖ (left),
+    and the gradient of each layer's weights, ‖∂L/∂W_l‖ = ‖h_{l-1}^T ∂L/∂z_l‖ (right).
+
+    Each argument is a 1-D array or a dict label -> 1-D array, as for `gradient_flow`. The two
+    can disagree: the weight gradient multiplies the backward signal by the layer's input, and
+    a forward signal that grows where the backward one shrinks cancels the slope. Plain gradient
+    descent moves W_l in proportion to the right panel.
+    """
+    fig, (left, right) = subplots(1, 2)
+    gradient_flow(activation_grads, ax=left, title="the gradient reaching each layer's output")
+    gradient_flow(weight_grads, ax=right, ylabel=WEIGHT_GRADIENT, title="the gradient of each layer's weights")
+    for ax in (left, right):
+        ax.set_xlabel(xlabel)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def seed_spread(values, ylabel, logy=False, ax=None, title=None, reference=None):
+    """Every seed's value as a dot, one column per configuration, with the mean as a bar.
+
+    `values`: a dict label -> `seeds.SeedValues` (or a 1-D array, one value per seed). The
+    dots show the whole spread, so a lucky seed cannot pass for the rule. Non-finite values (a
+    diverged run) are written at the top of their column. `reference`: a horizontal line, e.g.
+    the loss of chance level.
+    """
+    if not isinstance(values, Mapping) or not values:
+        raise ValueError("seed_spread: values must be a non-empty dict label -> per-seed values")
+    labels = [str(label) for label in values]
+    columns = [np.asarray(getattr(v, "values", v), dtype=float) for v in values.values()]
+    with style():
+        ax = _axes(ax)
+        for x, (column, color) in enumerate(zip(columns, _colors(len(columns)))):
+            drawn, bad = _drawable(column, logy)
+            jitter = np.linspace(-0.18, 0.18, column.size) if column.size > 1 else np.zeros(1)
+            ax.plot(x + jitter, drawn, linestyle="none", marker="o", color=color, alpha=0.75)
+            finite = drawn[~bad]
+            if finite.size:
+                centre = np.exp(np.mean(np.log(finite))) if logy else np.mean(finite)
+                ax.plot([x - 0.3, x + 0.3], [centre, centre], color="black", linewidth=1.4)
+            if bad.any():
+                ax.annotate(f"{bad.sum()} of {column.size}\nnot finite", xy=(x, 1.0),
+                            xycoords=ax.get_xaxis_transform(), ha="center", va="top", fontsize=7.5)
+        if reference is not None:
+            ax.axhline(reference, color=REFERENCE_COLOR, linestyle=":", linewidth=1.0)
+        if logy:
+            ax.set_yscale("log")
+            _safe_log_limits(ax, [_drawable(c, True)[0] for c in columns])
+        long_labels = max(map(len, labels)) > 10
+        ax.set_xticks(np.arange(len(labels)), labels, rotation=20 if long_labels else 0,
+                      ha="right" if long_labels else "center")
+        ax.set_xlim(-0.6, len(labels) - 0.4)
+        ax.set_ylabel(ylabel + (" (log scale)" if logy else ""))
+        ax.grid(False, axis="x")
+        n = max(column.size for column in columns)
+        ax.set_title(title or f"every seed a dot ({n} seeds), black bar: {'geometric ' if logy else ''}mean")
+        return ax.figure
 
 
 def activation_std(stds, ax=None, title=None, ylabel="std of the layer's activations", logy=True):
@@ -675,17 +740,23 @@ def adam_moments(result):
 
 
 def depth_profile(result):
-    """A deep MLP at initialisation: the gradient reaching each layer (left, log scale) and the
-    std of each layer's activations (right). `result`: an `experiments.DepthResult`.
-    How to read it: both flat is a healthy start; the gradient line falling towards the input side
-    (left) is vanishing, rising is exploding; the activation std shows the forward signal doing the same.
+    """A deep MLP at initialisation: per layer, the gradient reaching its output ‖∂L/∂h_l‖ and
+    the gradient of its weights ‖∂L/∂W_l‖ (left, log scale), and the std of its activations
+    (right). `result`: an `experiments.DepthResult`.
+    How to read it: flat lines are a healthy start; the ‖∂L/∂h_l‖ line falling towards the input
+    side is vanishing, rising is exploding; the activation std shows the forward signal. Where the
+    forward signal shrinks as the backward one grows (or the reverse), ‖∂L/∂W_l‖ stays flatter.
     """
     fig, (left, right) = subplots(1, 2)
-    gradient_flow(result.grad_norm, ax=left,
-                  title=f"gradient: first layer / last layer = {result.ratio:.3g}")
+    series = {"‖∂L/∂h_l‖, reaching the layer": result.grad_norm}
+    if result.weight_grad_norm is not None:
+        series["‖∂L/∂W_l‖, the layer's weights"] = result.weight_grad_norm
+    gradient_flow(series, ax=left, ylabel="gradient norm",
+                  title=f"first / last layer: ∂L/∂h {result.ratio:.3g}"
+                        + (f", ∂L/∂W {result.weight_ratio:.3g}" if result.weight_ratio is not None else ""))
     activation_std(result.act_std, ax=right, title="forward signal")
-    for ax, values in ((left, result.grad_norm), (right, result.act_std)):
-        values = np.asarray(values, dtype=float)
+    for ax, values in ((left, np.concatenate([np.asarray(v, dtype=float) for v in series.values()])),
+                       (right, np.asarray(result.act_std, dtype=float))):
         _plain_log_ticks(ax.yaxis, values[np.isfinite(values) & (values > 0)])
     return fig
 
@@ -781,8 +852,8 @@ def residual_training(result):
                               ("residual", result.residual_flow, PALETTE[1])):
         rows += [(f"{name}, step 1", flow[0], color, "--"), (f"{name}, step {last}", flow[-1], color, "-")]
     with style():
-        _per_layer_lines(right, rows, "gradient reaching the block", BLOCK_AXIS)
-        right.set_title("gradient flow, first and last step")
+        _per_layer_lines(right, rows, "‖∂L/∂h_l‖, gradient reaching the block", BLOCK_AXIS)
+        right.set_title("gradient reaching each block, first and last step")
     return fig
 
 
@@ -806,7 +877,7 @@ def clipping(result):
                       gid="reference", label=f"threshold {result.threshold:g}")
         right.set_yscale("log")
         right.set_xlabel(STEP_AXIS)
-        right.set_ylabel("gradient norm before clipping (log scale)")
+        right.set_ylabel("‖∂L/∂θ‖, all parameters, before clipping (log scale)")
         right.set_title("how large the gradients were")
         _legend(right)
     return fig
@@ -827,8 +898,8 @@ def remedies(result, baseline):
         _legend(left)
         _per_layer_lines(right, [("naive", baseline.grad_at_init, PALETTE[0], "--"),
                                  ("your recipe", result.grad_at_init, PALETTE[1], "-")],
-                         "gradient reaching the block", BLOCK_AXIS)
-        right.set_title("gradient flow at initialisation")
+                         "‖∂L/∂h_l‖, gradient reaching the block", BLOCK_AXIS)
+        right.set_title("gradient reaching each block, at initialisation")
     return fig
 
 
@@ -849,7 +920,7 @@ def gradient_through_time(result, ax=None):
         _safe_log_limits(ax, [drawn])
         ax.set_xlabel("input step t (the loss reads the hidden state after the last step)")
         ax.set_ylabel("|dL / dx_t| (log scale)")
-        ax.set_title(f"{result.cell.upper()}: gradient at step 1 = {result.ratio:.2g} x the last step's")
+        ax.set_title(f"{result.cell.upper()}: |dL/dx_1| = {result.ratio:.2g} x |dL/dx_T|")
         return ax.figure
 
 

@@ -81,7 +81,7 @@ def fit(model, X, y, optimizer, steps, batch_size=64, loss="cross_entropy", sche
     _check_fit_arguments(X, y, steps, batch_size, clip_norm)
     loss_fn = _loss_function(loss)
     history = History()
-    bar = _ProgressBar(steps, enabled=progress)
+    bar = ProgressBar(steps, enabled=progress)
     eval_every = eval_every or max(1, steps // 10)
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported in `message`
         for step, (xb, yb) in zip(range(1, steps + 1), _endless_batches(X, y, batch_size, seed)):
@@ -129,7 +129,7 @@ def _diverged(history, what, model, when):
     if culprit:
         what += f"; first non-finite gradient in {culprit}"
     elif largest:
-        what += f"; the largest gradient{' ' + when if when else ''} was in {largest}"
+        what += f"; the largest parameter-gradient entry{' ' + when if when else ''} was in {largest}"
     history.message = what
     return False
 
@@ -195,24 +195,28 @@ def _check_fit_arguments(X, y, steps, batch_size, clip_norm):
         raise ValueError(f"clip_norm must be > 0 (or None for no clipping), got {clip_norm!r}")
 
 
-class _ProgressBar:
+class ProgressBar:
     """An ipywidgets progress bar with the current loss, shown only inside a notebook kernel."""
 
-    def __init__(self, total, enabled=True):
+    def __init__(self, total, enabled=True, description="training"):
         self.widget = None
         if enabled and _in_notebook():
             import ipywidgets
             from IPython.display import display
-            self.widget = ipywidgets.FloatProgress(value=0, min=0, max=total, description="training")
+            self.widget = ipywidgets.FloatProgress(value=0, min=0, max=total, description=description)
             self.label = ipywidgets.Label("")
             self.box = ipywidgets.HBox([self.widget, self.label])
             display(self.box)
         self.every = max(1, total // 50)
 
     def update(self, step, loss):
-        if self.widget is not None and step % self.every == 0:
-            self.widget.value = step
-            self.label.value = f"step {step}, loss {loss:.4g}"
+        if step % self.every == 0:
+            self.show(step, f"step {step}, loss {loss:.4g}")
+
+    def show(self, done, text):
+        if self.widget is not None:
+            self.widget.value = done
+            self.label.value = text
 
     def close(self, history):
         if self.widget is None:

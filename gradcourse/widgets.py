@@ -172,8 +172,10 @@ def depth_explorer(depth=30, width=64, activation="sigmoid", init="xavier_normal
 
 
 def _describe_depth(result):
-    return (f"gradient at layer 1 / at layer {len(result.layer)} = {result.ratio:.3g}; "
-            f"activation std at the last layer = {result.act_std[-1]:.3g}")
+    last = len(result.layer)
+    return (f"layer 1 / layer {last}: gradient reaching the layer |dL/dh| {result.ratio:.3g}, "
+            f"weight gradient |dL/dW| {result.weight_ratio:.3g}; "
+            f"activation std at layer {last} = {result.act_std[-1]:.3g}")
 
 
 # ----- learning-rate schedules -------------------------------------------------------------------
@@ -278,7 +280,7 @@ def _describe_residual(result):
     def last(history):
         return float(np.mean(history.loss[-10:]))
     return (f"final loss: plain {last(result.plain):.3g}, residual {last(result.residual):.3g}; "
-            f"gradient at block 1 / last block at step 1: plain {_ratio(result.plain_flow[0]):.2g}, "
+            f"|dL/dh| at block 1 / last block at step 1: plain {_ratio(result.plain_flow[0]):.2g}, "
             f"residual {_ratio(result.residual_flow[0]):.2g}")
 
 
@@ -303,7 +305,8 @@ def _describe_clipping(result):
     plain = (result.unclipped.message if result.unclipped.diverged
              else f"final loss {result.unclipped.loss[-1]:.3g}")
     return (f"no clipping: {plain}; clipped at {result.threshold:.3g}: final loss "
-            f"{result.clipped.loss[-1]:.3g} (largest gradient norm {max(result.clipped.grad_norm):.3g})")
+            f"{result.clipped.loss[-1]:.3g} (largest total gradient norm |dL/dθ| before clipping "
+            f"{max(result.clipped.grad_norm):.3g})")
 
 
 def remedy_explorer(activation="sigmoid", init="normal", residual=False, optimizer="sgd",
@@ -333,7 +336,7 @@ def _describe_remedy(pair):
     result, _ = pair
     steps = "never" if result.steps_to_target is None else f"at step {result.steps_to_target}"
     return (f"test accuracy {result.test_accuracy:.3f}; final loss {result.history.loss[-1]:.3g}; "
-            f"gradient ratio first/last block at init {result.grad_ratio:.2g}; "
+            f"|dL/dh| first/last block at init {result.grad_ratio:.2g}; "
             f"loss below {result.target_loss:g} {steps}")
 
 

@@ -373,3 +373,75 @@ def test_residual_mlp_blocks_measure_the_sum_and_the_branch_relu():
     out = h + inner @ mlp.blocks[0].block[2].weight.data + mlp.blocks[0].block[2].bias.data
     assert m["act_std"][0] == pytest.approx(np.std(out), rel=1e-12)
     assert m["dead"][0] == pytest.approx(np.mean(np.all(inner == 0, axis=0)))
+
+
+# ----- the weight gradient dL/dW_l = h_{l-1}^T dL/dz_l, next to dL/dh_l ------------------------------
+def test_weight_gradient_is_the_layer_input_times_the_gradient_at_its_preactivation():
+    net, x = two_layer_net()
+    forward_backward(net, x)
+    hand = hand_backprop(net, x)
+    dz2 = hand["dy"] * hand["y"] * (1 - hand["y"])
+    W2 = net.parameters()[2]
+    np.testing.assert_allclose(W2.grad, hand["h"].T @ dz2, rtol=1e-12)   # h_1^T dL/dz_2
+
+
+def test_history_weight_grad_norm_is_the_frobenius_norm_of_each_weight_gradient_at_record_time():
+    gc.manual_seed(3)
+    model = nn.MLP(4, 6, 2, depth=3, activation="relu", init="kaiming_normal")
+    x = np.random.default_rng(0).standard_normal((8, 4))
+    optimizer = gc.optim.SGD(model.parameters(), lr=0.05)
+    weights = dict(model.named_parameters())
+    expected = []
+    with GradientFlow(model) as flow:
+        for _ in range(3):
+            optimizer.zero_grad()
+            (model(gc.tensor(x)) ** 2).mean().backward()
+            flow.record(lr=0.05)
+            expected.append([np.sqrt(np.sum(weights[name].grad ** 2)) for name in flow.weight_names])
+            optimizer.step()
+    history = flow.history
+    assert flow.weight_names == [name for name, p in model.named_parameters() if p.data.ndim == 2]
+    assert history["weight_grad_norm"].shape == (3, len(flow.weight_names))
+    np.testing.assert_allclose(history["weight_grad_norm"], expected, rtol=1e-12)
+    assert len(set(np.round(history["weight_grad_norm"][:, 0], 12))) == 3   # the steps differ
+
+
+def test_measure_at_init_groups_weight_gradients_by_layer():
+    gc.manual_seed(0)
+    plain = nn.MLP(5, 7, 3, depth=4, activation="tanh", init="xavier_normal")
+    row = D.measure_at_init(plain, np.random.default_rng(1).standard_normal((6, 5)))
+    params = dict(plain.named_parameters())
+    blocks = [np.linalg.norm(params[f"blocks.{i}.0.weight"].grad) for i in range(4)]
+    np.testing.assert_allclose(row["layer_weight_grad_norm"], blocks, rtol=1e-12)
+    assert row["weight_names"][0] == "input_layer.0.weight" and row["weight_names"][-1] == "output_layer.weight"
+
+    gc.manual_seed(0)
+    residual = nn.MLP(5, 7, 3, depth=2, activation="relu", residual=True)
+    row = D.measure_at_init(residual, np.random.default_rng(1).standard_normal((6, 5)))
+    params = dict(residual.named_parameters())
+    both = [np.hypot(np.linalg.norm(params[f"blocks.{i}.block.0.weight"].grad),
+                     np.linalg.norm(params[f"blocks.{i}.block.2.weight"].grad)) for i in range(2)]
+    np.testing.assert_allclose(row["layer_weight_grad_norm"], both, rtol=1e-12)
+
+
+def test_per_layer_is_nan_for_a_layer_without_weights_and_checks_lengths():
+    values = D.per_layer([3.0, 4.0, 1.0], ["a.0.weight", "a.1.weight", "b.weight"], ["a", "b", "act"])
+    np.testing.assert_allclose(values[:2], [5.0, 1.0])
+    assert math.isnan(values[2])
+    assert math.isnan(D.per_layer([2.0], ["ab.weight"], ["a"])[0])   # "ab" is not inside "a"
+    with pytest.raises(ValueError, match="2 values for 1 weight names"):
+        D.per_layer([1.0, 2.0], ["a.weight"], ["a"])
+
+
+def test_a_scaled_relu_net_changes_the_backward_signal_but_not_the_weight_gradient_profile():
+    """Zero biases and a positively homogeneous activation: weights c times larger multiply
+    dL/dh_l by c^(L - l) but the layer's input by c^(l - 1), so dL/dW_l changes by the same
+    factor in every layer. Xavier and Kaiming draw the same matrices up to the scale sqrt(2)."""
+    from gradcourse import experiments
+    xavier = experiments.depth_profile(depth=12, width=32, activation="relu", init="xavier_normal")
+    kaiming = experiments.depth_profile(depth=12, width=32, activation="relu", init="kaiming_normal")
+    assert xavier.ratio / kaiming.ratio == pytest.approx(2 ** -5.5, rel=1e-9)   # (1/sqrt 2)^(12 - 1)
+    assert xavier.weight_ratio == pytest.approx(kaiming.weight_ratio, rel=1e-9)
+    sigmoid_x = experiments.depth_profile(depth=12, width=32, activation="sigmoid", init="xavier_normal")
+    sigmoid_k = experiments.depth_profile(depth=12, width=32, activation="sigmoid", init="kaiming_normal")
+    assert sigmoid_x.weight_ratio / sigmoid_k.weight_ratio < 0.5      # a saturating net: no such cancellation

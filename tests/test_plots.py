@@ -452,3 +452,29 @@ def test_in_jupyter_the_inline_backend_is_loaded_so_figures_display_as_png(monke
     monkeypatch.delitem(sys.modules, "matplotlib_inline.backend_inline", raising=False)
     P.gradient_flow(np.ones(2))
     assert "matplotlib_inline.backend_inline" in sys.modules
+
+
+def test_gradient_profiles_name_both_gradients_on_their_axes():
+    fig = P.gradient_profiles({"a": np.logspace(-3, 0, 5)}, {"a": np.ones(5)}, title="t")
+    left, right = fig.axes
+    assert "\\partial h_l" in left.get_ylabel() and "\\partial W_l" in right.get_ylabel()
+    assert left.get_yscale() == right.get_yscale() == "log"
+    np.testing.assert_allclose(left.get_lines()[0].get_ydata(), np.logspace(-3, 0, 5))
+    assert fig.get_suptitle() == "t"
+
+
+def test_seed_spread_draws_every_seed_and_counts_non_finite_ones():
+    from gradcourse.seeds import SeedValues
+    values = {"a": SeedValues((0, 1, 2), [0.2, 0.4, 0.6]), "b": np.array([1.0, np.nan, 3.0])}
+    fig = P.seed_spread(values, "final loss", reference=0.1)
+    ax = fig.axes[0]
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert [np.count_nonzero(np.isfinite(d.get_ydata())) for d in dots] == [3, 2]
+    means = [line for line in ax.get_lines() if line.get_marker() != "o" and len(line.get_xdata()) == 2
+             and line.get_linestyle() == "-"]
+    assert [m.get_ydata()[0] for m in means] == pytest.approx([0.4, 2.0])
+    assert any("1 of 3" in t.get_text() for t in ax.texts)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    assert "3 seeds" in ax.get_title()
+    with pytest.raises(ValueError, match="non-empty dict"):
+        P.seed_spread({}, "y")

@@ -47,13 +47,15 @@ def test_depth_explorer_diverging_setting_is_a_status_line():
     summary = explorer.set(depth=100, init="normal", weight_std=10.0, activation="relu")
     assert "overflowed" in summary and "lower the weight scale" in summary
     assert "overflowed" in explorer.status.value and explorer.result is None
-    assert explorer.set(depth=5, init="xavier_normal", activation="sigmoid").startswith("gradient at layer 1")
+    assert explorer.set(depth=5, init="xavier_normal", activation="sigmoid").startswith("layer 1 / layer 5: ")
 
 
 def test_depth_explorer_summary_is_rounded():
     explorer = widgets.depth_explorer(depth=30)
-    assert explorer.summary == (f"gradient at layer 1 / at layer 30 = {explorer.result.ratio:.3g}; "
-                                f"activation std at the last layer = {explorer.result.act_std[-1]:.3g}")
+    result = explorer.result
+    assert explorer.summary == (f"layer 1 / layer 30: gradient reaching the layer |dL/dh| {result.ratio:.3g}, "
+                                f"weight gradient |dL/dW| {result.weight_ratio:.3g}; "
+                                f"activation std at layer 30 = {result.act_std[-1]:.3g}")
     assert "e-19" in explorer.summary or "e-2" in explorer.summary  # vanishing: far below 1
 
 

@@ -66,4 +66,4 @@ def test_clipping_summary_names_the_divergence():
 def test_remedy_explorer_reports_accuracy_and_gradient_ratio():
     explorer = widgets.remedy_explorer(depth=6, steps=50)
     summary = explorer.set(residual=True, optimizer="adam")
-    assert summary.startswith("test accuracy 0.") and "gradient ratio first/last block" in summary
+    assert summary.startswith("test accuracy 0.") and "|dL/dh| first/last block at init" in summary

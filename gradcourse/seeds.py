@@ -1,0 +1,169 @@
+"""Repeat an experiment over seeds and report the spread: the evidence behind "A beats B".
+
+One training run is an anecdote: a different random initialisation or data order can reverse a
+comparison. `over_seeds` runs an experiment once per seed and keeps every value:
+
+    runs = over_seeds(lambda seed: {"plain": final_loss(seed, residual=False),
+                                    "residual": final_loss(seed, residual=True)}, seeds=10)
+    print(runs["residual"])                                   # 0.081 ± 0.012 (0.065 to 0.1), 10 seeds
+    print(in_how_many(runs["residual"] < runs["plain"]))      # 10 of 10 seeds
+
+`runs[name]` is a `SeedValues`: the per-seed numbers (`.values`, aligned with `.seeds`), their
+mean, sample standard deviation, median, min and max, and `describe()`, the line a notebook
+prints. Comparing two of them (`<`, `>`, `<=`, `>=`) compares seed by seed, so the count of a
+paired comparison is `in_how_many(a < b)`.
+
+numpy and scipy summarise arrays but have no notion of "the same experiment under another
+seed", and a statistics package would be a heavy dependency for a mean, a spread and a count.
+"""
+from collections.abc import Mapping
+from dataclasses import dataclass
+import numbers
+
+import numpy as np
+
+from .training import ProgressBar
+
+
+@dataclass(frozen=True)
+class SeedValues:
+    """One quantity measured once per seed. `values[i]` came from `seeds[i]`."""
+
+    seeds: tuple
+    values: np.ndarray
+
+    def __post_init__(self):
+        object.__setattr__(self, "values", np.asarray(self.values, dtype=np.float64))
+        if self.values.shape != (len(self.seeds),):
+            raise ValueError(f"SeedValues: {len(self.seeds)} seeds but values of shape {self.values.shape}")
+
+    def __len__(self):
+        return len(self.seeds)
+
+    @property
+    def mean(self):
+        return float(np.mean(self.values))
+
+    @property
+    def sd(self):
+        """Sample standard deviation (ddof = 1); 0 for a single seed."""
+        return float(np.std(self.values, ddof=1)) if len(self) > 1 else 0.0
+
+    @property
+    def median(self):
+        return float(np.median(self.values))
+
+    @property
+    def min(self):
+        return float(np.min(self.values))
+
+    @property
+    def max(self):
+        return float(np.max(self.values))
+
+    def describe(self, fmt=".3g"):
+        """'mean ± sd (min to max), n seeds', each number formatted with `fmt`.
+
+        Seeds whose value is nan or inf (diverged runs) are counted and named, and the summary
+        is over the others: 'diverged in 2 of 10 seeds (3, 7); the other 8: mean ± sd (...)'.
+        """
+        finite = np.isfinite(self.values)
+        if finite.all():
+            return f"{self._summary(self, fmt)}, {len(self)} seeds"
+        bad = [s for s, ok in zip(self.seeds, finite) if not ok]
+        text = f"not finite in {len(bad)} of {len(self)} seeds ({', '.join(map(str, bad))})"
+        if not finite.any():
+            return text
+        rest = SeedValues(tuple(s for s, ok in zip(self.seeds, finite) if ok), self.values[finite])
+        return f"{text}; the other {len(rest)}: {self._summary(rest, fmt)}"
+
+    @staticmethod
+    def _summary(values, fmt):
+        mean, sd, low, high = (format(v, fmt) for v in (values.mean, values.sd, values.min, values.max))
+        return f"{mean} ± {sd} ({low} to {high})"
+
+    def each(self, fmt=".3g"):
+        """Every seed's value, e.g. 'seed 0: 0.41, seed 1: 0.92, ...'."""
+        return ", ".join(f"seed {s}: {format(v, fmt)}" for s, v in zip(self.seeds, self.values))
+
+    def __str__(self):
+        return self.describe()
+
+    def _paired(self, other, compare):
+        if isinstance(other, SeedValues):
+            if other.seeds != self.seeds:
+                raise ValueError(f"can only compare values of the same seeds: {self.seeds} and {other.seeds}")
+            other = other.values
+        return compare(self.values, other)
+
+    def __lt__(self, other):
+        return self._paired(other, np.less)
+
+    def __le__(self, other):
+        return self._paired(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._paired(other, np.greater)
+
+    def __ge__(self, other):
+        return self._paired(other, np.greater_equal)
+
+
+def over_seeds(run, seeds=10, progress=True):
+    """Call `run(seed)` for every seed and collect what it returns.
+
+    `seeds`: a count n (seeds 0 to n-1) or an iterable of non-negative integers.
+    `run(seed)` returns a number, or a dict name -> number (several quantities of one run).
+    Returns a `SeedValues` for a number, a dict name -> `SeedValues` for a dict. A run that
+    returns nan or inf (a diverged run, say) keeps that value: count it, do not hide it.
+    `progress`: a progress bar in a notebook ("seed 3 of 10"); nothing is shown outside one.
+    """
+    seeds = _seed_list(seeds)
+    bar = ProgressBar(len(seeds), enabled=progress, description="seeds")
+    results = []
+    for done, seed in enumerate(seeds, start=1):
+        results.append(run(seed))
+        bar.show(done, f"seed {seed}: {done} of {len(seeds)} runs done")
+    if all(isinstance(r, Mapping) for r in results):
+        names = list(results[0])
+        for seed, result in zip(seeds, results):
+            if list(result) != names:
+                raise ValueError(f"run(seed) must return the same keys for every seed: seed {seeds[0]} gave "
+                                 f"{names}, seed {seed} gave {list(result)}")
+        return {name: SeedValues(seeds, [_number(r[name], name, s) for r, s in zip(results, seeds)])
+                for name in names}
+    return SeedValues(seeds, [_number(r, None, s) for r, s in zip(results, seeds)])
+
+
+def in_how_many(holds):
+    """'k of n seeds' for a boolean array with one entry per seed (e.g. `runs["a"] < runs["b"]`)."""
+    holds = np.asarray(holds)
+    if holds.dtype != bool or holds.ndim != 1 or holds.size == 0:
+        raise ValueError(f"in_how_many expects a non-empty 1-D boolean array (one entry per seed), "
+                         f"got {holds.dtype} of shape {holds.shape}")
+    return f"{int(holds.sum())} of {holds.size} seeds"
+
+
+def _seed_list(seeds):
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds}")
+        return tuple(range(int(seeds)))
+    try:
+        seeds = tuple(seeds)
+    except TypeError:
+        raise TypeError(f"seeds must be a count or an iterable of integers, got {seeds!r}") from None
+    if not seeds or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0
+                            for s in seeds):
+        raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must not repeat (a repeated seed is the same run twice), got {seeds!r}")
+    return tuple(int(s) for s in seeds)
+
+
+def _number(value, name, seed):
+    if isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, bool):
+        return float(value)
+    what = "run(seed)" if name is None else f"run(seed)[{name!r}]"
+    raise TypeError(f"{what} must be a number, got {type(value).__name__} for seed {seed}")
+

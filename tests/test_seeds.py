@@ -1,0 +1,96 @@
+"""Tests of gradcourse.seeds: repeating an experiment over seeds and counting where a claim holds."""
+import math
+
+import numpy as np
+import pytest
+
+from gradcourse import seeds
+from gradcourse.seeds import SeedValues, in_how_many, over_seeds
+
+
+def test_over_seeds_calls_the_run_once_per_seed_and_keeps_every_value_in_order():
+    calls = []
+    result = over_seeds(lambda seed: calls.append(seed) or seed ** 2, seeds=[3, 1, 4], progress=False)
+    assert calls == [3, 1, 4]
+    assert result.seeds == (3, 1, 4)
+    np.testing.assert_array_equal(result.values, [9.0, 1.0, 16.0])
+
+
+def test_a_count_means_seeds_zero_to_n_minus_one():
+    assert over_seeds(lambda seed: seed, seeds=5, progress=False).seeds == (0, 1, 2, 3, 4)
+
+
+def test_summary_statistics_match_numpy_with_the_sample_standard_deviation():
+    values = np.random.default_rng(0).standard_normal(7)
+    result = over_seeds(lambda seed: values[seed], seeds=7, progress=False)
+    assert result.mean == pytest.approx(values.mean())
+    assert result.sd == pytest.approx(values.std(ddof=1))
+    assert (result.min, result.max, result.median) == (values.min(), values.max(), np.median(values))
+    assert over_seeds(lambda seed: 2.0, seeds=1, progress=False).sd == 0.0
+
+
+def test_describe_prints_mean_sd_and_range_with_the_seed_count():
+    result = SeedValues((0, 1, 2, 3), [0.5, 0.25, 0.75, 0.5])
+    assert result.describe(".2f") == "0.50 ± 0.20 (0.25 to 0.75), 4 seeds"
+    assert str(result) == result.describe()
+    assert result.each(".2f") == "seed 0: 0.50, seed 1: 0.25, seed 2: 0.75, seed 3: 0.50"
+
+
+def test_diverged_seeds_are_counted_and_named_not_averaged():
+    result = SeedValues((0, 1, 2, 3), [1.0, math.nan, 3.0, math.inf])
+    assert result.describe(".2g") == "not finite in 2 of 4 seeds (1, 3); the other 2: 2 ± 1.4 (1 to 3)"
+    assert SeedValues((5,), [math.nan]).describe() == "not finite in 1 of 1 seeds (5)"
+
+
+def test_dict_runs_give_one_seed_values_per_quantity_and_paired_comparisons():
+    result = over_seeds(lambda seed: {"a": seed, "b": 2 - seed}, seeds=4, progress=False)
+    assert set(result) == {"a", "b"}
+    np.testing.assert_array_equal(result["a"] < result["b"], [True, False, False, False])
+    assert in_how_many(result["a"] < result["b"]) == "1 of 4 seeds"
+    assert in_how_many(result["a"] >= 1) == "3 of 4 seeds"
+    assert in_how_many(result["b"] <= result["a"]) == "3 of 4 seeds"
+    assert in_how_many(result["b"] > 0.5) == "2 of 4 seeds"
+
+
+def test_comparing_values_of_different_seeds_is_refused():
+    with pytest.raises(ValueError, match="same seeds"):
+        SeedValues((0, 1), [1, 2]) < SeedValues((1, 2), [1, 2])
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    (0, ValueError, "positive count"),
+    ([], ValueError, "non-negative integers"),
+    ([1, -2], ValueError, "non-negative integers"),
+    ([0.5], ValueError, "non-negative integers"),
+    ([1, 1], ValueError, "must not repeat"),
+    (None, TypeError, "count or an iterable"),
+])
+def test_bad_seeds_name_the_rule(bad, error, message):
+    with pytest.raises(error, match=message):
+        over_seeds(lambda seed: 0.0, seeds=bad, progress=False)
+
+
+def test_runs_must_return_numbers_and_the_same_keys():
+    with pytest.raises(TypeError, match=r"run\(seed\) must be a number, got str for seed 0"):
+        over_seeds(lambda seed: "high", seeds=2, progress=False)
+    with pytest.raises(TypeError, match=r"run\(seed\)\['acc'\] must be a number"):
+        over_seeds(lambda seed: {"acc": [0.5]}, seeds=2, progress=False)
+    with pytest.raises(ValueError, match="same keys"):
+        over_seeds(lambda seed: {"a": 1} if seed == 0 else {"b": 1}, seeds=2, progress=False)
+
+
+def test_in_how_many_needs_one_boolean_per_seed():
+    with pytest.raises(ValueError, match="boolean array"):
+        in_how_many(np.array([1.0, 0.0]))
+    with pytest.raises(ValueError, match="non-empty"):
+        in_how_many(np.array([], dtype=bool))
+
+
+def test_seed_values_check_their_shape():
+    with pytest.raises(ValueError, match="2 seeds but values of shape"):
+        SeedValues((0, 1), [1.0, 2.0, 3.0])
+
+
+def test_the_module_is_reachable_from_the_package():
+    import gradcourse
+    assert gradcourse.seeds is seeds
