@@ -11,7 +11,7 @@ comparison. `over_seeds` runs an experiment once per seed and keeps every value:
 `runs[name]` is a `SeedValues`: the per-seed numbers (`.values`, aligned with `.seeds`), their
 mean, sample standard deviation, median, min and max, and `describe()`, the line a notebook
 prints. Comparing two of them (`<`, `>`, `<=`, `>=`) compares seed by seed, so the count of a
-paired comparison is `in_how_many(a < b)`.
+paired comparison is `in_how_many(a < b)` (also `<=`, `>`, `>=`, `==`, `!=`).
 
 numpy and scipy summarise arrays but have no notion of "the same experiment under another
 seed", and a statistics package would be a heavy dependency for a mean, a spread and a count.
@@ -25,7 +25,7 @@ import numpy as np
 from .training import ProgressBar
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SeedValues:
     """One quantity measured once per seed. `values[i]` came from `seeds[i]`."""
 
@@ -95,6 +95,14 @@ class SeedValues:
                 raise ValueError(f"can only compare values of the same seeds: {self.seeds} and {other.seeds}")
             other = other.values
         return compare(self.values, other)
+
+    __hash__ = None
+
+    def __eq__(self, other):
+        return self._paired(other, np.equal)
+
+    def __ne__(self, other):
+        return self._paired(other, np.not_equal)
 
     def __lt__(self, other):
         return self._paired(other, np.less)

@@ -75,6 +75,9 @@ def fit(model, X, y, optimizer, steps, batch_size=64, loss="cross_entropy", sche
                 `optimizer.lr` before every step; None keeps the optimiser's rate.
     clip_norm:  if set, `clip_grad_norm_(params, clip_norm)` before every step.
     flow:       a `diagnostics.GradientFlow` whose `record(lr)` is called after every backward.
+    eval_every: measure the accuracy (classification losses only) every this many steps and
+                after the last; None: about ten times per run; 0: never (saves a pass over the
+                whole data set, which on a deep net costs as much as several steps).
     progress:   a progress bar in a notebook (nothing is printed outside one).
     A non-finite loss or gradient stops the run; `History.message` says where it appeared.
     """
@@ -82,14 +85,17 @@ def fit(model, X, y, optimizer, steps, batch_size=64, loss="cross_entropy", sche
     loss_fn = _loss_function(loss)
     history = History()
     bar = ProgressBar(steps, enabled=progress)
-    eval_every = eval_every or max(1, steps // 10)
+    if eval_every is None:
+        eval_every = max(1, steps // 10)
+    elif not isinstance(eval_every, (int, np.integer)) or eval_every < 0:
+        raise ValueError(f"eval_every must be a non-negative integer (0: never) or None, got {eval_every!r}")
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported in `message`
         for step, (xb, yb) in zip(range(1, steps + 1), _endless_batches(X, y, batch_size, seed)):
             if schedule is not None:
                 optimizer.lr = schedule(step - 1)
             if not _train_step(model, xb, yb, loss_fn, optimizer, clip_norm, flow, history, step):
                 break
-            if step % eval_every == 0 or step == steps:
+            if eval_every and (step % eval_every == 0 or step == steps):
                 _evaluate(model, X, y, X_test, y_test, history, step, loss)
             bar.update(step, history.loss[-1])
     bar.close(history)

@@ -126,7 +126,7 @@ def chain_explorer(depth=30, weight=1.0, preactivation=0.0, activation="sigmoid"
 
 def _describe_chain(result):
     return (f"factor per layer |w f'(z)| = {result.factor:.3g}; "
-            f"gradient at the input = {result.measured[-1]:.3g} of the output's")
+            f"gradient reaching the first unit |dh_L/dh_0| = {result.measured[-1]:.3g}")
 
 
 # ----- chapter 3: Adam's bias correction ---------------------------------------------------------

@@ -71,6 +71,22 @@ def test_naive_recipe_fails_and_remedies_fix_it():
     assert 0.1 < best.grad_ratio < 10
 
 
+def test_a_remedy_run_is_the_plain_training_loop_on_its_seeds_split():
+    """Chapter 4 says train_with_remedies is the chapter's own fit loop, and that the seed sets
+    the split, the initial weights and the batch order: rebuild one run by hand."""
+    from gradcourse import init, nn, optim, training
+    from gradcourse.rng import seeded
+    result = E.train_with_remedies(depth=3, steps=6, seed=2)
+    X, X_test, y, y_test = E.digits_split(2)
+    with seeded(2):
+        model = nn.MLP(64, 32, 10, 3, activation="sigmoid", init=lambda w: init.normal_(w, 0.0, 1.0))
+    history = training.fit(model, X, y, optim.SGD(model.parameters(), lr=0.1), 6, progress=False, seed=2)
+    assert result.history.loss == history.loss
+    assert result.test_accuracy == training.accuracy(model, X_test, y_test)
+    assert result.grad_at_init.shape == result.weight_grad_at_init.shape == (3,)
+    assert not np.array_equal(E.digits_split(2)[1], E.digits_split(3)[1])    # another seed, another split
+
+
 def test_compare_with_naive_reuses_the_baseline_at_defaults():
     result, baseline = E.compare_with_naive()
     assert result is baseline is E.naive_baseline()

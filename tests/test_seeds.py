@@ -50,6 +50,8 @@ def test_dict_runs_give_one_seed_values_per_quantity_and_paired_comparisons():
     assert in_how_many(result["a"] >= 1) == "3 of 4 seeds"
     assert in_how_many(result["b"] <= result["a"]) == "3 of 4 seeds"
     assert in_how_many(result["b"] > 0.5) == "2 of 4 seeds"
+    assert in_how_many(result["a"] == 2) == "1 of 4 seeds"
+    assert in_how_many(result["a"] != result["b"]) == "3 of 4 seeds"
 
 
 def test_comparing_values_of_different_seeds_is_refused():

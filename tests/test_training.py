@@ -33,6 +33,18 @@ def test_fit_is_reproducible_with_a_seed():
     assert runs[0] == runs[1]
 
 
+def test_eval_every_sets_when_accuracy_is_measured_and_zero_never():
+    X, y = gc.data.moons(100, seed=0)
+    def run(eval_every):
+        model = small_classifier()
+        return fit(model, X, y, optim.SGD(model.parameters(), lr=0.1), steps=20, eval_every=eval_every, seed=0)
+
+    assert run(None).eval_steps == [2, 4, 6, 8, 10, 12, 14, 16, 18, 20]
+    assert run(7).eval_steps == [7, 14, 20]
+    never = run(0)
+    assert never.eval_steps == never.train_accuracy == [] and never.loss == run(None).loss
+
+
 def test_schedule_writes_the_learning_rate_before_each_step():
     X, y = gc.data.moons(100, seed=0)
     model = small_classifier()
@@ -89,6 +101,7 @@ def test_steps_to_target_loss():
     (dict(batch_size=-1), "batch_size must be a positive integer"),
     (dict(clip_norm=-1.0), "clip_norm must be > 0"),
     (dict(loss="hinge"), "unknown loss 'hinge'"),
+    (dict(eval_every=-2), "eval_every must be a non-negative integer"),
 ])
 def test_bad_arguments_are_named(kwargs, message):
     model = small_classifier()

@@ -1,0 +1,91 @@
+"""gradcourse.ablation: the three orders of an ablation, shared runs, and the table line."""
+import math
+
+import numpy as np
+import pytest
+
+from gradcourse import ablation as A
+from gradcourse import experiments as E
+
+TINY = dict(depth=2, steps=12)          # a few milliseconds per run
+REMEDIES = {"tanh": dict(activation="tanh"), "Xavier": dict(init="xavier_normal"),
+            "residual": dict(residual=True), "Adam": dict(optimizer="adam"),
+            "warmup + cosine": dict(schedule="warmup+cosine"), "clipping": dict(clipping=True)}
+
+
+def test_the_three_orders_of_the_chapter_share_rows():
+    cumulative, left_out, alone = A.cumulative(REMEDIES), A.leave_one_out(REMEDIES), A.one_at_a_time(REMEDIES)
+    assert list(cumulative) == ["naive", "+ tanh", "+ Xavier", "+ residual", "+ Adam", "+ warmup + cosine",
+                                "+ clipping"]
+    assert cumulative["+ Xavier"] == dict(activation="tanh", init="xavier_normal")
+    assert cumulative["+ clipping"] == left_out["all remedies"]                   # everything on
+    assert left_out["- clipping"] == cumulative["+ warmup + cosine"]
+    assert left_out["- Xavier"] == {k: v for k, v in left_out["all remedies"].items() if k != "init"}
+    assert alone["+ residual only"] == dict(residual=True) and alone["naive"] == {}
+    keys = {A._key(settings, {}) for table in (cumulative, left_out, alone) for settings in table.values()}
+    assert len(keys) == 17                                                        # 7 + 6 + 7 rows, 17 runs
+
+
+def test_remedies_that_set_the_same_setting_are_refused():
+    with pytest.raises(ValueError, match="both set 'activation'"):
+        A.leave_one_out({"tanh": dict(activation="tanh"), "relu": dict(activation="relu")})
+    with pytest.raises(ValueError, match="not one of"):
+        A.cumulative({"bigger": dict(width=64)})
+
+
+def test_each_distinct_configuration_trains_once_per_seed(monkeypatch):
+    calls = []
+
+    def counting(**settings):
+        calls.append((settings["activation"], settings["seed"]))
+        return E.train_with_remedies(**settings)
+
+    monkeypatch.setattr(A, "train_with_remedies", counting)
+    configurations = {"naive": {}, "sigmoid, written out": dict(activation="sigmoid", init="normal"),
+                      "+ tanh": dict(activation="tanh"), "+ tanh again": dict(activation="tanh")}
+    rows = A.run_ablation(configurations, seeds=[0, 3], progress=False, **TINY)
+    assert sorted(calls) == [("sigmoid", 0), ("sigmoid", 3), ("tanh", 0), ("tanh", 3)]
+    assert list(rows) == list(configurations)
+    assert rows["naive"].runs == rows["sigmoid, written out"].runs                # the same objects
+    assert rows["+ tanh"].seeds == (0, 3)
+
+
+def test_values_are_those_of_a_direct_run():
+    rows = A.run_ablation({"+ residual": dict(residual=True)}, seeds=2, progress=False, target_loss=2.2, **TINY)
+    row = rows["+ residual"]
+    for i, seed in enumerate((0, 1)):
+        direct = E.train_with_remedies(residual=True, seed=seed, target_loss=2.2, **TINY)
+        assert row.test_accuracy.values[i] == direct.test_accuracy
+        assert row.final_loss.values[i] == np.mean(direct.history.loss[-10:])
+        assert row.runs[i].history.loss == direct.history.loss
+        expected = math.nan if direct.steps_to_target is None else direct.steps_to_target
+        np.testing.assert_equal(row.steps_to_target.values[i], expected)
+    assert row.target_loss == 2.2
+
+
+def test_a_target_never_reached_is_counted_not_averaged():
+    row = A.run_ablation({"naive": {}}, seeds=3, progress=False, target_loss=0.0, **TINY)["naive"]
+    assert np.all(np.isnan(row.steps_to_target.values)) and not row.reached.any()
+    line = A.table_line("naive", row)
+    assert "0 of 3 seeds" in line and line.rstrip().endswith("–")
+    assert "loss < 0 in" in A.table_header(row.target_loss)
+
+
+def test_table_line_shows_the_spread_and_the_count():
+    row = A.run_ablation({"+ tanh": dict(activation="tanh")}, seeds=2, progress=False, target_loss=50.0,
+                         **TINY)["+ tanh"]
+    line = A.table_line("+ tanh", row)
+    accuracy = row.test_accuracy
+    assert line.startswith("+ tanh ")
+    assert f"{accuracy.mean:.2f} ± {accuracy.sd:.2f} ({accuracy.min:.2f}–{accuracy.max:.2f})" in line
+    assert f"{row.final_loss.mean:.2f} ± " in line
+    assert "2 of 2 seeds" in line                                                  # loss < 50 at once
+
+
+def test_a_diverged_seed_is_kept_and_named():
+    rows = A.run_ablation({"ReLU, N(0,1)": dict(activation="relu")}, seeds=2, progress=False, steps=20)
+    row = rows["ReLU, N(0,1)"]
+    assert row.diverged.all() and np.all(np.isnan(row.test_accuracy.values))
+    assert isinstance(row.runs[0], FloatingPointError) and "overflowed" in str(row.runs[0])
+    line = A.table_line("ReLU, N(0,1)", row)
+    assert "diverged in 2 of 2 seeds" in line and "0 of 2 seeds" in line
