@@ -1,5 +1,6 @@
 """Structural rules every chapter notebook keeps (nbval checks their outputs separately)."""
 import ast
+import re
 import json
 from pathlib import Path
 
@@ -67,3 +68,29 @@ def test_only_widget_cells_ignore_their_output(path):
 def test_import_rule_detects_an_outside_import():
     assert set(imported_modules("import scipy.linalg\nfrom gradcourse import nn\n%matplotlib inline")) == \
         {"scipy", "gradcourse"}
+
+
+def stored_text_outputs(path):
+    """Every stream and text/plain output a notebook stores, joined."""
+    texts = []
+    for _, cell in code_cells(path):
+        for output in cell.get("outputs", []):
+            texts.append("".join(output.get("text", "")))
+            texts.append("".join(output.get("data", {}).get("text/plain", "")))
+    return "\n".join(texts)
+
+
+SEED_COUNT = re.compile(r"\b(\d+) of (\d+) seeds\b")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_comparisons_print_how_many_seeds_they_hold_in(path):
+    """Issue 13: a comparison in prose rests on at least 5 seeds, and the output says in how many
+    it holds ("9 of 10 seeds"), so nbval guards the sentence that quotes it."""
+    counts = [(int(k), int(n)) for k, n in SEED_COUNT.findall(stored_text_outputs(path))]
+    assert counts, f"{path.name} prints no 'k of n seeds' line"
+    assert all(n >= 5 and 0 <= k <= n for k, n in counts), f"{path.name}: {counts}"
+
+
+def test_seed_count_rule_reads_the_printed_lines():
+    assert SEED_COUNT.findall("warmup wins in 4 of 5 seeds; 10 of 10 seeds") == [("4", "5"), ("10", "10")]
