@@ -61,6 +61,11 @@ class SeedValues:
     def max(self):
         return float(np.max(self.values))
 
+    def finite(self):
+        """The seeds whose value is finite (a diverged run gives nan or inf), as a `SeedValues`."""
+        keep = np.isfinite(self.values)
+        return SeedValues(tuple(s for s, ok in zip(self.seeds, keep) if ok), self.values[keep])
+
     def describe(self, fmt=".3g"):
         """'mean ± sd (min to max), n seeds', each number formatted with `fmt`.
 
@@ -74,7 +79,7 @@ class SeedValues:
         text = f"not finite in {len(bad)} of {len(self)} seeds ({', '.join(map(str, bad))})"
         if not finite.any():
             return text
-        rest = SeedValues(tuple(s for s, ok in zip(self.seeds, finite) if ok), self.values[finite])
+        rest = self.finite()
         return f"{text}; the other {len(rest)}: {self._summary(rest, fmt)}"
 
     @staticmethod

@@ -40,6 +40,8 @@ def test_diverged_seeds_are_counted_and_named_not_averaged():
     result = SeedValues((0, 1, 2, 3), [1.0, math.nan, 3.0, math.inf])
     assert result.describe(".2g") == "not finite in 2 of 4 seeds (1, 3); the other 2: 2 ± 1.4 (1 to 3)"
     assert SeedValues((5,), [math.nan]).describe() == "not finite in 1 of 1 seeds (5)"
+    finite = result.finite()
+    assert finite.seeds == (0, 2) and (finite.min, finite.max) == (1.0, 3.0)
 
 
 def test_dict_runs_give_one_seed_values_per_quantity_and_paired_comparisons():
