@@ -247,13 +247,14 @@ def gradient_profiles(activation_grads, weight_grads, title=None, xlabel=LAYER_A
     return fig
 
 
-def seed_spread(values, ylabel, logy=False, ax=None, title=None, reference=None):
+def seed_spread(values, ylabel, logy=False, ax=None, title=None, reference=None, rotation=None):
     """Every seed's value as a dot, one column per configuration, with the mean as a bar.
 
     `values`: a dict label -> `seeds.SeedValues` (or a 1-D array, one value per seed). The
     dots show the whole spread, so a lucky seed cannot pass for the rule. Non-finite values (a
     diverged run) are written at the top of their column. `reference`: a horizontal line, e.g.
-    the loss of chance level.
+    the loss of chance level. `rotation`: of the column labels, in degrees (default: 20 when a
+    label is longer than 10 characters, else 0).
     """
     if not isinstance(values, Mapping) or not values:
         raise ValueError("seed_spread: values must be a non-empty dict label -> per-seed values")
@@ -277,9 +278,9 @@ def seed_spread(values, ylabel, logy=False, ax=None, title=None, reference=None)
         if logy:
             ax.set_yscale("log")
             _safe_log_limits(ax, [_drawable(c, True)[0] for c in columns])
-        long_labels = max(map(len, labels)) > 10
-        ax.set_xticks(np.arange(len(labels)), labels, rotation=20 if long_labels else 0,
-                      ha="right" if long_labels else "center")
+        if rotation is None:
+            rotation = 20 if max(map(len, labels)) > 10 else 0
+        ax.set_xticks(np.arange(len(labels)), labels, rotation=rotation, ha="right" if rotation else "center")
         ax.set_xlim(-0.6, len(labels) - 0.4)
         ax.set_ylabel(ylabel + (" (log scale)" if logy else ""))
         ax.grid(False, axis="x")
@@ -890,9 +891,10 @@ def remedies(result, baseline):
     `result`, `baseline`: `experiments.RemedyResult`s (the second one the naive recipe).
     """
     fig, (left, right) = subplots(1, 2)
+    steps = len(result.history.loss)
     training_curves({f"naive (test acc. {baseline.test_accuracy:.2f})": baseline.history,
                      f"your recipe (test acc. {result.test_accuracy:.2f})": result.history},
-                    ax=left, title="training loss")
+                    ax=left, title=f"training loss; test accuracy after {steps} steps")
     with style():
         left.get_lines()[0].set_linestyle("--")  # the naive run: visible under an identical recipe
         _legend(left)

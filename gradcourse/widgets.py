@@ -14,7 +14,7 @@ import time
 import ipywidgets as W
 import numpy as np
 
-from . import experiments, plots
+from . import ablation, experiments, plots
 
 EXPLORER_CSS_CLASS = "gradcourse-explorer"
 
@@ -310,7 +310,7 @@ def _describe_clipping(result):
 
 
 def remedy_explorer(activation="sigmoid", init="normal", residual=False, optimizer="sgd",
-                    schedule="constant", clipping=False, depth=20, steps=150):
+                    schedule="constant", clipping=False, depth=20, steps=150, seed=0):
     """The naive recipe fails on the digits: switch the remedies on one at a time."""
     controls = {
         "activation": _dropdown("activation", ("sigmoid", "tanh", "relu"), activation),
@@ -321,7 +321,8 @@ def remedy_explorer(activation="sigmoid", init="normal", residual=False, optimiz
         "schedule": _dropdown("schedule", experiments.REMEDY_SCHEDULES, schedule),
         "clipping": _checkbox("clip the gradient norm at 1", clipping),
         "depth": _slider("depth (blocks)", depth, 2, 40),
-        "steps": _slider("steps", steps, 50, 500, 50),
+        "steps": _slider("steps", steps, 10, 500, 10),
+        "seed": _slider("seed (split, weights, batches)", seed, 0, 9),
     }
     return Explorer("Remedies, one at a time", controls, experiments.compare_with_naive,
                     lambda pair: plots.remedies(*pair), _describe_remedy,
@@ -335,7 +336,8 @@ def _checkbox(description, value):
 def _describe_remedy(pair):
     result, _ = pair
     steps = "never" if result.steps_to_target is None else f"at step {result.steps_to_target}"
-    return (f"test accuracy {result.test_accuracy:.3f}; final loss {result.history.loss[-1]:.3g}; "
+    return (f"test accuracy {result.test_accuracy:.3f}; final loss (mean of the last "
+            f"{ablation.FINAL_STEPS} steps) {ablation.final_loss(result):.3g}; "
             f"|dL/dh| first/last block at init {result.grad_ratio:.2g}; "
             f"loss below {result.target_loss:g} {steps}")
 

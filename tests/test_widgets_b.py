@@ -67,3 +67,14 @@ def test_remedy_explorer_reports_accuracy_and_gradient_ratio():
     explorer = widgets.remedy_explorer(depth=6, steps=50)
     summary = explorer.set(residual=True, optimizer="adam")
     assert summary.startswith("test accuracy 0.") and "|dL/dh| first/last block at init" in summary
+
+
+def test_remedy_explorer_has_a_seed_and_reports_the_tables_final_loss():
+    from gradcourse import ablation
+    explorer = widgets.remedy_explorer(depth=4, steps=20, activation="tanh", init="xavier_normal")
+    first, _ = explorer.result
+    assert f"final loss (mean of the last 10 steps) {ablation.final_loss(first):.3g}" in explorer.summary
+    explorer.set(seed=3)
+    other, _ = explorer.result
+    assert other.history.loss != first.history.loss
+    assert explorer.controls["steps"].min == 10
