@@ -114,7 +114,7 @@ def _key(settings, common):
 
 def final_loss(result, last=FINAL_STEPS):
     """The mean training loss over the `last` steps of a `RemedyResult`."""
-    return float(np.mean(result.history.loss[-last:]))
+    return result.history.final_loss(last)
 
 
 def run_ablation(configurations, seeds=10, progress=True, **common):
@@ -174,11 +174,10 @@ LABEL_WIDTH = 24
 
 def _spread(values, fmt=".2f"):
     """'mean ± sd (min–max)' over the finite values (a diverged seed is nan)."""
-    finite = values.values[np.isfinite(values.values)]
-    if finite.size == 0:
+    finite = values.finite()
+    if not len(finite):
         return "diverged"
-    sd = np.std(finite, ddof=1) if finite.size > 1 else 0.0
-    mean, sd, low, high = (format(v, fmt) for v in (np.mean(finite), sd, finite.min(), finite.max()))
+    mean, sd, low, high = (format(v, fmt) for v in (finite.mean, finite.sd, finite.min, finite.max))
     return f"{mean} ± {sd} ({low}–{high})"
 
 

@@ -45,8 +45,13 @@ class DepthResult:
     act_std: np.ndarray
     saturated: np.ndarray
     ratio: float
-    weight_grad_norm: np.ndarray = None
-    weight_ratio: float = None
+    weight_grad_norm: np.ndarray
+    weight_ratio: float
+
+
+def first_over_last(norms):
+    """norms[0] / norms[-1], the first layer's gradient over the last one's (inf if the last is 0)."""
+    return float(norms[0] / norms[-1]) if norms[-1] > 0 else np.inf
 
 
 def deep_mlp(depth=30, width=64, activation="sigmoid", init="xavier_normal", weight_std=1.0,
@@ -77,15 +82,14 @@ def depth_profile(depth=30, width=64, activation="sigmoid", init="xavier_normal"
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         row = measure_at_init(model, x)
     grad_norm = np.asarray(row["grad_norm"], dtype=float)
-    ratio = grad_norm[0] / grad_norm[-1] if grad_norm[-1] > 0 else np.inf
+    ratio = first_over_last(grad_norm)
     if not np.all(np.isfinite(grad_norm)) or not np.isfinite(ratio):
         first = int(np.argmax(~np.isfinite(grad_norm))) + 1
         raise FloatingPointError(f"the signal overflowed: the gradient reaching layer {first} is not finite; "
                                  f"lower the weight scale or the depth")
     weight_grad = np.asarray(row["layer_weight_grad_norm"], dtype=float)
     return DepthResult(np.arange(1, len(grad_norm) + 1), grad_norm, np.asarray(row["act_std"]),
-                       np.asarray(row["saturated"]), float(ratio), weight_grad,
-                       float(weight_grad[0] / weight_grad[-1]))
+                       np.asarray(row["saturated"]), ratio, weight_grad, first_over_last(weight_grad))
 
 
 # ----- chapter 2: the scalar chain ----------------------------------------------------------
@@ -587,7 +591,7 @@ class RemedyResult:
     grad_ratio: float
     steps_to_target: int
     target_loss: float
-    weight_grad_at_init: np.ndarray = None
+    weight_grad_at_init: np.ndarray
 
 
 def train_with_remedies(activation="sigmoid", init="normal", residual=False, optimizer="sgd",
@@ -627,9 +631,8 @@ def train_with_remedies(activation="sigmoid", init="normal", residual=False, opt
                   batch_size=batch_size, schedule=rates, clip_norm=clip_norm if clipping else None,
                   eval_every=0, progress=False, seed=seed)
     _raise_if_diverged(history, "this recipe diverged")
-    ratio = grad_at_init[0] / grad_at_init[-1] if grad_at_init[-1] > 0 else np.inf
     return RemedyResult(settings, history, accuracy(model, X_test, y_test), grad_at_init,
-                        float(ratio), history.steps_to(target_loss), target_loss,
+                        first_over_last(grad_at_init), history.steps_to(target_loss), target_loss,
                         np.asarray(at_init["layer_weight_grad_norm"]))
 
 
@@ -695,8 +698,7 @@ def gradient_through_time(length=50, hidden=32, cell="rnn", forget_bias=0.0, wei
     grad_norm = np.linalg.norm(x.grad, axis=(0, 2))
     if not np.all(np.isfinite(grad_norm)):
         raise FloatingPointError("the gradient through time overflowed; lower the weight scale")
-    ratio = grad_norm[0] / grad_norm[-1] if grad_norm[-1] > 0 else np.inf
-    return TimeGradientResult(np.arange(1, length + 1), grad_norm, cell, float(ratio))
+    return TimeGradientResult(np.arange(1, length + 1), grad_norm, cell, first_over_last(grad_norm))
 
 
 # ----- chapter 5: dynamical isometry ------------------------------------------------------------

@@ -749,12 +749,10 @@ def depth_profile(result):
     forward signal shrinks as the backward one grows (or the reverse), ‖∂L/∂W_l‖ stays flatter.
     """
     fig, (left, right) = subplots(1, 2)
-    series = {"‖∂L/∂h_l‖, reaching the layer": result.grad_norm}
-    if result.weight_grad_norm is not None:
-        series["‖∂L/∂W_l‖, the layer's weights"] = result.weight_grad_norm
+    series = {"‖∂L/∂h_l‖, reaching the layer": result.grad_norm,
+              "‖∂L/∂W_l‖, the layer's weights": result.weight_grad_norm}
     gradient_flow(series, ax=left, ylabel="gradient norm",
-                  title=f"first / last layer: ∂L/∂h {result.ratio:.3g}"
-                        + (f", ∂L/∂W {result.weight_ratio:.3g}" if result.weight_ratio is not None else ""))
+                  title=f"first / last layer: ∂L/∂h {result.ratio:.3g}, ∂L/∂W {result.weight_ratio:.3g}")
     activation_std(result.act_std, ax=right, title="forward signal")
     for ax, values in ((left, np.concatenate([np.asarray(v, dtype=float) for v in series.values()])),
                        (right, np.asarray(result.act_std, dtype=float))):

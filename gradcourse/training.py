@@ -44,6 +44,10 @@ class History:
     def diverged(self):
         return self.diverged_at is not None
 
+    def final_loss(self, last=10):
+        """The mean training loss over the `last` steps: one number less noisy than the last step's."""
+        return float(np.mean(self.loss[-last:]))
+
     def steps_to(self, target_loss, window=10):
         """First step at which the running mean loss (over `window` steps) is <= target, or None."""
         if len(self.loss) < window:

@@ -277,15 +277,10 @@ def residual_explorer(depth=20, width=32, activation="relu", steps=100, lr=0.1, 
 
 
 def _describe_residual(result):
-    def last(history):
-        return float(np.mean(history.loss[-10:]))
-    return (f"final loss: plain {last(result.plain):.3g}, residual {last(result.residual):.3g}; "
-            f"|dL/dh| at block 1 / last block at step 1: plain {_ratio(result.plain_flow[0]):.2g}, "
-            f"residual {_ratio(result.residual_flow[0]):.2g}")
-
-
-def _ratio(norms):
-    return norms[0] / norms[-1] if norms[-1] > 0 else float("inf")
+    first_over_last = experiments.first_over_last
+    return (f"final loss: plain {result.plain.final_loss():.3g}, residual {result.residual.final_loss():.3g}; "
+            f"|dL/dh| at block 1 / last block at step 1: plain {first_over_last(result.plain_flow[0]):.2g}, "
+            f"residual {first_over_last(result.residual_flow[0]):.2g}")
 
 
 def clipping_explorer(weight_scale=1.5, threshold=1.0, steps=200, lr=0.01):
