@@ -28,9 +28,16 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev,browser]"
 	touch $(STAMP)
 
-## lab: open JupyterLab on the chapters
-lab: $(STAMP)
-	$(BIN)/jupyter lab chapters/ $(if $(filter 0,$(shell id -u)),--allow-root)
+## lab: open JupyterLab on the course's start page, with the course's settings (jupyter/):
+## prose at a readable width, no news pop-up; exercises/ and solutions/ reachable from the file browser
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+LAB        = JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter $(BIN)/jupyter lab --LabApp.custom_css=True \
+             --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
+$(LAB_SETTINGS): jupyter/overrides.json $(STAMP)
+	mkdir -p $(dir $@) && cp $< $@
+
+lab: $(STAMP) $(LAB_SETTINGS)
+	$(LAB) chapters/00_start_here.ipynb
 
 ## test: unit tests, then every chapter and solution notebook under nbval
 test: $(STAMP)

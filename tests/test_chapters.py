@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "chapters").glob("[0-9]*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "chapters").glob("[0-9]*.ipynb"))
+START_PAGE = ROOT / "chapters" / "00_start_here.ipynb"
+CHAPTERS = [path for path in NOTEBOOKS if path != START_PAGE]
 ALLOWED_IMPORTS = {"gradcourse", "numpy", "matplotlib", "IPython"}
 
 
@@ -26,12 +28,13 @@ def imported_modules(source):
             yield node.module.split(".")[0]
 
 
-def test_all_six_chapters_exist():
+def test_the_start_page_and_all_six_chapters_exist():
+    assert START_PAGE.exists(), "chapters/00_start_here.ipynb maps the course"
     numbers = {path.name[:2] for path in CHAPTERS}
     assert numbers == {"01", "02", "03", "04", "05", "06"}, f"chapters found: {[p.name for p in CHAPTERS]}"
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_chapter_imports_only_gradcourse_numpy_and_matplotlib(path):
     outside = {name for source, _ in code_cells(path) for name in imported_modules(source)} - ALLOWED_IMPORTS
     assert not outside, f"{path.name} computes with {sorted(outside)}; move that code into gradcourse"
