@@ -33,7 +33,7 @@ from matplotlib.ticker import Formatter, MaxNLocator
 # Okabe & Ito (2008), "Color Universal Design": blue, orange, bluish green, vermillion,
 # reddish purple, sky blue, black, yellow (yellow last: it is faint on white).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"]
-SEQUENTIAL_CMAP = "viridis"   # colour by depth (first layer dark, last layer light)
+SEQUENTIAL_CMAP = "viridis"   # colour by position (first layer dark, last layer light)
 REFERENCE_COLOR = "#444444"   # reference lines (1e-3 update ratio, isometry)
 
 FIGSIZE = (6.4, 4.0)          # inches: <Figure size 640x400 with 1 Axes> at DPI 100
@@ -136,7 +136,7 @@ def panel(ax):
 
 
 def colors(n, sequential=False):
-    """n colours: the palette for a few categories, else a sequential colormap (by depth)."""
+    """n colours: the palette for a few categories, else a sequential colormap (by layer position)."""
     if not sequential and n <= len(PALETTE):
         return PALETTE[:n]
     cmap = matplotlib.colormaps[SEQUENTIAL_CMAP]
@@ -146,7 +146,7 @@ def colors(n, sequential=False):
 def line_styles(n, sequential=False):
     """n dicts (color, linestyle) for n lines: four palette colours, solid; past four the dash
     pattern changes as well (the same order as COURSE_STYLE's cycle), so five or more lines
-    stay apart in grey print and for colour-blind readers. `sequential`: colours by depth from
+    stay apart in grey print and for colour-blind readers. `sequential`: colours by layer position from
     the colormap, the dash pattern cycling from line to line when there are more than four."""
     if sequential:
         return [dict(color=c, linestyle=LINESTYLES[i % 4] if n > 4 else "-")
@@ -378,7 +378,7 @@ def layer_histograms(values, kind="activation", activation=None, bins=50, ax=Non
     "relu" or None) adds to each legend line the share of saturated units (|tanh| > 0.97; sigmoid
     outside [0.03, 0.97]) or of dead units (relu output exactly 0; these zeros are left out of
     the relu histograms, where they would be one tall spike). Each line is a density histogram
-    (area 1) of that layer, coloured by depth: dark = first layer, light = last.
+    (area 1) of that layer, coloured by position: dark = first layer, light = last.
     How to read it (Karpathy's makemore part 3): healthy layers have similar widths; tanh layers
     piled up at +-1 are saturated (their gradient is nearly zero); gradient histograms that
     narrow towards the input side show the gradient vanishing.
