@@ -119,11 +119,10 @@ class Explorer:
     def _repr_mimebundle_(self, include=None, exclude=None):
         """The widget view for a live kernel, plus a PNG of the figure and a fixed text for a
         notebook read before it runs (and for nbval, which compares only the text)."""
-        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
-        bundle = dict(bundle)
-        bundle["image/png"] = base64.b64encode(figure_png(self.figure, dpi=plots.DPI)).decode("ascii")
+        bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")  # retina, shown at 1x
         bundle["text/plain"] = self.spec.text()
-        return bundle
+        return bundle, {"image/png": {"width": int(self.image.width)}}
 
 
 def figure_png(figure, dpi=2 * plots.DPI):

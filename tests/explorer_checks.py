@@ -32,8 +32,9 @@ def assert_redraws(explorer, control, value):
 
 def assert_shows_a_picture_before_it_runs(explorer):
     """Its display has the widget view, a PNG and a fixed text (the same on every run)."""
-    bundle = explorer._repr_mimebundle_()
+    bundle, metadata = explorer._repr_mimebundle_()
     assert widgets.WIDGET_VIEW in bundle
+    assert metadata["image/png"]["width"] == round(explorer.figure.get_figwidth() * 100)
     assert bundle["image/png"].startswith("iVBORw0KGgo")  # base64 of the PNG signature
     assert bundle["text/plain"] == explorer.spec.text() and "VBox" not in bundle["text/plain"]
 

@@ -55,24 +55,27 @@ def parseable(source):
 
 
 def explorer_names(sources):
-    """{variable: new keyword} for variables assigned from an explorer function in any cell."""
-    found = {}
+    """{variable: new keyword or None} for variables assigned from an explorer in any cell, and
+    whether some call of a renamed function takes `**settings` (then dict(depth=...) feeds it)."""
+    found, splats = {}, False
     for source in sources:
         try:
             tree = ast.parse(parseable(source))
         except SyntaxError:
             continue
         for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and new_keyword(callee(node)):
+                splats |= any(kw.arg is None for kw in node.keywords)
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
-                keyword = new_keyword(callee(node.value))
-                if keyword and callee(node.value).endswith("_explorer"):
+                function = callee(node.value) or ""
+                if function.endswith("_explorer") or function == "optimizer_race":
                     for target in node.targets:
                         if isinstance(target, ast.Name):
-                            found[target.id] = keyword
-    return found
+                            found[target.id] = new_keyword(function)
+    return found, splats
 
 
-def edits_for(source, explorers):
+def edits_for(source, explorers, splats=False):
     """[(line, col, old_text, new_text)] (col in utf-8 bytes, as ast reports) and [check notes]."""
     tree = ast.parse(parseable(source))
     edits, checks = [], []
@@ -83,7 +86,11 @@ def edits_for(source, explorers):
             func = node.func
             if (function == "set" and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
                     and func.value.id in explorers):
-                keyword = explorers[func.value.id]
+                keyword = explorers[func.value.id]  # None: an explorer whose controls kept their names
+            if function == "dict" and splats and any(kw.arg == "depth" for kw in node.keywords):
+                keyword = "num_blocks"
+                checks.append((node.lineno, "dict(depth=...) renamed, assuming it is passed as **settings to a "
+                                            "renamed function (this notebook does that somewhere)"))
             for kw in node.keywords:
                 if kw.arg == "depth":
                     if keyword:
@@ -96,8 +103,10 @@ def edits_for(source, explorers):
         elif (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "controls"
               and isinstance(node.value.value, ast.Name) and node.value.value.id in explorers
               and isinstance(node.slice, ast.Constant) and node.slice.value == "depth"):
-            edits.append((node.slice.lineno, node.slice.col_offset + 1, "depth", explorers[node.value.value.id]))
-        elif isinstance(node, ast.Attribute) and node.attr == "depth":
+            edits.append((node.slice.lineno, node.slice.col_offset + 1, "depth",
+                          explorers[node.value.value.id] or "num_blocks"))
+        elif isinstance(node, ast.Attribute) and node.attr == "depth" and not (
+                isinstance(node.value, ast.Name) and node.value.id in explorers):
             checks.append((node.lineno, "a `.depth` attribute (nn.MLP's is now `.num_blocks`)"))
         elif isinstance(node, ast.Attribute) and node.attr == "figure" and isinstance(node.value, ast.Name) \
                 and node.value.id in explorers:
@@ -119,11 +128,11 @@ def apply(source, edits):
 
 def migrate_sources(path, sources):
     """The migrated sources (a list, one per code cell), printing every change and check."""
-    explorers = explorer_names(sources)
+    explorers, splats = explorer_names(sources)
     migrated = []
     for index, source in enumerate(sources):
         try:
-            edits, checks = edits_for(source, explorers)
+            edits, checks = edits_for(source, explorers, splats)
         except SyntaxError as error:
             print(f"{path}: code cell {index}: CHECK not parsed ({error.msg}); left as it is")
             migrated.append(source)
