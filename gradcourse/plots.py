@@ -14,8 +14,14 @@ A function that draws one panel takes `ax=None`: pass an Axes (e.g. from `subplo
 compose several pictures in one figure; without it the function makes its own figure.
 
 Magnitudes that span decades (gradient norms, update ratios, singular values) are drawn on log
-scales. Values a log scale cannot show (0, inf, nan) are left out of the line and written on
-the plot where they would be, so a vanished or exploded layer is visible instead of crashing.
+scales, every one through `log_scale`: one tick rule (`LogTicks`: 10^k when the axis spans 3
+decades or more, plain numbers below), and gradient axes span at least MIN_DECADES decades so a
+healthy band looks flat. Values a log scale cannot show (0, inf, nan) are left out of the line
+and written on the plot where they would be, so a vanished or exploded layer is visible
+instead of crashing. Past four lines the dash pattern changes with the colour (`line_styles`).
+
+This module keeps the reusable pictures; each explorer's own picture (`plot_...`) sits in its
+topic module of `gradcourse.experiments`, next to what it draws.
 """
 import importlib
 import os
