@@ -359,6 +359,7 @@ def test_gradient_flow_on_an_mlp_measures_each_block_and_its_activation():
         h = np.tanh(h @ block[0].weight.data + block[0].bias.data)
         hidden.append(h)
     assert row["act_std"] == pytest.approx([np.std(h) for h in hidden], rel=1e-12)
+    assert row["act_spread"] == pytest.approx([np.mean(np.std(h, axis=0)) for h in hidden], rel=1e-12)
     assert row["saturated"] == pytest.approx([np.mean(np.abs(h) > 0.97) for h in hidden])
     assert np.all(np.isnan(row["dead"]))
 
