@@ -103,17 +103,14 @@ def describe_adam(result):
             f"{result.step_uncorrected[0]:.3g} lr uncorrected")
 
 
-BETA1 = Control("beta1", "beta1", "float", 0.9, 0.0, 0.99, 0.01, fmt=".3", continuous=True)
-BETA2 = Control("beta2", "beta2", "float", 0.999, 0.9, 0.9999, 0.0001, fmt=".4", continuous=True)
-
 ADAM_BIAS_EXPLORER = ExplorerSpec(
     name="adam_bias", title="Adam's bias correction", chapter="03c_adam",
     question="How large is Adam's first step, with and without the correction?",
     compute=adam_moments, draw=plot_adam_moments, describe=describe_adam,
     controls=(
         Control("steps", "steps", "int", 50, 5, 500, 5),
-        BETA1,
-        BETA2,
+        Control("beta1", "beta1", "float", 0.9, 0.0, 0.99, 0.01, fmt=".3", continuous=True),
+        Control("beta2", "beta2", "float", 0.999, 0.9, 0.9999, 0.0001, fmt=".4", continuous=True),
         Control("noise", "gradient noise (std)", "float", 0.0, 0.0, 3.0, 0.1, fmt=".3", continuous=True),
     ),
     small=dict(steps=20), move=("beta2", 0.99), budget_ms=AT_INIT,
