@@ -28,13 +28,12 @@ import math
 
 import numpy as np
 
-from .experiments import train_with_remedies
+from .experiments.remedies import FINAL_STEPS, train_with_remedies
 from .seeds import SeedValues, in_how_many, over_seeds
 
 # The naive recipe: train_with_remedies' defaults, which every configuration starts from.
 NAIVE = dict(activation="sigmoid", init="normal", residual=False, optimizer="sgd",
              schedule="constant", clipping=False)
-FINAL_STEPS = 10   # the final loss is the mean over this many last steps
 
 
 # ----- the three orders ---------------------------------------------------------------------------
@@ -124,7 +123,7 @@ def run_ablation(configurations, seeds=10, progress=True, **common):
     schedule, clipping); several dicts of them may be merged, e.g. `{**cumulative(r),
     **leave_one_out(r)}`. Labels that name the same settings share one set of runs: each
     distinct configuration is trained once per seed. `common`: settings every run shares
-    (depth, steps, target_loss, ...). `seeds`: a count or a list (see `seeds.over_seeds`).
+    (num_blocks, steps, target_loss, ...). `seeds`: a count or a list (see `seeds.over_seeds`).
     A run that diverges keeps nan for all three values, and its `FloatingPointError` (which says
     where and when) in place of the `RemedyResult` in `runs`.
     Returns a dict label -> `AblationRow`, in the order of `configurations`.

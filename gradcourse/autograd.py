@@ -159,8 +159,8 @@ class Tensor:
         """Accumulate d(self)/d(leaf) * grad into every leaf's `.grad`.
 
         Nodes are visited in reverse creation order, which is a topological order (a result is
-        always created after its inputs), using a heap instead of recursion, so graphs of any
-        depth work. `grad` defaults to 1 and is required when `self` is not a scalar.
+        always created after its inputs), using a heap instead of recursion, so chains of any
+        length work. `grad` defaults to 1 and is required when `self` is not a scalar.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() called on a tensor that does not require grad "

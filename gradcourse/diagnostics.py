@@ -145,6 +145,18 @@ def dead_fraction(values, kind="relu"):
     return float(np.mean(np.all(per_unit == 0, axis=0)))
 
 
+def spread_across_examples(values):
+    """mean over units of (std over the batch of each unit): rows are examples.
+
+    Unlike the std over examples and units together, it is 0 when every example gives the same
+    hidden state, even if the units differ from each other: the collapse deep nets suffer.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim < 2:
+        return float(np.std(values))
+    return float(np.mean(np.std(values.reshape(values.shape[0], -1), axis=0)))
+
+
 def update_to_data_ratio(weight, grad, lr):
     """lr * std(grad) / std(weight): how big a plain SGD step is next to the weight itself.
 
@@ -154,7 +166,7 @@ def update_to_data_ratio(weight, grad, lr):
 
 
 # ----- GradientFlow: per layer, per step -------------------------------------------------------
-QUANTITIES = ("grad_norm", "act_mean", "act_std", "saturated", "dead")
+QUANTITIES = ("grad_norm", "act_mean", "act_std", "act_spread", "saturated", "dead")
 WEIGHT_QUANTITIES = ("weight_grad_norm", "update_ratio")
 
 
@@ -163,7 +175,9 @@ class GradientFlow:
 
     Per layer (see `default_layers`; or pass `layers`, a list of modules or (name, module)):
       grad_norm  L2 norm of dL/d(layer output) over the whole batch: the gradient reaching it;
-      act_mean, act_std  mean and std of the layer's output;
+      act_mean, act_std  mean and std of the layer's output (over examples and units);
+      act_spread the spread across examples: for each unit the std over the batch, averaged over
+                 the units (what collapses when every example gives the same hidden state);
       saturated  fraction of saturated units of its activation (tanh: |y| > 0.97, sigmoid: y
                  outside [0.03, 0.97]; nan for other activations);
       dead       fraction of ReLU units that are 0 for every example of the batch (nan if not ReLU).
@@ -272,6 +286,7 @@ class GradientFlow:
                                     else float(np.linalg.norm(out.grad)))
             row["act_mean"].append(math.nan if out is None else float(np.mean(out.data)))
             row["act_std"].append(math.nan if out is None else float(np.std(out.data)))
+            row["act_spread"].append(math.nan if out is None else spread_across_examples(out.data))
             row["saturated"].append(math.nan if act is None else saturated_fraction(act, kind))
             row["dead"].append(math.nan if act is None else dead_fraction(act, kind))
         weights = [p for _, p in _weights(self.model)]
@@ -348,7 +363,7 @@ def measure_at_init(model, x, y=None, loss="mean_square", layers=None, activatio
     starts), mse_loss or cross_entropy against `y`, or any function (output, y) -> scalar.
     The model's parameter gradients are cleared first and left holding this pass's gradients.
     Returns a dict of numpy arrays over the layers: grad_norm (of dL/d(layer output)),
-    act_mean, act_std, saturated, dead, and layer_weight_grad_norm (the norm of the gradients of
+    act_mean, act_std, act_spread, saturated, dead, and layer_weight_grad_norm (the norm of the gradients of
     all weight matrices inside the layer, nan for a layer without weights); over the weight
     matrices: weight_grad_norm (of dL/dW), named by `weight_names`; plus `layers` (the layer
     names) and `loss` (a float).

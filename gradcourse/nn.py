@@ -511,43 +511,49 @@ class MLP(Module):
     """A deep fully connected network, plain, residual or normalised, built in one call.
 
         input_layer    Linear(in_features, hidden) -> act
-        blocks[0], ..., blocks[depth - 1], each a Module mapping (batch, hidden) to (batch, hidden):
+        blocks[0], ..., blocks[num_blocks - 1], each a Module mapping (batch, hidden) to (batch, hidden):
           plain        Sequential(Linear(hidden, hidden), [Norm], act)
           residual     Residual(F, branch_scale):  x + branch_scale * F(x), with
                        F = Sequential([Norm], Linear(hidden, hidden), act, Linear(hidden, hidden))
                        (pre-normalised when norm is given; no activation after the sum)
         output_layer   Linear(hidden, out_features)
 
-    `depth` is the number of blocks: hidden-to-hidden Linear layers in a plain net (depth + 2
-    Linear layers in all), residual blocks in a residual net (2 depth + 2 Linear layers).
-    forward(x) = output_layer(blocks[depth-1](...blocks[0](input_layer(x)))), so the output of
+    `num_blocks` is the number of blocks: plain blocks (num_blocks + 2 weight layers, i.e. Linear
+    layers, in all) or residual blocks (2 num_blocks + 2 weight layers); `weight_layers` says how many.
+    forward(x) = output_layer(blocks[num_blocks-1](...blocks[0](input_layer(x)))), so the output of
     `blocks[l]` is the hidden state of layer l, and a forward hook on it sees that state.
 
     activation  "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "identity" (or "linear")
     init        for every Linear: a scheme name or a function (see `Linear`)
     norm        None, "layer" (LayerNorm) or "batch" (BatchNorm1d)
-    branch_scale  multiplies each residual branch, e.g. 1 / np.sqrt(depth)
+    branch_scale  multiplies each residual branch, e.g. 1 / np.sqrt(num_blocks)
     zero_init_residual  start the last Linear of every branch (weight and bias) at zero, so each
                 block starts as the identity (as torchvision's ResNet does with its last BN)
     """
 
-    def __init__(self, in_features, hidden, out_features, depth, activation="tanh", init=None,
+    def __init__(self, in_features, hidden, out_features, num_blocks, activation="tanh", init=None,
                  residual=False, norm=None, branch_scale=1.0, zero_init_residual=False):
-        if not isinstance(depth, (int, np.integer)) or depth < 0:
-            raise ValueError(f"MLP: depth must be a non-negative integer, got {depth!r}")
+        if not isinstance(num_blocks, (int, np.integer)) or num_blocks < 0:
+            raise ValueError(f"MLP: num_blocks (the number of blocks) must be a non-negative integer, "
+                             f"got {num_blocks!r}")
         if not residual and (branch_scale != 1.0 or zero_init_residual):
             raise ValueError("MLP: branch_scale and zero_init_residual apply only with residual=True")
         if norm not in NORMS:
             raise ValueError(f"unknown norm {norm!r}; use one of {', '.join(map(repr, NORMS))}")
         activation_module(activation)  # check the name before building anything
-        self.depth, self.activation, self.residual, self.norm = depth, activation, residual, norm
+        self.num_blocks, self.activation, self.residual, self.norm = num_blocks, activation, residual, norm
         self.input_layer = Sequential(Linear(in_features, hidden, init=init), activation_module(activation))
         if residual:
             self.blocks = [self._residual_block(hidden, init, branch_scale, zero_init_residual)
-                           for _ in range(depth)]
+                           for _ in range(num_blocks)]
         else:
-            self.blocks = [self._plain_block(hidden, init) for _ in range(depth)]
+            self.blocks = [self._plain_block(hidden, init) for _ in range(num_blocks)]
         self.output_layer = Linear(hidden, out_features, init=init)
+
+    @property
+    def weight_layers(self):
+        """The number of Linear layers: num_blocks + 2, or 2 num_blocks + 2 when residual."""
+        return (2 if self.residual else 1) * self.num_blocks + 2
 
     def _plain_block(self, hidden, scheme):
         """Linear(hidden, hidden) -> [Norm] -> act."""

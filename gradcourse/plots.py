@@ -14,8 +14,14 @@ A function that draws one panel takes `ax=None`: pass an Axes (e.g. from `subplo
 compose several pictures in one figure; without it the function makes its own figure.
 
 Magnitudes that span decades (gradient norms, update ratios, singular values) are drawn on log
-scales. Values a log scale cannot show (0, inf, nan) are left out of the line and written on
-the plot where they would be, so a vanished or exploded layer is visible instead of crashing.
+scales, every one through `log_scale`: one tick rule (`LogTicks`: 10^k when the axis spans 3
+decades or more, plain numbers below), and gradient axes span at least MIN_DECADES decades so a
+healthy band looks flat. Values a log scale cannot show (0, inf, nan) are left out of the line
+and written on the plot where they would be, so a vanished or exploded layer is visible
+instead of crashing. Past four lines the dash pattern changes with the colour (`line_styles`).
+
+This module keeps the reusable pictures; each explorer's own picture (`plot_...`) sits in its
+topic module of `gradcourse.experiments`, next to what it draws.
 """
 import importlib
 import os
@@ -28,12 +34,12 @@ import numpy as np
 from cycler import cycler
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+from matplotlib.ticker import Formatter, MaxNLocator
 
 # Okabe & Ito (2008), "Color Universal Design": blue, orange, bluish green, vermillion,
 # reddish purple, sky blue, black, yellow (yellow last: it is faint on white).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"]
-SEQUENTIAL_CMAP = "viridis"   # colour by depth (first layer dark, last layer light)
+SEQUENTIAL_CMAP = "viridis"   # colour by position (first layer dark, last layer light)
 REFERENCE_COLOR = "#444444"   # reference lines (1e-3 update ratio, isometry)
 
 FIGSIZE = (6.4, 4.0)          # inches: <Figure size 640x400 with 1 Axes> at DPI 100
@@ -46,7 +52,8 @@ COURSE_STYLE = {
     "font.size": 10,
     "axes.titlesize": 11,
     "axes.labelsize": 10,
-    "axes.prop_cycle": cycler(color=PALETTE),
+    # past four lines the dash pattern changes too (see `line_styles`), not only the colour
+    "axes.prop_cycle": cycler(linestyle=["-", "--", ":", "-."]) * cycler(color=PALETTE[:4]),
     "axes.grid": True,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -70,12 +77,16 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # what ipykernel p
 LAYER_AXIS = "layer (input side → output side)"
 BLOCK_AXIS = "block (input side → output side)"
 STEP_AXIS = "training step"
+LINESTYLES = ("-", "--", ":", "-.")
+WIDE_DECADES = 3              # a log axis this wide labels its ticks 10^k, a narrower one 0.2, 1, 50
+MIN_DECADES = 4               # a log gradient axis spans at least this many decades
 
 
 # ----- the look --------------------------------------------------------------------------------
 @contextmanager
 def style():
     """Apply COURSE_STYLE inside a `with` block only (global rcParams are restored after)."""
+    _enable_notebook_display()
     with matplotlib.rc_context(COURSE_STYLE):
         yield
 
@@ -103,9 +114,17 @@ def _enable_notebook_display():
     pyplot loads it with the first plt.figure(); figures made without pyplot would otherwise
     show only their text "<Figure size 640x400 with 1 Axes>" until some cell used pyplot.
     ipykernel announces the inline backend in MPLBACKEND; importing it twice does nothing.
+    Figures are sent as "retina" PNGs (twice the pixels, shown at the same size), so they are
+    sharp on high-resolution screens; the text repr "<Figure size 640x400 ...>" does not change.
     """
-    if os.environ.get("MPLBACKEND") == INLINE_BACKEND:
-        importlib.import_module("matplotlib_inline.backend_inline")
+    global _RETINA
+    if os.environ.get("MPLBACKEND") == INLINE_BACKEND and not _RETINA:
+        backend = importlib.import_module("matplotlib_inline.backend_inline")
+        backend.set_matplotlib_formats("retina")
+        _RETINA = True
+
+
+_RETINA = False  # set once the inline backend sends retina PNGs
 
 
 def _style_axes(ax):
@@ -115,19 +134,30 @@ def _style_axes(ax):
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def _axes(ax):
+def panel(ax):
     """The given Axes, or the single Axes of a new course-style figure."""
     if ax is not None:
         return ax
     return subplots()[1]
 
 
-def _colors(n, sequential=False):
-    """n colours: the palette for a few categories, else a sequential colormap (by depth)."""
+def colors(n, sequential=False):
+    """n colours: the palette for a few categories, else a sequential colormap (by layer position)."""
     if not sequential and n <= len(PALETTE):
         return PALETTE[:n]
     cmap = matplotlib.colormaps[SEQUENTIAL_CMAP]
     return [cmap(v) for v in np.linspace(0.0, 0.85, n)] if n > 1 else [cmap(0.0)]
+
+
+def line_styles(n, sequential=False):
+    """n dicts (color, linestyle) for n lines: four palette colours, solid; past four the dash
+    pattern changes as well (the same order as COURSE_STYLE's cycle), so five or more lines
+    stay apart in grey print and for colour-blind readers. `sequential`: colours by layer position from
+    the colormap, the dash pattern cycling from line to line when there are more than four."""
+    if sequential:
+        return [dict(color=c, linestyle=LINESTYLES[i % 4] if n > 4 else "-")
+                for i, c in enumerate(colors(n, sequential=True))]
+    return [dict(color=PALETTE[i % 4], linestyle=LINESTYLES[(i // 4) % 4]) for i in range(n)]
 
 
 def _series(data, what):
@@ -146,7 +176,7 @@ def _series(data, what):
     return series
 
 
-def _drawable(values, log):
+def drawable(values, log):
     """values with what the axis cannot show replaced by nan, and a mask of those entries."""
     bad = ~np.isfinite(values)
     if log:
@@ -154,7 +184,7 @@ def _drawable(values, log):
     return np.where(bad, np.nan, values), bad
 
 
-def _mark_missing(ax, x, values, bad, color, all_at_bottom=False):
+def mark_missing(ax, x, values, bad, color, all_at_bottom=False):
     """Write inf / nan / 0 where a value was left out: too large at the top, too small at the bottom."""
     for xi, v in zip(np.asarray(x)[bad], values[bad]):
         if np.isnan(v):
@@ -170,42 +200,71 @@ def _mark_missing(ax, x, values, bad, color, all_at_bottom=False):
         note.set_in_layout(False)  # inside the axes: the layout need not make room for it
 
 
-def _legend(ax, **kwargs):
+def legend(ax, **kwargs):
     if ax.get_legend_handles_labels()[0]:
         ax.legend(**kwargs)
 
 
-def _safe_log_limits(ax, arrays, axis="y"):
-    """Give a log axis a default range when no value is positive (matplotlib would warn)."""
-    if not any(np.any(np.isfinite(a) & (a > 0)) for a in arrays):
-        (ax.set_ylim if axis == "y" else ax.set_xlim)(1e-1, 1e1)
+class LogTicks(Formatter):
+    """The course's one rule for log-axis tick labels, read from the axis's range when drawn:
+    an axis spanning WIDE_DECADES (3) decades or more labels only powers of ten, as 10^k; a
+    narrower one writes plain numbers (0.02, 1, 50), on its minor ticks too when it spans less
+    than 1.5 decades (else a narrow axis could show a single label)."""
+
+    def __init__(self, minor=False):
+        self.minor = minor
+
+    def __call__(self, x, pos=None):
+        low, high = sorted(abs(v) for v in self.axis.get_view_interval())
+        decades = np.log10(high / low) if low > 0 else np.inf
+        exponent = np.log10(x) if x > 0 else np.nan
+        power_of_ten = np.isfinite(exponent) and abs(exponent - round(exponent)) < 1e-6
+        if decades >= WIDE_DECADES:
+            return f"$10^{{{round(exponent)}}}$" if power_of_ten and not self.minor else ""
+        if self.minor and decades >= 1.5:
+            return ""
+        return f"{x:g}"
 
 
-def _plain_log_ticks(axis, values):
-    """Tick labels 0.2, 1, 50 instead of 2x10^-1 on a log axis; minor ones only within ~1.5 decades."""
-    plain = FuncFormatter(lambda v, _: f"{v:g}")
-    axis.set_major_formatter(plain)
-    narrow = values.size and values.max() / values.min() < 30
-    axis.set_minor_formatter(plain if narrow else NullFormatter())
+def log_scale(ax, axis="y", values=None, min_decades=None):
+    """Put one axis of `ax` on a log scale with the course's tick labels (`LogTicks`).
+
+    `min_decades`: widen the axis around the geometric centre of the positive finite `values`
+    until it spans that many decades, so a healthy band (0.06 to 0.08) looks flat instead of
+    filling the panel like a chaotic one. Values that are all non-positive get the range 0.1-10.
+    """
+    getattr(ax, f"set_{axis}scale")("log")
+    which = ax.yaxis if axis == "y" else ax.xaxis
+    which.set_major_formatter(LogTicks())
+    which.set_minor_formatter(LogTicks(minor=True))
+    if values is None:
+        return
+    values = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in values]) if len(values) else np.array([])
+    shown = values[np.isfinite(values) & (values > 0)]
+    set_limits = getattr(ax, f"set_{axis}lim")
+    if shown.size == 0:
+        set_limits(1e-1, 1e1)
+    elif min_decades and np.log10(shown.max() / shown.min()) < min_decades:
+        centre = np.sqrt(shown.max() * shown.min())
+        set_limits(centre / 10 ** (min_decades / 2), centre * 10 ** (min_decades / 2))
 
 
 # ----- per-layer pictures -----------------------------------------------------------------------
-def _per_layer(ax, data, what, ylabel, logy, title):
+def _per_layer(ax, data, what, ylabel, logy, title, min_decades=None):
     series = _series(data, what)
-    for (label, values), color in zip(series, _colors(len(series))):
+    for (label, values), look in zip(series, line_styles(len(series))):
         layers = np.arange(1, len(values) + 1)
-        drawn, bad = _drawable(values, logy)
-        ax.plot(layers, drawn, marker="o", color=color, label=label)
-        _mark_missing(ax, layers, values, bad, color)
+        drawn, bad = drawable(values, logy)
+        ax.plot(layers, drawn, marker="o", label=label, **look)
+        mark_missing(ax, layers, values, bad, look["color"])
     if logy:
-        ax.set_yscale("log")
-        _safe_log_limits(ax, [_drawable(v, True)[0] for _, v in series])
+        log_scale(ax, "y", [v for _, v in series], min_decades)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(LAYER_AXIS)
     ax.set_ylabel(ylabel + (" (log scale)" if logy else ""))
     if title:
         ax.set_title(title)
-    _legend(ax)
+    legend(ax)
     return ax.figure
 
 
@@ -225,7 +284,7 @@ def gradient_flow(norms, ax=None, title=None, ylabel=ACTIVATION_GRADIENT):
     Zeros, infs and nans are written as "↓0", "↑inf", "nan" at the bottom or top of the plot.
     """
     with style():
-        return _per_layer(_axes(ax), norms, "gradient_flow", ylabel, True, title)
+        return _per_layer(panel(ax), norms, "gradient_flow", ylabel, True, title, MIN_DECADES)
 
 
 def gradient_profiles(activation_grads, weight_grads, title=None, xlabel=LAYER_AXIS):
@@ -261,9 +320,9 @@ def seed_spread(values, ylabel, logy=False, ax=None, title=None, reference=None,
     labels = [str(label) for label in values]
     columns = [np.asarray(getattr(v, "values", v), dtype=float) for v in values.values()]
     with style():
-        ax = _axes(ax)
-        for x, (column, color) in enumerate(zip(columns, _colors(len(columns)))):
-            drawn, bad = _drawable(column, logy)
+        ax = panel(ax)
+        for x, (column, color) in enumerate(zip(columns, colors(len(columns)))):
+            drawn, bad = drawable(column, logy)
             jitter = np.linspace(-0.18, 0.18, column.size) if column.size > 1 else np.zeros(1)
             ax.plot(x + jitter, drawn, linestyle="none", marker="o", color=color, alpha=0.75)
             finite = drawn[~bad]
@@ -276,8 +335,7 @@ def seed_spread(values, ylabel, logy=False, ax=None, title=None, reference=None,
         if reference is not None:
             ax.axhline(reference, color=REFERENCE_COLOR, linestyle=":", linewidth=1.0)
         if logy:
-            ax.set_yscale("log")
-            _safe_log_limits(ax, [_drawable(c, True)[0] for c in columns])
+            log_scale(ax, "y", columns)
         if rotation is None:
             rotation = 20 if max(map(len, labels)) > 10 else 0
         ax.set_xticks(np.arange(len(labels)), labels, rotation=rotation, ha="right" if rotation else "center")
@@ -297,7 +355,7 @@ def activation_std(stds, ax=None, title=None, ylabel="std of the layer's activat
     with it the gradient), rising means it grows until squashing units saturate or values overflow.
     """
     with style():
-        return _per_layer(_axes(ax), stds, "activation_std", ylabel, logy, title)
+        return _per_layer(panel(ax), stds, "activation_std", ylabel, logy, title)
 
 
 def _layer_stats(values, kind, activation):
@@ -326,7 +384,7 @@ def layer_histograms(values, kind="activation", activation=None, bins=50, ax=Non
     "relu" or None) adds to each legend line the share of saturated units (|tanh| > 0.97; sigmoid
     outside [0.03, 0.97]) or of dead units (relu output exactly 0; these zeros are left out of
     the relu histograms, where they would be one tall spike). Each line is a density histogram
-    (area 1) of that layer, coloured by depth: dark = first layer, light = last.
+    (area 1) of that layer, coloured by position: dark = first layer, light = last.
     How to read it (Karpathy's makemore part 3): healthy layers have similar widths; tanh layers
     piled up at +-1 are saturated (their gradient is nearly zero); gradient histograms that
     narrow towards the input side show the gradient vanishing.
@@ -338,8 +396,8 @@ def layer_histograms(values, kind="activation", activation=None, bins=50, ax=Non
     if not items:
         raise ValueError("layer_histograms: no layers given")
     with style():
-        ax = _axes(ax)
-        for (name, layer), color in zip(items, _colors(len(items), sequential=True)):
+        ax = panel(ax)
+        for (name, layer), look in zip(items, line_styles(len(items), sequential=True)):
             layer = np.asarray(layer, dtype=float).ravel()
             finite = layer[np.isfinite(layer)]
             if kind == "activation" and activation == "relu":
@@ -349,7 +407,7 @@ def layer_histograms(values, kind="activation", activation=None, bins=50, ax=Non
                 centres = (edges[:-1] + edges[1:]) / 2
             else:
                 density = centres = np.array([])
-            ax.plot(centres, density, color=color,
+            ax.plot(centres, density, **look,
                     label=f"{name}: {_layer_stats(layer, kind, activation)}")
         what = "activation" if kind == "activation" else "gradient"
         ax.set_xlabel("gradient value (dLoss / d layer output)" if kind == "gradient"
@@ -357,7 +415,7 @@ def layer_histograms(values, kind="activation", activation=None, bins=50, ax=Non
                       + (", zeros left out" if activation == "relu" else ""))
         ax.set_ylabel("density (area under each line = 1)")
         ax.set_title(title or f"{what} distribution per layer" + (f" ({activation})" if activation else ""))
-        _legend(ax, fontsize=7.5)
+        legend(ax, fontsize=7.5)
         return ax.figure
 
 
@@ -388,17 +446,17 @@ def update_ratio(history, labels=None, ax=None, title=None, steps=None, referenc
             raise ValueError(f"update_ratio: {len(labels)} labels for {table.shape[1]} columns")
         series = list(zip(labels, table.T))
     with style():
-        ax = _axes(ax)
-        for (label, ratios), color in zip(series, _colors(len(series))):
+        ax = panel(ax)
+        for (label, ratios), look in zip(series, line_styles(len(series))):
             x = np.arange(len(ratios)) if steps is None else np.asarray(steps)
-            drawn, _ = _drawable(ratios, log=True)
-            ax.plot(x, np.log10(drawn), color=color, linewidth=1.4, label=label)
+            drawn, _ = drawable(ratios, log=True)
+            ax.plot(x, np.log10(drawn), linewidth=1.4, label=label, **look)
         ax.axhline(reference, color=REFERENCE_COLOR, linestyle="--", linewidth=1.2, gid="reference", zorder=3,
                    label=f"1e{reference:g} (rule of thumb)")
         ax.set_xlabel(STEP_AXIS)
         ax.set_ylabel("log10(update / data)\n= log10(lr · std(grad) / std(weight))")
         ax.set_title(title or "update-to-data ratio per layer")
-        _legend(ax, fontsize=7.5)
+        legend(ax, fontsize=7.5)
         return ax.figure
 
 
@@ -445,12 +503,13 @@ def _training_panel(ax, runs, metric, logy):
                          f"(runs: {sorted(map(str, runs))})")
     if logy is None:
         logy = metric == "loss" and _spans_decades([c for c in curves.values() if c is not None])
-    for (label, run), color in zip(runs.items(), _colors(len(runs))):
+    for (label, run), look in zip(runs.items(), line_styles(len(runs))):
+        color = look["color"]
         if curves[label] is None:
             continue
         x, y = curves[label]
-        drawn, _ = _drawable(y, logy)
-        ax.plot(x, drawn, color=color, linewidth=1.4, label=label)
+        drawn, _ = drawable(y, logy)
+        ax.plot(x, drawn, linewidth=1.4, label=label, **look)
         step = _diverged_at(run, y)
         if step is not None:
             shown = np.flatnonzero(np.isfinite(drawn) & (x <= step))
@@ -461,12 +520,11 @@ def _training_panel(ax, runs, metric, logy):
                                textcoords="offset points", fontsize=8, color=color)
             note.set_in_layout(False)
     if logy:
-        ax.set_yscale("log")
-        _safe_log_limits(ax, [_drawable(c[1], True)[0] for c in curves.values() if c is not None])
+        log_scale(ax, "y", [c[1] for c in curves.values() if c is not None])
     ax.set_xlabel(STEP_AXIS)
     ax.set_ylabel("training loss" + (" (log scale)" if logy else "") if metric == "loss"
                   else "accuracy (fraction correct)")
-    _legend(ax)
+    legend(ax)
 
 
 def training_curves(runs, metric="loss", ax=None, logy=None, title=None):
@@ -486,7 +544,7 @@ def training_curves(runs, metric="loss", ax=None, logy=None, title=None):
         raise ValueError("training_curves: runs must be a non-empty dict label -> run")
     with style():
         if metric != "both":
-            ax = _axes(ax)
+            ax = panel(ax)
             _training_panel(ax, runs, metric, logy)
             if title:
                 ax.set_title(title)
@@ -521,16 +579,16 @@ def schedules(curves, steps=None, ax=None, logy=False, title=None):
             curve = [curve(t) for t in range(steps)]
         evaluated[label] = curve
     with style():
-        ax = _axes(ax)
-        for (label, lr), color in zip(_series(evaluated, "schedules"), _colors(len(evaluated))):
-            drawn, _ = _drawable(lr, logy)
-            ax.plot(np.arange(len(lr)), drawn, color=color, label=label)
+        ax = panel(ax)
+        for (label, lr), look in zip(_series(evaluated, "schedules"), line_styles(len(evaluated))):
+            drawn, _ = drawable(lr, logy)
+            ax.plot(np.arange(len(lr)), drawn, label=label, **look)
         if logy:
-            ax.set_yscale("log")
+            log_scale(ax, "y", [lr for _, lr in _series(evaluated, "schedules")])
         ax.set_xlabel(STEP_AXIS)
         ax.set_ylabel("learning rate" + (" (log scale)" if logy else ""))
         ax.set_title(title or "learning-rate schedule")
-        _legend(ax)
+        legend(ax)
         return ax.figure
 
 
@@ -574,7 +632,7 @@ def loss_surface(f, xlim, ylim, trajectories=None, levels=30, resolution=100, ax
     X, Y = np.meshgrid(xs, ys)
     Z = _evaluate_grid(f, X, Y)
     with style():
-        ax = _axes(ax)
+        ax = panel(ax)
         finite = Z[np.isfinite(Z)]
         if finite.size and finite.max() > finite.min():
             lv = _contour_levels(Z, levels, log_levels)
@@ -585,12 +643,13 @@ def loss_surface(f, xlim, ylim, trajectories=None, levels=30, resolution=100, ax
             ax.text(0.5, 0.5, "f is constant (or not finite) on this window", transform=ax.transAxes,
                     ha="center", va="center")
         trajectories = trajectories or {}
-        for (label, path), color in zip(trajectories.items(), _colors(len(trajectories))):
+        for (label, path), look in zip(trajectories.items(), line_styles(len(trajectories))):
+            color = look["color"]
             path = np.asarray(path, dtype=float)
             if path.ndim != 2 or path.shape[1] != 2:
                 raise ValueError(f"loss_surface: trajectory {label!r} has shape {path.shape}; "
                                  "expected (T, 2), one (x, y) row per step")
-            ax.plot(path[:, 0], path[:, 1], color=color, linewidth=1.5, label=label,
+            ax.plot(path[:, 0], path[:, 1], linewidth=1.5, label=label, **look,
                     marker="." if len(path) <= 60 else None, markersize=4)
             rows = np.flatnonzero(np.all(np.isfinite(path), axis=1))
             if rows.size:
@@ -625,8 +684,8 @@ def jacobian_spectrum(singular_values, ax=None, title=None):
     """
     series = _series(singular_values, "jacobian_spectrum")
     with style():
-        ax = _axes(ax)
-        for (label, s), color in zip(series, _colors(len(series))):
+        ax = panel(ax)
+        for (label, s), look in zip(series, line_styles(len(series))):
             shown = np.sort(s[np.isfinite(s) & (s > 0)])
             zeros, infs, nans = np.sum(s <= 0), np.sum(s == np.inf), np.sum(np.isnan(s))
             # zeros lie left of every x (they start the line higher); infs keep it below 1
@@ -634,15 +693,15 @@ def jacobian_spectrum(singular_values, ax=None, title=None):
             off_axis = [f"{n} {what}" for n, what in ((zeros, "zero"), (infs, "inf"), (nans, "nan")) if n]
             if off_axis and label is not None:
                 label = f"{label} ({', '.join(off_axis)}: not on the log axis)"
-            ax.plot(shown, fraction, drawstyle="steps-post", color=color, label=label)
+            ax.plot(shown, fraction, drawstyle="steps-post", label=label, **look)
         ax.axvline(1.0, color=REFERENCE_COLOR, linestyle="--", linewidth=1.2, gid="reference",
                    zorder=1, label="isometry: every singular value = 1")
-        ax.set_xscale("log")
+        log_scale(ax, "x")
         ax.set_ylim(0, 1.02)
         ax.set_xlabel("singular value of the input-output Jacobian (log scale)")
         ax.set_ylabel("fraction of singular values ≤ x")
         ax.set_title(title or "Jacobian spectrum: how far from an isometry")
-        _legend(ax)
+        legend(ax)
         return ax.figure
 
 
@@ -656,20 +715,18 @@ def bar_comparison(values, ylabel, logy=False, ax=None, title=None):
         raise ValueError("bar_comparison: values must be a non-empty dict label -> number")
     labels = [str(label) for label in values]
     heights = np.array([float(v) for v in values.values()])
-    drawn, bad = _drawable(heights, logy)
+    drawn, bad = drawable(heights, logy)
     with style():
-        ax = _axes(ax)
+        ax = panel(ax)
         x = np.arange(len(labels))
-        bars = ax.bar(x, np.where(bad, 0.0, drawn), color=_colors(len(labels)),
-                      log=logy, width=0.65)
+        bars = ax.bar(x, np.where(bad, 0.0, drawn), color=colors(len(labels)), width=0.65)
         for bar, v, missing in zip(bars, heights, bad):
             if not missing:
                 ax.annotate(f"{v:.3g}", xy=(bar.get_x() + bar.get_width() / 2, v), xytext=(0, 2),
                             textcoords="offset points", ha="center", va="bottom", fontsize=8)
-        _mark_missing(ax, x, heights, bad, "black", all_at_bottom=True)
+        mark_missing(ax, x, heights, bad, "black", all_at_bottom=True)
         if logy:
-            _safe_log_limits(ax, [drawn])
-            _plain_log_ticks(ax.yaxis, drawn[~bad])
+            log_scale(ax, "y", [drawn])
         ax.set_xticks(x, labels, rotation=20 if max(map(len, labels)) > 10 else 0,
                       ha="right" if max(map(len, labels)) > 10 else "center")
         ax.set_ylabel(ylabel + (" (log scale)" if logy else ""))
@@ -679,132 +736,7 @@ def bar_comparison(values, ylabel, logy=False, ax=None, title=None):
         return ax.figure
 
 
-# ----- the explorers' pictures (gradcourse.widgets) ---------------------------------------------
-def chain(result, ax=None):
-    """The gradient reaching each unit of a scalar chain: measured by autograd and (w f'(z))^(L-l).
-
-    `result`: an `experiments.ChainResult` (distance, measured, analytic, factor). On a log
-    scale a constant factor per layer is a straight line: falling if |w f'(z)| < 1 (vanishing),
-    rising if > 1 (exploding), flat only at exactly 1. The dots sit on the dashed line when the
-    formula holds.
-    """
-    with style():
-        ax = _axes(ax)
-        for values, style_kw in (
-                (result.analytic, dict(color=PALETTE[1], linestyle="--",
-                                       label=f"formula ({result.factor:.3g})^(L-l)")),
-                (result.measured, dict(color=PALETTE[0], linestyle="none", marker="o",
-                                       label="measured by autograd"))):
-            values = np.asarray(values, dtype=float)
-            drawn, bad = _drawable(values, log=True)
-            ax.plot(result.distance, drawn, **style_kw)
-            if style_kw.get("marker"):
-                _mark_missing(ax, np.asarray(result.distance), values, bad, style_kw["color"])
-        ax.set_yscale("log")
-        _safe_log_limits(ax, [_drawable(np.asarray(result.measured, dtype=float), True)[0]])
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("layers between the unit and the output (L - l)")
-        ax.set_ylabel("|dh_L / dh_l|: gradient reaching the unit (log scale)")
-        ax.set_title(f"factor per layer |w f'(z)| = {result.factor:.3g}")
-        _legend(ax)
-        return ax.figure
-
-
-def adam_moments(result):
-    """Adam's first moment and step size over the first steps, with and without bias correction.
-
-    `result`: an `experiments.AdamMomentsResult`. Left: the gradients g_t, the running average m_t
-    (starts near 0) and the corrected m_hat_t (right from step 1). Right: the update in units of
-    the learning rate; uncorrected, the first steps are too small (or too large, if beta2's
-    average is the slower one to warm up).
-    """
-    fig, (left, right) = subplots(1, 2)
-    with style():
-        t = np.asarray(result.t)
-        left.plot(t, result.gradients, linestyle="none", marker=".", color=PALETTE[6], alpha=0.5,
-                  label="gradient g_t")
-        left.plot(t, result.m, color=PALETTE[1], linestyle="--", label="m_t (uncorrected)")
-        left.plot(t, result.m_hat, color=PALETTE[0], label="m_hat_t = m_t / (1 - beta1^t)")
-        left.set_xlabel("step t")
-        left.set_ylabel("first moment (average gradient)")
-        left.set_title("the running average of the gradient")
-        right.plot(t, result.step_uncorrected, color=PALETTE[1], linestyle="--",
-                   label="m_t / (sqrt(v_t) + eps)")
-        right.plot(t, result.step_corrected, color=PALETTE[0],
-                   label="m_hat_t / (sqrt(v_hat_t) + eps)")
-        right.set_xlabel("step t")
-        right.set_ylabel("update size / learning rate")
-        right.set_title("the step Adam takes")
-        for ax in (left, right):
-            _legend(ax)
-        return fig
-
-
-def depth_profile(result):
-    """A deep MLP at initialisation: per layer, the gradient reaching its output ‖∂L/∂h_l‖ and
-    the gradient of its weights ‖∂L/∂W_l‖ (left, log scale), and the std of its activations
-    (right). `result`: an `experiments.DepthResult`.
-    How to read it: flat lines are a healthy start; the ‖∂L/∂h_l‖ line falling towards the input
-    side is vanishing, rising is exploding; the activation std shows the forward signal. Where the
-    forward signal shrinks as the backward one grows (or the reverse), ‖∂L/∂W_l‖ stays flatter.
-    """
-    fig, (left, right) = subplots(1, 2)
-    series = {"‖∂L/∂h_l‖, reaching the layer": result.grad_norm,
-              "‖∂L/∂W_l‖, the layer's weights": result.weight_grad_norm}
-    gradient_flow(series, ax=left, ylabel="gradient norm",
-                  title=f"first / last layer: ∂L/∂h {result.ratio:.3g}, ∂L/∂W {result.weight_ratio:.3g}")
-    activation_std(result.act_std, ax=right, title="forward signal")
-    for ax, values in ((left, np.concatenate([np.asarray(v, dtype=float) for v in series.values()])),
-                       (right, np.asarray(result.act_std, dtype=float))):
-        _plain_log_ticks(ax.yaxis, values[np.isfinite(values) & (values > 0)])
-    return fig
-
-
-def schedule_comparison(result):
-    """Learning-rate schedules (left) and the training loss each gives (right), one colour per
-    schedule. `result`: an `experiments.ScheduleResult`. An X marks a run that diverged."""
-    fig, (left, right) = subplots(1, 2)
-    schedules(result.lr, ax=left, title="learning rate per step")
-    runs = {name: dict(loss=result.loss[name], diverged_at=result.diverged_at[name]) for name in result.loss}
-    training_curves(runs, ax=right, title="training loss (full batch, same start)")
-    return fig
-
-
-def optimizer_race(result):
-    """The optimiser race. `result`: an `experiments.RaceResult`.
-
-    On a 2-D surface: each optimiser's path over the loss contours (left) and its distance to
-    the minimum value, f - f_min, over the steps (right, log scale; an X where it diverged).
-    On "reddi": x over the steps for Adam and AMSGrad; the dashed line at -1 is the best point.
-    """
-    if result.f is None:
-        return _reddi_race(result)
-    fig, (left, right) = subplots(1, 2)
-    loss_surface(result.f, result.xlim, result.ylim, trajectories=result.path, ax=left,
-                 title=f"{result.surface}: paths from the same start")
-    cap = 100 * max(gap[0] for gap in result.gap.values())  # runs that blow up stop at the cap
-    runs = {name: dict(loss=np.minimum(gap, cap), diverged_at=result.diverged_at[name])
-            for name, gap in result.gap.items()}
-    training_curves(runs, ax=right, logy=True, title="distance to the minimum value")
-    right.set_ylabel(f"f - f_min (log scale, cut at {cap:.3g})")
-    return fig
-
-
-def _reddi_race(result):
-    fig, ax = subplots()
-    with style():
-        for (name, path), color in zip(result.path.items(), _colors(len(result.path))):
-            ax.plot(np.arange(len(path)), path[:, 0], color=color, label=f"{name}: ends at {path[-1, 0]:+.3g}")
-        ax.axhline(-1.0, color=REFERENCE_COLOR, linestyle="--", linewidth=1.2, gid="reference",
-                   label="best point x = -1")
-        ax.set_ylim(*result.ylim)
-        ax.set_xlabel("step t")
-        ax.set_ylabel("x (kept in [-1, 1])")
-        ax.set_title("Reddi et al.'s problem: f_t(x) = 3x if t mod 3 = 1, else -x")
-        _legend(ax)
-    return fig
-
-
+# ----- messages ----------------------------------------------------------------------------------
 def message(text, title="no picture for this setting"):
     """A figure holding only a message: what an explorer shows when a setting fails to compute,
     so the picture never keeps showing a result that no longer matches the controls."""
@@ -817,136 +749,19 @@ def message(text, title="no picture for this setting"):
     return fig
 
 
-# ----- part B: residual, clipping, remedies, recurrence, lr finder ---------------------------------
-def _per_layer_lines(ax, rows, ylabel, xlabel=LAYER_AXIS):
+# ----- per-layer lines for the explorers' pictures (gradcourse.experiments) ---------------------
+def per_layer_lines(ax, rows, ylabel, xlabel=LAYER_AXIS):
     """rows: [(label, values, color, linestyle)], drawn per layer on a log scale."""
     for label, values, color, linestyle in rows:
         values = np.asarray(values, dtype=float)
         layers = np.arange(1, len(values) + 1)
-        drawn, bad = _drawable(values, log=True)
+        drawn, bad = drawable(values, log=True)
         ax.plot(layers, drawn, color=color, linestyle=linestyle, marker="o", markersize=3, label=label)
-        _mark_missing(ax, layers, values, bad, color)
-    ax.set_yscale("log")
-    _safe_log_limits(ax, [_drawable(np.asarray(r[1], dtype=float), True)[0] for r in rows])
+        mark_missing(ax, layers, values, bad, color)
+    log_scale(ax, "y", [r[1] for r in rows], MIN_DECADES)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel + " (log scale)")
-    _legend(ax)
+    legend(ax)
 
 
-def residual_training(result):
-    """Plain against residual deep MLP: training loss (left) and the gradient reaching each block
-    at the first and the last recorded step (right, log scale).
-
-    `result`: an `experiments.ResidualResult`. How to read it: the plain net's dashed line falls
-    steeply towards the input side, so its first blocks get almost no gradient and its loss stays
-    flat; the residual net's line is nearly flat (the identity path carries the gradient back).
-    """
-    fig, (left, right) = subplots(1, 2)
-    training_curves({"plain": result.plain, "residual": result.residual}, ax=left,
-                    title="training loss")
-    last = int(result.flow_steps[-1]) + 1
-    rows = []
-    for name, flow, color in (("plain", result.plain_flow, PALETTE[0]),
-                              ("residual", result.residual_flow, PALETTE[1])):
-        rows += [(f"{name}, step 1", flow[0], color, "--"), (f"{name}, step {last}", flow[-1], color, "-")]
-    with style():
-        _per_layer_lines(right, rows, "‖∂L/∂h_l‖, gradient reaching the block", BLOCK_AXIS)
-        right.set_title("gradient reaching each block, first and last step")
-    return fig
-
-
-def clipping(result):
-    """Training with and without gradient-norm clipping: loss (left) and the gradient norm before
-    clipping at every step (right, log scale) with the threshold as a dashed line.
-
-    `result`: an `experiments.ClippingResult`. How to read it: without clipping, the first huge
-    gradients throw the weights so far that the loss overflows (the X); with clipping the same
-    huge gradients only set the direction, the step length is at most lr * threshold.
-    """
-    runs = {"no clipping": result.unclipped, f"clipped at {result.threshold:g}": result.clipped}
-    fig, (left, right) = subplots(1, 2)
-    training_curves(runs, ax=left, title="training loss")
-    with style():
-        for (label, run), color in zip(runs.items(), PALETTE):
-            norms = np.asarray(run.grad_norm, dtype=float)
-            right.plot(np.arange(1, len(norms) + 1), _drawable(norms, log=True)[0], color=color,
-                       linewidth=1.4, label=label)
-        right.axhline(result.threshold, color=REFERENCE_COLOR, linestyle="--", linewidth=1.2,
-                      gid="reference", label=f"threshold {result.threshold:g}")
-        right.set_yscale("log")
-        right.set_xlabel(STEP_AXIS)
-        right.set_ylabel("‖∂L/∂θ‖, all parameters, before clipping (log scale)")
-        right.set_title("how large the gradients were")
-        _legend(right)
-    return fig
-
-
-def remedies(result, baseline):
-    """A recipe against the naive one: training loss (left) and the gradient reaching each block
-    at initialisation (right, log scale).
-
-    `result`, `baseline`: `experiments.RemedyResult`s (the second one the naive recipe).
-    """
-    fig, (left, right) = subplots(1, 2)
-    steps = len(result.history.loss)
-    training_curves({f"naive (test acc. {baseline.test_accuracy:.2f})": baseline.history,
-                     f"your recipe (test acc. {result.test_accuracy:.2f})": result.history},
-                    ax=left, title=f"training loss; test accuracy after {steps} steps")
-    with style():
-        left.get_lines()[0].set_linestyle("--")  # the naive run: visible under an identical recipe
-        _legend(left)
-        _per_layer_lines(right, [("naive", baseline.grad_at_init, PALETTE[0], "--"),
-                                 ("your recipe", result.grad_at_init, PALETTE[1], "-")],
-                         "‖∂L/∂h_l‖, gradient reaching the block", BLOCK_AXIS)
-        right.set_title("gradient reaching each block, at initialisation")
-    return fig
-
-
-def gradient_through_time(result, ax=None):
-    """|dL/dx_t| for every input step t of a recurrent net (log scale).
-
-    `result`: an `experiments.TimeGradientResult`. The loss reads the last step, so the right end
-    is the closest input; how far the line falls towards the left is how much of the gradient is
-    lost over that many steps of recurrence.
-    """
-    values = np.asarray(result.grad_norm, dtype=float)
-    with style():
-        ax = _axes(ax)
-        drawn, bad = _drawable(values, log=True)
-        ax.plot(result.t, drawn, color=PALETTE[0] if result.cell == "rnn" else PALETTE[2], marker=".")
-        _mark_missing(ax, result.t, values, bad, PALETTE[0])
-        ax.set_yscale("log")
-        _safe_log_limits(ax, [drawn])
-        ax.set_xlabel("input step t (the loss reads the hidden state after the last step)")
-        ax.set_ylabel("|dL / dx_t| (log scale)")
-        ax.set_title(f"{result.cell.upper()}: |dL/dx_1| = {result.ratio:.2g} x |dL/dx_T|")
-        return ax.figure
-
-
-def lr_range(result, ax=None):
-    """The learning-rate range test: loss against learning rate (log x), with the suggestion.
-
-    `result`: a `lr_finder.LRRangeResult`. Grey: the loss of each minibatch; blue: its moving
-    average. The dotted line is the lowest average loss, the dashed one a tenth of that rate (the
-    suggestion). The y axis stops a quarter above the highest average loss before the minimum,
-    so the exploding losses at the end are cut off.
-    """
-    lrs, smoothed = np.asarray(result.lrs), np.asarray(result.smoothed)
-    with style():
-        ax = _axes(ax)
-        ax.plot(lrs, result.losses, color="0.7", linewidth=0.8, label="minibatch loss")
-        ax.plot(lrs, smoothed, color=PALETTE[0], label="moving average")
-        ax.axvline(result.min_loss_lr, color=REFERENCE_COLOR, linestyle=":", linewidth=1.2,
-                   label=f"lowest average: lr {result.min_loss_lr:.2g}")
-        ax.axvline(result.suggestion, color=PALETTE[3], linestyle="--", linewidth=1.4, gid="suggestion",
-                   label=f"suggestion (a tenth): lr {result.suggestion:.2g}")
-        ax.set_xscale("log")
-        before_minimum = smoothed[:int(np.argmin(smoothed)) + 1]
-        lowest = min(smoothed.min(), np.min(result.losses))
-        ax.set_ylim(0.9 * lowest if lowest > 0 else None, 1.25 * before_minimum.max())
-        ax.set_xlabel("learning rate (log scale), raised at every step")
-        ax.set_ylabel("training loss")
-        ax.set_title("learning-rate range test")
-        _legend(ax)
-        return ax.figure

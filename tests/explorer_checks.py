@@ -1,7 +1,16 @@
 """Checks every explorer must pass, shared by tests/test_widgets_a.py and test_widgets_b.py."""
 from matplotlib.figure import Figure
 
-from gradcourse import widgets
+from gradcourse import experiments, widgets
+
+# The registry split in two halves, so that pytest-xdist can run them on two workers.
+NAMES = list(experiments.EXPLORERS)
+PART_A, PART_B = NAMES[:len(NAMES) // 2], NAMES[len(NAMES) // 2:]
+
+
+def build_small(name):
+    """The explorer `name`, built headless with its spec's fast settings."""
+    return widgets.build(name, **experiments.EXPLORERS[name].small)
 
 
 def assert_builds_headless(explorer):
@@ -19,3 +28,19 @@ def assert_redraws(explorer, control, value):
     explorer.controls[control].value = value
     assert explorer.image.value != before_png
     assert explorer.figure is not before_figure and isinstance(explorer.figure, Figure)
+
+
+def assert_shows_a_picture_before_it_runs(explorer):
+    """Its display has the widget view, a PNG and a fixed text (the same on every run)."""
+    bundle, metadata = explorer._repr_mimebundle_()
+    assert widgets.WIDGET_VIEW in bundle
+    assert metadata["image/png"]["width"] == round(explorer.figure.get_figwidth() * 100)
+    assert bundle["image/png"].startswith("iVBORw0KGgo")  # base64 of the PNG signature
+    assert bundle["text/plain"] == explorer.spec.text() and "VBox" not in bundle["text/plain"]
+
+
+def assert_irrelevant_controls_are_disabled(explorer):
+    """A control is disabled exactly when its spec says it has no effect with the current values."""
+    values = explorer.values
+    for control in explorer.spec.controls:
+        assert explorer.controls[control.name].disabled == (not control.is_active(values)), control.name

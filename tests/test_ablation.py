@@ -7,7 +7,7 @@ import pytest
 from gradcourse import ablation as A
 from gradcourse import experiments as E
 
-TINY = dict(depth=2, steps=12)          # a few milliseconds per run
+TINY = dict(num_blocks=2, steps=12)          # a few milliseconds per run
 REMEDIES = {"tanh": dict(activation="tanh"), "Xavier": dict(init="xavier_normal"),
             "residual": dict(residual=True), "Adam": dict(optimizer="adam"),
             "warmup + cosine": dict(schedule="warmup+cosine"), "clipping": dict(clipping=True)}

@@ -24,10 +24,10 @@ def standard_normal_batch(width, seed):
     return gc.rng.generator().standard_normal((BATCH, width))
 
 
-def plain_net(depth, width, activation, init):
-    """depth x (Linear(width, width) -> activation): layer l's output is its activation's output."""
+def plain_net(num_layers, width, activation, init):
+    """num_layers x (Linear(width, width) -> activation): layer l's output is its activation's output."""
     layers = []
-    for _ in range(depth):
+    for _ in range(num_layers):
         layers += [nn.Linear(width, width, init=init), activation()]
     return nn.Sequential(*layers)
 
@@ -78,10 +78,10 @@ def test_xavier_init_halves_relu_variance_at_every_layer():
 
 
 # ----- residual networks -----------------------------------------------------------------------
-def residual_blocks(width, depth=50, **options):
-    """`depth` blocks x + scale * W2 relu(W1 [LayerNorm](x)), Kaiming-normal in both layers,
+def residual_blocks(width, num_blocks=50, **options):
+    """`num_blocks` blocks x + scale * W2 relu(W1 [LayerNorm](x)), Kaiming-normal in both layers,
     applied directly to the input (nn.MLP's blocks without its input and output layers)."""
-    blocks = nn.MLP(width, width, 1, depth=depth, activation="relu", init="kaiming_normal",
+    blocks = nn.MLP(width, width, 1, num_blocks=num_blocks, activation="relu", init="kaiming_normal",
                     residual=True, **options).blocks
     return nn.Sequential(*blocks), blocks
 
@@ -102,7 +102,7 @@ def test_residual_connections_alone_explode_the_forward_signal():
     assert ratio > 1e10, message
 
 
-def test_scaling_each_branch_by_one_over_sqrt_depth_keeps_the_signal():
+def test_scaling_each_branch_by_one_over_sqrt_blocks_keeps_the_signal():
     """Reference: std 2.6 after 50 blocks ((1 + 2/50)^(50/2) = 2.7), gradient ratio 5.6."""
     _, std, ratio = measure_residual(branch_scale=1 / np.sqrt(50))
     message = f"50 residual blocks, branch scale 1/sqrt(50): measured std {std:.3f}, gradient ratio {ratio:.3f}"

@@ -40,6 +40,19 @@ def test_chapter_imports_only_gradcourse_numpy_and_matplotlib(path):
     assert not outside, f"{path.name} computes with {sorted(outside)}; move that code into gradcourse"
 
 
+EXPLORER_CALL = re.compile(r"\b(\w+)_explorer\(|\boptimizer_race\(|\bbuild\(\s*[\"'](\w+)[\"']")
+
+
+def explorers_built(source):
+    """The registry names of the explorers a cell builds (widgets.<name>_explorer(...))."""
+    if "widgets" not in source:
+        return []
+    names = []
+    for match in EXPLORER_CALL.finditer(source):
+        names.append(match.group(1) or match.group(2) or "optimizer_race")
+    return names
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_explorers_leave_a_picture_for_readers_without_a_kernel(path):
     """Issue 14: a notebook opened before it has run shows a picture where each explorer will be,
@@ -52,6 +65,29 @@ def test_chapter_explorers_leave_a_picture_for_readers_without_a_kernel(path):
         assert not any("application/vnd.jupyter.widget-view+json" in d for d in data), \
             f"{path.name}: a stored widget view shows an error without a kernel:\n{source}"
         assert not any("VBox(" in "".join(d.get("text/plain", "")) for d in data), source
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_builds_exactly_the_explorers_it_owns(path):
+    """Issue 14: each explorer is built in one chapter, the one its spec names (the others link
+    to it), and its cell stores the explorer's picture for a reader who has not run it."""
+    from gradcourse.experiments import EXPLORERS
+    owned = {name for name, spec in EXPLORERS.items() if spec.chapter == path.stem}
+    built = {}
+    for source, cell in code_cells(path):
+        for name in explorers_built(source):
+            built[name] = cell
+    assert set(built) == owned, (f"{path.name} builds the explorers {sorted(built)}; it owns {sorted(owned)} "
+                                 f"(gradcourse.experiments.EXPLORERS[...].chapter): link to the others")
+    for name, cell in built.items():
+        pictures = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        assert pictures, f"{path.name}: the {name} explorer's cell stores no picture; run `make notebooks`"
+
+
+def test_explorer_calls_are_recognised():
+    assert explorers_built("e = widgets.depth_explorer(num_blocks=3)\nr = widgets.optimizer_race()") == \
+        ["depth", "optimizer_race"]
+    assert explorers_built("x = experiments.depth_profile()") == []
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)

@@ -346,7 +346,7 @@ def test_check_gradients_is_quiet_for_a_healthy_net():
 # ----- nn.MLP: the blocks are the layers -------------------------------------------------------------
 def test_gradient_flow_on_an_mlp_measures_each_block_and_its_activation():
     gc.manual_seed(4)
-    mlp = nn.MLP(3, 5, 2, depth=3, activation="tanh", init="xavier_normal")
+    mlp = nn.MLP(3, 5, 2, num_blocks=3, activation="tanh", init="xavier_normal")
     x = 3 * np.random.default_rng(4).standard_normal((6, 3))
     with GradientFlow(mlp) as flow:
         forward_backward(mlp, x)
@@ -359,13 +359,14 @@ def test_gradient_flow_on_an_mlp_measures_each_block_and_its_activation():
         h = np.tanh(h @ block[0].weight.data + block[0].bias.data)
         hidden.append(h)
     assert row["act_std"] == pytest.approx([np.std(h) for h in hidden], rel=1e-12)
+    assert row["act_spread"] == pytest.approx([np.mean(np.std(h, axis=0)) for h in hidden], rel=1e-12)
     assert row["saturated"] == pytest.approx([np.mean(np.abs(h) > 0.97) for h in hidden])
     assert np.all(np.isnan(row["dead"]))
 
 
 def test_residual_mlp_blocks_measure_the_sum_and_the_branch_relu():
     gc.manual_seed(5)
-    mlp = nn.MLP(4, 6, 1, depth=2, activation="relu", init="kaiming_normal", residual=True)
+    mlp = nn.MLP(4, 6, 1, num_blocks=2, activation="relu", init="kaiming_normal", residual=True)
     x = np.random.default_rng(5).standard_normal((8, 4))
     m = D.measure_at_init(mlp, x)
     h = np.maximum(x @ mlp.input_layer[0].weight.data + mlp.input_layer[0].bias.data, 0)
@@ -387,7 +388,7 @@ def test_weight_gradient_is_the_layer_input_times_the_gradient_at_its_preactivat
 
 def test_history_weight_grad_norm_is_the_frobenius_norm_of_each_weight_gradient_at_record_time():
     gc.manual_seed(3)
-    model = nn.MLP(4, 6, 2, depth=3, activation="relu", init="kaiming_normal")
+    model = nn.MLP(4, 6, 2, num_blocks=3, activation="relu", init="kaiming_normal")
     x = np.random.default_rng(0).standard_normal((8, 4))
     optimizer = gc.optim.SGD(model.parameters(), lr=0.05)
     weights = dict(model.named_parameters())
@@ -408,7 +409,7 @@ def test_history_weight_grad_norm_is_the_frobenius_norm_of_each_weight_gradient_
 
 def test_measure_at_init_groups_weight_gradients_by_layer():
     gc.manual_seed(0)
-    plain = nn.MLP(5, 7, 3, depth=4, activation="tanh", init="xavier_normal")
+    plain = nn.MLP(5, 7, 3, num_blocks=4, activation="tanh", init="xavier_normal")
     row = D.measure_at_init(plain, np.random.default_rng(1).standard_normal((6, 5)))
     params = dict(plain.named_parameters())
     blocks = [np.linalg.norm(params[f"blocks.{i}.0.weight"].grad) for i in range(4)]
@@ -416,7 +417,7 @@ def test_measure_at_init_groups_weight_gradients_by_layer():
     assert row["weight_names"][0] == "input_layer.0.weight" and row["weight_names"][-1] == "output_layer.weight"
 
     gc.manual_seed(0)
-    residual = nn.MLP(5, 7, 3, depth=2, activation="relu", residual=True)
+    residual = nn.MLP(5, 7, 3, num_blocks=2, activation="relu", residual=True)
     row = D.measure_at_init(residual, np.random.default_rng(1).standard_normal((6, 5)))
     params = dict(residual.named_parameters())
     both = [np.hypot(np.linalg.norm(params[f"blocks.{i}.block.0.weight"].grad),
@@ -438,10 +439,10 @@ def test_a_scaled_relu_net_changes_the_backward_signal_but_not_the_weight_gradie
     dL/dh_l by c^(L - l) but the layer's input by c^(l - 1), so dL/dW_l changes by the same
     factor in every layer. Xavier and Kaiming draw the same matrices up to the scale sqrt(2)."""
     from gradcourse import experiments
-    xavier = experiments.depth_profile(depth=12, width=32, activation="relu", init="xavier_normal")
-    kaiming = experiments.depth_profile(depth=12, width=32, activation="relu", init="kaiming_normal")
+    xavier = experiments.depth_profile(num_blocks=12, width=32, activation="relu", init="xavier_normal")
+    kaiming = experiments.depth_profile(num_blocks=12, width=32, activation="relu", init="kaiming_normal")
     assert xavier.ratio / kaiming.ratio == pytest.approx(2 ** -5.5, rel=1e-9)   # (1/sqrt 2)^(12 - 1)
     assert xavier.weight_ratio == pytest.approx(kaiming.weight_ratio, rel=1e-9)
-    sigmoid_x = experiments.depth_profile(depth=12, width=32, activation="sigmoid", init="xavier_normal")
-    sigmoid_k = experiments.depth_profile(depth=12, width=32, activation="sigmoid", init="kaiming_normal")
+    sigmoid_x = experiments.depth_profile(num_blocks=12, width=32, activation="sigmoid", init="xavier_normal")
+    sigmoid_k = experiments.depth_profile(num_blocks=12, width=32, activation="sigmoid", init="kaiming_normal")
     assert sigmoid_x.weight_ratio / sigmoid_k.weight_ratio < 0.5      # a saturating net: no such cancellation

@@ -1,4 +1,4 @@
-"""The pure functions behind part A's explorers: depth profile, schedule comparison, optimiser race."""
+"""The pure functions behind part A's explorers: depth_profile, schedule comparison, optimiser race."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -11,32 +11,32 @@ from gradcourse import experiments as E  # noqa: E402
 
 # ----- depth_profile ---------------------------------------------------------------------------
 def test_depth_profile_shapes():
-    result = E.depth_profile(depth=12, width=16)
+    result = E.depth_profile(num_blocks=12, width=16)
     for values in (result.layer, result.grad_norm, result.act_std, result.saturated):
         assert values.shape == (12,)
     assert list(result.layer) == list(range(1, 13))
     assert result.ratio == pytest.approx(result.grad_norm[0] / result.grad_norm[-1])
 
 
-def test_sigmoid_xavier_gradient_vanishes_at_depth_30():
-    assert E.depth_profile(depth=30, activation="sigmoid", init="xavier_normal").ratio < 1e-12
+def test_sigmoid_xavier_gradient_vanishes_over_30_blocks():
+    assert E.depth_profile(num_blocks=30, activation="sigmoid", init="xavier_normal").ratio < 1e-12
 
 
-def test_relu_kaiming_gradient_survives_depth_30():
-    assert 0.1 < E.depth_profile(depth=30, activation="relu", init="kaiming_normal").ratio < 10
+def test_relu_kaiming_gradient_survives_30_blocks():
+    assert 0.1 < E.depth_profile(num_blocks=30, activation="relu", init="kaiming_normal").ratio < 10
 
 
 def test_depth_profile_is_deterministic():
-    a, b = E.depth_profile(depth=5), E.depth_profile(depth=5)
+    a, b = E.depth_profile(num_blocks=5), E.depth_profile(num_blocks=5)
     np.testing.assert_array_equal(a.grad_norm, b.grad_norm)
 
 
 def test_depth_profile_overflow_is_a_floating_point_error():
-    with pytest.raises(FloatingPointError, match="lower the weight scale or the depth"):
-        E.depth_profile(depth=100, activation="relu", init="normal", weight_std=10.0)
+    with pytest.raises(FloatingPointError, match="lower the weight scale or num_blocks"):
+        E.depth_profile(num_blocks=100, activation="relu", init="normal", weight_std=10.0)
 
 
-@pytest.mark.parametrize("bad", [dict(init="he"), dict(norm="group"), dict(depth=0), dict(depth=2.5)])
+@pytest.mark.parametrize("bad", [dict(init="he"), dict(norm="group"), dict(num_blocks=0), dict(num_blocks=2.5)])
 def test_depth_profile_rejects_bad_settings(bad):
     with pytest.raises(ValueError):
         E.depth_profile(**bad)

@@ -37,7 +37,7 @@ def test_residual_keeps_the_gradient_at_the_first_block(residual_default):
 
 def test_residual_divergence_is_a_floating_point_error():
     with pytest.raises(FloatingPointError, match="residual net: .*step"):
-        E.residual_vs_plain(depth=5, steps=20, lr=1.0, branch_scale=2.0)
+        E.residual_vs_plain(num_blocks=5, steps=20, lr=1.0, branch_scale=2.0)
 
 
 # ----- clipping ------------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def test_a_remedy_run_is_the_plain_training_loop_on_its_seeds_split():
     the split, the initial weights and the batch order: rebuild one run by hand."""
     from gradcourse import init, nn, optim, training
     from gradcourse.rng import seeded
-    result = E.train_with_remedies(depth=3, steps=6, seed=2)
+    result = E.train_with_remedies(num_blocks=3, steps=6, seed=2)
     X, X_test, y, y_test = E.digits_split(2)
     with seeded(2):
         model = nn.MLP(64, 32, 10, 3, activation="sigmoid", init=lambda w: init.normal_(w, 0.0, 1.0))

@@ -326,25 +326,25 @@ def n_params(model):
     return sum(p.size for p in model.parameters())
 
 
-@pytest.mark.parametrize("depth", [0, 1, 5])
-def test_plain_mlp_has_depth_plus_two_linear_layers(depth):
-    mlp = nn.MLP(4, 8, 2, depth=depth)
-    assert count(mlp, nn.Linear) == depth + 2
-    assert len(mlp.blocks) == depth
-    assert n_params(mlp) == (4 * 8 + 8) + depth * (8 * 8 + 8) + (8 * 2 + 2)
+@pytest.mark.parametrize("num_blocks", [0, 1, 5])
+def test_plain_mlp_has_blocks_plus_two_linear_layers(num_blocks):
+    mlp = nn.MLP(4, 8, 2, num_blocks=num_blocks)
+    assert count(mlp, nn.Linear) == num_blocks + 2 == mlp.weight_layers
+    assert len(mlp.blocks) == mlp.num_blocks == num_blocks
+    assert n_params(mlp) == (4 * 8 + 8) + num_blocks * (8 * 8 + 8) + (8 * 2 + 2)
     assert mlp(randn(3, 4)).shape == (3, 2)
 
 
 @pytest.mark.parametrize("norm, kind", [("layer", nn.LayerNorm), ("batch", nn.BatchNorm1d)])
 def test_normalised_mlp_has_one_norm_per_block(norm, kind):
-    mlp = nn.MLP(4, 8, 2, depth=3, norm=norm, activation="relu")
+    mlp = nn.MLP(4, 8, 2, num_blocks=3, norm=norm, activation="relu")
     assert count(mlp, kind) == 3
     assert n_params(mlp) == (4 * 8 + 8) + 3 * (8 * 8 + 8 + 2 * 8) + (8 * 2 + 2)
     assert [type(layer) for layer in mlp.blocks[0]] == [nn.Linear, kind, nn.ReLU]
 
 
 def test_residual_mlp_blocks_hold_two_linear_layers_each():
-    mlp = nn.MLP(4, 8, 2, depth=3, residual=True, norm="layer", branch_scale=0.25)
+    mlp = nn.MLP(4, 8, 2, num_blocks=3, residual=True, norm="layer", branch_scale=0.25)
     assert count(mlp, nn.Linear) == 2 * 3 + 2
     assert all(isinstance(b, nn.Residual) and b.scale == 0.25 for b in mlp.blocks)
     assert [type(layer) for layer in mlp.blocks[0].block] == [nn.LayerNorm, nn.Linear, nn.Tanh, nn.Linear]
@@ -353,7 +353,7 @@ def test_residual_mlp_blocks_hold_two_linear_layers_each():
 
 def test_mlp_forward_is_input_layer_then_blocks_then_output_layer():
     gc.manual_seed(4)
-    mlp = nn.MLP(4, 6, 2, depth=3, activation="gelu", residual=True, init="kaiming_normal")
+    mlp = nn.MLP(4, 6, 2, num_blocks=3, activation="gelu", residual=True, init="kaiming_normal")
     seen = []
     for block in mlp.blocks:
         block.register_forward_hook(lambda module, inputs, output: seen.append(output))
@@ -368,7 +368,7 @@ def test_mlp_forward_is_input_layer_then_blocks_then_output_layer():
 
 def test_zero_init_residual_makes_every_block_the_identity():
     gc.manual_seed(5)
-    mlp = nn.MLP(4, 6, 2, depth=4, residual=True, zero_init_residual=True)
+    mlp = nn.MLP(4, 6, 2, num_blocks=4, residual=True, zero_init_residual=True)
     h = randn(5, 6)
     for block in mlp.blocks:
         np.testing.assert_array_equal(block(h).data, h.data)
@@ -376,14 +376,14 @@ def test_zero_init_residual_makes_every_block_the_identity():
 
 
 def test_mlp_passes_init_to_every_linear_layer():
-    mlp = nn.MLP(4, 6, 2, depth=2, residual=True, init="zeros")
+    mlp = nn.MLP(4, 6, 2, num_blocks=2, residual=True, init="zeros")
     assert all(np.all(p.data == 0) for p in mlp.parameters())
 
 
 def test_mlp_with_manual_seed_is_reproducible():
     def build():
         gc.manual_seed(6)
-        return nn.MLP(3, 5, 2, depth=2, residual=True, norm="batch", init="orthogonal")
+        return nn.MLP(3, 5, 2, num_blocks=2, residual=True, norm="batch", init="orthogonal")
     first, second = build(), build()
     for (name_a, a), (name_b, b) in zip(first.named_parameters(), second.named_parameters()):
         assert name_a == name_b
@@ -393,17 +393,17 @@ def test_mlp_with_manual_seed_is_reproducible():
 @pytest.mark.parametrize("residual, norm", [(False, "batch"), (True, "layer")])
 def test_mlp_passes_gradcheck(residual, norm):
     gc.manual_seed(7)
-    mlp = nn.MLP(3, 4, 2, depth=2, activation="sigmoid", residual=residual, norm=norm)
+    mlp = nn.MLP(3, 4, 2, num_blocks=2, activation="sigmoid", residual=residual, norm=norm)
     x = randn(5, 3, requires_grad=True)
     assert gradcheck(lambda x, *params: mlp(x), x, *mlp.parameters())
 
 
 def test_mlp_errors_list_the_valid_choices():
     with pytest.raises(ValueError, match="sigmoid.*tanh.*relu"):
-        nn.MLP(3, 4, 2, depth=1, activation="swish")
+        nn.MLP(3, 4, 2, num_blocks=1, activation="swish")
     with pytest.raises(ValueError, match="'layer'.*'batch'"):
-        nn.MLP(3, 4, 2, depth=1, norm="group")
+        nn.MLP(3, 4, 2, num_blocks=1, norm="group")
     with pytest.raises(ValueError, match="residual=True"):
-        nn.MLP(3, 4, 2, depth=1, branch_scale=0.5)
-    with pytest.raises(ValueError, match="depth"):
-        nn.MLP(3, 4, 2, depth=-1)
+        nn.MLP(3, 4, 2, num_blocks=1, branch_scale=0.5)
+    with pytest.raises(ValueError, match="num_blocks"):
+        nn.MLP(3, 4, 2, num_blocks=-1)

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from gradcourse import experiments as E  # noqa: E402
 from gradcourse import plots as P  # noqa: E402
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -80,8 +81,9 @@ def test_style_pins_size_and_applies_only_inside_the_context():
     assert P.COURSE_STYLE["figure.figsize"] == P.FIGSIZE
     assert P.COURSE_STYLE["figure.dpi"] == P.DPI
     with P.style():
-        assert matplotlib.rcParams["axes.prop_cycle"].by_key()["color"] == P.PALETTE
-    assert matplotlib.rcParams["axes.prop_cycle"].by_key()["color"] != P.PALETTE
+        cycle = list(matplotlib.rcParams["axes.prop_cycle"])
+    assert [(c["color"], c["linestyle"]) for c in cycle[:5]] == [(c, "-") for c in P.PALETTE[:4]] + [(P.PALETTE[0], "--")]
+    assert list(matplotlib.rcParams["axes.prop_cycle"]) != cycle
 
 
 def test_importing_changes_no_global_setting():
@@ -178,7 +180,7 @@ def test_layer_histograms_one_density_per_layer_with_makemore_statistics(rng):
         assert f"mean {a.mean():+.2f}" in text and f"std {a.std():.2f}" in text
         assert f"saturated {saturated:.1f}%" in text
     colours = [matplotlib.colors.to_hex(line.get_color()) for line in ax.lines]
-    assert len(set(colours)) == 3  # coloured by depth
+    assert len(set(colours)) == 3  # coloured by layer position
 
 
 def test_layer_histograms_sigmoid_and_relu_statistics():
@@ -420,14 +422,14 @@ def test_chain_plots_measured_and_formula():
     distance = np.arange(6)
     result = SimpleNamespace(distance=distance, measured=0.25 ** distance, analytic=0.25 ** distance,
                              factor=0.25)
-    ax = render(P.chain(result)).axes[0]
+    ax = render(E.plot_chain(result)).axes[0]
     assert ax.get_yscale() == "log" and labelled(ax) and "0.25" in ax.get_title()
     formula, measured = ax.lines
     np.testing.assert_array_equal(measured.get_ydata(), result.measured)
     np.testing.assert_array_equal(formula.get_xdata(), distance)
     underflow = SimpleNamespace(distance=distance, measured=np.r_[1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
                                 analytic=1e-300 ** distance, factor=1e-300)
-    render(P.chain(underflow))
+    render(E.plot_chain(underflow))
 
 
 def test_adam_moments_two_panels():
@@ -435,15 +437,15 @@ def test_adam_moments_two_panels():
     m = 1 - 0.9 ** t
     result = SimpleNamespace(t=t, gradients=np.ones(10), m=m, v=m, m_hat=np.ones(10), v_hat=np.ones(10),
                              step_corrected=np.ones(10), step_uncorrected=m / np.sqrt(m))
-    fig = render(P.adam_moments(result), P.WIDE_FIGSIZE)
+    fig = render(E.plot_adam_moments(result), P.WIDE_FIGSIZE)
     assert len(fig.axes) == 2 and all(labelled(ax) for ax in fig.axes)
     np.testing.assert_array_equal(fig.axes[1].lines[1].get_ydata(), result.step_corrected)
 
 
 def test_explorer_pictures_draw_the_real_experiments():
     E = pytest.importorskip("gradcourse.experiments")
-    render(P.chain(E.scalar_chain(depth=10)))
-    render(P.adam_moments(E.adam_moments(steps=20, noise=0.5)), P.WIDE_FIGSIZE)
+    render(E.plot_chain(E.scalar_chain(num_layers=10)))
+    render(E.plot_adam_moments(E.adam_moments(steps=20, noise=0.5)), P.WIDE_FIGSIZE)
 
 
 def test_in_jupyter_the_inline_backend_is_loaded_so_figures_display_as_png(monkeypatch):

@@ -7,9 +7,9 @@ from gradcourse import data, nn, optim, training
 from gradcourse.residual_growth import GrowthRecorder, branch_weights, forward_growth
 
 
-def residual_mlp(seed=0, depth=6, width=16, **options):
+def residual_mlp(seed=0, num_blocks=6, width=16, **options):
     gc.manual_seed(seed)
-    return nn.MLP(8, width, 3, depth, activation="relu", residual=True, **options)
+    return nn.MLP(8, width, 3, num_blocks, activation="relu", residual=True, **options)
 
 
 def batch(n=64, seed=1):
@@ -31,7 +31,7 @@ def test_the_block_by_block_pass_reproduces_the_models_own_hidden_states():
 
 
 def test_the_branch_gain_is_the_norm_of_the_branch_over_the_norm_of_its_input():
-    model, x = residual_mlp(depth=1), batch()
+    model, x = residual_mlp(num_blocks=1), batch()
     h = model.input_layer(gc.tensor(x)).data
     branch = model.blocks[0].block(gc.tensor(h)).data
     assert forward_growth(model, x).gain[0] == pytest.approx(np.linalg.norm(branch) / np.linalg.norm(h))
@@ -66,14 +66,14 @@ def test_only_residual_mlps_are_accepted():
 
 
 def test_branch_weights_are_the_two_matrices_of_every_branch():
-    model = residual_mlp(depth=3, norm="layer")
+    model = residual_mlp(num_blocks=3, norm="layer")
     weights = branch_weights(model)
     assert len(weights) == 6 and all(w.data.shape == (16, 16) for w in weights)
 
 
 def test_the_recorder_logs_one_row_per_step_before_each_update():
     X, y = data.spirals(90, seed=0)
-    model = residual_mlp(depth=4)
+    model = residual_mlp(num_blocks=4)
     model.input_layer = nn.Sequential(nn.Linear(2, 16), nn.ReLU())
     recorder = GrowthRecorder(model, X)
     at_start = forward_growth(model, X)

@@ -1,62 +1,140 @@
-"""Part A's explorers, built headless (no kernel): depth, schedules, optimiser race; and their plots."""
+"""Every explorer of the registry, built headless (no kernel); the first half's special cases.
+
+The explorers come from `experiments.EXPLORERS`, so a new explorer is tested as soon as it is
+registered. Here: the registry, the widgets module and the benchmark agree; every control
+type, format and the disabling of controls that have no effect."""
+import inspect
+
 import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from explorer_checks import assert_builds_headless, assert_redraws  # noqa: E402
-from gradcourse import experiments, plots, widgets  # noqa: E402
-
-EXPLORERS = {
-    "depth_explorer": dict(depth=10),
-    "schedule_explorer": dict(lr=0.5),
-    "optimizer_race_explorer": dict(lr=0.005),
-}
+import explorer_checks as checks  # noqa: E402
+from gradcourse import experiments, widgets  # noqa: E402
 
 
-@pytest.fixture(scope="module", params=list(EXPLORERS))
+@pytest.fixture(scope="module", params=checks.PART_A)
 def built(request):
-    return request.param, getattr(widgets, request.param)()
-
-
-def test_explorers_are_listed():
-    assert set(EXPLORERS) <= set(widgets.explorer_names())
-    assert widgets.optimizer_race is widgets.optimizer_race_explorer
+    return request.param, checks.build_small(request.param)
 
 
 def test_explorer_builds_headless(built):
-    assert_builds_headless(built[1])
+    checks.assert_builds_headless(built[1])
 
 
 def test_changing_a_control_redraws(built):
     name, explorer = built
-    assert_redraws(explorer, *next(iter(EXPLORERS[name].items())))
+    checks.assert_redraws(explorer, *experiments.EXPLORERS[name].move)
 
 
-def test_heavy_controls_recompute_on_release_only(built):
-    _, explorer = built
-    for control in explorer.controls.values():
-        if hasattr(control, "continuous_update"):
-            assert control.continuous_update is False
+def test_explorer_shows_a_picture_before_it_runs(built):
+    checks.assert_shows_a_picture_before_it_runs(built[1])
+
+
+def test_irrelevant_controls_are_disabled(built):
+    checks.assert_irrelevant_controls_are_disabled(built[1])
+
+
+def test_registry_widgets_and_benchmark_agree():
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_explorers
+    names = set(experiments.EXPLORERS)
+    assert len(names) == 11
+    assert set(widgets.explorer_names()) == {f"{name}_explorer" for name in names}
+    assert {case[0] for case in bench_explorers.cases()} >= names
+    assert set(checks.PART_A) | set(checks.PART_B) == names
+    assert widgets.optimizer_race is widgets.optimizer_race_explorer
+
+
+@pytest.mark.parametrize("name", list(experiments.EXPLORERS))
+def test_spec_is_complete_and_its_defaults_are_the_compute_defaults(name):
+    """So that benchmarks/bench_explorers.py times what a student first sees."""
+    spec = experiments.EXPLORERS[name]
+    parameters = inspect.signature(spec.compute).parameters
+    for control in spec.controls:
+        assert control.name in parameters or "remedies" in parameters, (name, control.name)
+        default = parameters[control.name].default if control.name in parameters else control.default
+        if default is not None and default is not inspect.Parameter.empty:
+            assert control.default == default, (name, control.name)
+    assert spec.move[0] in spec.defaults() and spec.title and spec.question and spec.chapter
+    assert spec.describe.__doc__ and spec.draw.__doc__ and spec.compute.__doc__
+    assert str(inspect.signature(getattr(widgets, f"{name}_explorer"))).startswith("(*, ")
+
+
+@pytest.mark.parametrize("name", list(experiments.EXPLORERS))
+def test_ranges_that_span_decades_use_log_sliders(name):
+    for control in experiments.EXPLORERS[name].controls:
+        if control.kind in ("int", "float") and control.low > 0:
+            assert control.high / control.low < 100 or control.kind == "int", (name, control.name)
+        widget = widgets.make_control(control, control.default)
+        if control.kind == "log":
+            assert type(widget).__name__ == "FloatLogSlider"
+
+
+def test_values_are_shown_to_their_meaningful_digits():
+    race = experiments.EXPLORERS["optimizer_race"]
+    for name, shown in (("beta1", "0.9"), ("beta2", "0.999"), ("eps", "1e-08")):
+        control = race.control(name)
+        assert format(control.default, control.fmt) == shown  # Python's format reads d3's ".4" alike
+    assert format(0.9999, race.control("beta2").fmt) == "0.9999"
+    assert format(0.999, experiments.EXPLORERS["adam_bias"].control("beta2").fmt) == "0.999"
+
+
+@pytest.mark.parametrize("name", ["depth", "residual"])
+def test_branch_scale_reaches_one_over_sqrt_blocks(name):
+    spec = experiments.EXPLORERS[name]
+    positions, blocks = spec.control("branch_scale").positions(), spec.control("num_blocks")
+    for L in range(blocks.low, blocks.high + 1):
+        nearest = positions[np.argmin(np.abs(np.log(positions * np.sqrt(L))))]
+        assert abs(nearest * np.sqrt(L) - 1) < 0.01, (L, nearest)
+
+
+def test_depth_explorer_disables_what_has_no_effect():
+    explorer = widgets.depth_explorer(num_blocks=4)
+    assert explorer.controls["weight_std"].disabled and explorer.controls["branch_scale"].disabled
+    explorer.set(init="normal", residual=True)
+    assert not explorer.controls["weight_std"].disabled and not explorer.controls["branch_scale"].disabled
+    explorer.controls["residual"].value = False  # by hand
+    assert explorer.controls["branch_scale"].disabled
+
+
+def test_schedule_explorer_enables_only_the_parameters_of_the_chosen_schedules():
+    explorer = widgets.schedule_explorer(steps=20, schedules=("constant",))
+    disabled = {name for name, control in explorer.controls.items() if control.disabled}
+    assert disabled == {"warmup", "gamma", "power", "step_size", "step_gamma"}
+    explorer.set(schedules=("step", "exponential"))
+    assert {name for name, c in explorer.controls.items() if c.disabled} == {"warmup", "power"}
 
 
 def test_depth_explorer_diverging_setting_is_a_status_line():
-    explorer = widgets.depth_explorer(depth=5)
-    summary = explorer.set(depth=100, init="normal", weight_std=10.0, activation="relu")
+    explorer = widgets.depth_explorer(num_blocks=5)
+    summary = explorer.set(num_blocks=100, init="normal", weight_std=10.0, activation="relu")
     assert "overflowed" in summary and "lower the weight scale" in summary
     assert "overflowed" in explorer.status.value and explorer.result is None
-    assert explorer.set(depth=5, init="xavier_normal", activation="sigmoid").startswith("layer 1 / layer 5: ")
+    assert explorer.set(num_blocks=5, init="xavier_normal", activation="sigmoid").startswith("5 blocks (7 weight layers); ")
 
 
-def test_depth_explorer_summary_is_rounded():
-    explorer = widgets.depth_explorer(depth=30)
+def test_depth_explorer_summary_is_rounded_and_counts_weight_layers():
+    explorer = widgets.depth_explorer(num_blocks=30)
     result = explorer.result
-    assert explorer.summary == (f"layer 1 / layer 30: gradient reaching the layer |dL/dh| {result.ratio:.3g}, "
-                                f"weight gradient |dL/dW| {result.weight_ratio:.3g}; "
-                                f"activation std at layer 30 = {result.act_std[-1]:.3g}")
+    assert explorer.summary == (f"30 blocks (32 weight layers); block 1 / block 30: gradient reaching the block "
+                                f"|dL/dh| {result.ratio:.3g}, weight gradient |dL/dW| {result.weight_ratio:.3g}; "
+                                f"spread across examples at block 30 = {result.act_spread[-1]:.3g}")
     assert "e-19" in explorer.summary or "e-2" in explorer.summary  # vanishing: far below 1
+    assert explorer.set(residual=True).startswith("30 blocks (62 weight layers)")
+
+
+def test_depth_explorer_axes_say_blocks_and_weight_layers():
+    figure = widgets.depth_explorer(num_blocks=8).figure
+    for ax in figure.axes:
+        assert ax.get_xlabel().startswith("block") and "10 weight layers" in ax.get_xlabel()
+    assert "spread across examples" in figure.axes[1].get_ylabel()
 
 
 def test_race_lr_10_reports_the_divergence():
@@ -72,10 +150,19 @@ def test_race_surface_menu_moves_the_sliders_to_its_defaults():
     defaults = experiments.RACE_DEFAULTS["reddi"]
     assert {k: explorer.values[k] for k in defaults} == pytest.approx(defaults)
     assert "Adam +1" in explorer.summary and "AMSGrad -0.99" in explorer.summary
+    assert explorer.controls["momentum"].disabled and explorer.controls["weight_decay"].disabled
     # from code, the values given win over the surface's defaults
     explorer.set(surface="quadratic", lr=0.01)
     assert explorer.values["lr"] == pytest.approx(0.01)
     assert explorer.values["steps"] == experiments.RACE_DEFAULTS["quadratic"]["steps"]
+    assert not explorer.controls["momentum"].disabled
+
+
+def test_race_explorer_starts_from_the_surface_defaults():
+    for surface in experiments.SURFACES:
+        explorer = widgets.optimizer_race_explorer(surface=surface, steps=20)
+        defaults = {k: v for k, v in experiments.RACE_DEFAULTS[surface].items() if k != "steps"}
+        assert {k: explorer.values[k] for k in defaults} == pytest.approx(defaults)
 
 
 def test_schedule_explorer_without_a_schedule_says_so():
@@ -91,48 +178,18 @@ def test_schedule_explorer_flags_a_loss_that_rose():
     assert "one-cycle" in summary.split("(above its start)")[-1]
 
 
-def test_schedule_explorer_summary_names_every_schedule():
-    explorer = widgets.schedule_explorer(steps=20, schedules=("constant", "bold driver"))
-    assert explorer.summary.startswith("final loss: constant ")
-    assert "bold driver" in explorer.summary
-
-
-# ----- the plots -------------------------------------------------------------------------------
-@pytest.mark.parametrize("draw, result", [
-    (plots.depth_profile, lambda: experiments.depth_profile(depth=8)),
-    (plots.schedule_comparison, lambda: experiments.schedule_comparison(steps=20)),
-    (plots.optimizer_race, lambda: experiments.optimizer_race("saddle", steps=20)),
-    (plots.optimizer_race, lambda: experiments.optimizer_race("reddi", steps=30)),
-    (plots.optimizer_race, lambda: experiments.optimizer_race("rosenbrock", lr=10.0, steps=20)),
-])
-def test_plots_return_figures_with_labelled_axes(draw, result):
-    figure = draw(result())
-    assert isinstance(figure, Figure) and figure.axes
-    for ax in figure.axes:
-        assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
-
-
-@pytest.mark.parametrize("make, compute", [(widgets.depth_explorer, experiments.depth_profile),
-                                           (widgets.schedule_explorer, experiments.schedule_comparison)])
-def test_explorer_defaults_are_the_compute_defaults(make, compute):
-    """So that benchmarks/bench_explorers.py times what a student first sees."""
-    import inspect
-    explorer_defaults = {n: p.default for n, p in inspect.signature(make).parameters.items()}
-    compute_defaults = {n: p.default for n, p in inspect.signature(compute).parameters.items()}
-    assert {n: compute_defaults[n] for n in explorer_defaults} == explorer_defaults
-
-
-def test_race_explorer_starts_from_the_surface_defaults():
-    explorer = widgets.optimizer_race_explorer()
-    defaults = experiments.RACE_DEFAULTS["rosenbrock"]
-    assert {k: explorer.values[k] for k in defaults} == pytest.approx(defaults)
-
-
 def test_a_failing_setting_replaces_the_picture_with_its_message():
-    explorer = widgets.depth_explorer(depth=10)
+    explorer = widgets.depth_explorer(num_blocks=10)
     before = explorer.image.value
-    explorer.set(depth=100, activation="relu", init="normal", weight_std=10.0)
+    explorer.set(num_blocks=100, activation="relu", init="normal", weight_std=10.0)
     assert explorer.result is None and "overflowed" in explorer.summary
-    assert explorer.image.value != before
+    assert explorer.image.value != before and isinstance(explorer.figure, Figure)
     texts = [t.get_text() for ax in explorer.figure.axes for t in ax.texts]
     assert any("overflowed" in t for t in texts)
+
+
+def test_unknown_arguments_and_controls_are_named():
+    with pytest.raises(TypeError, match="depth"):
+        widgets.depth_explorer(depth=10)
+    with pytest.raises(ValueError, match="unknown control"):
+        widgets.chain_explorer(num_layers=5).set(depth=3)
