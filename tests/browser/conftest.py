@@ -115,11 +115,19 @@ class LabServer:
         return self.log.read_text(errors="replace")[-chars:]
 
 
-def _write_settings(settings_dir):
-    """User settings for the temporary JupyterLab: never ask the network for news or updates."""
-    notification = settings_dir / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    notification.parent.mkdir(parents=True)
-    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+COURSE_SETTINGS = ROOT / "jupyter"  # what `make lab` gives a student: overrides.json, custom/custom.css
+
+
+def _write_settings(settings_dir, config_dir):
+    """The course's own lab settings (jupyter/overrides.json: no news, no update check) as user
+    settings, and its custom CSS (readable prose width) where --LabApp.custom_css finds it."""
+    overrides = json.loads((COURSE_SETTINGS / "overrides.json").read_text())
+    for plugin_id, settings in overrides.items():
+        package, plugin = plugin_id.split(":")
+        path = settings_dir / package / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings))
+    shutil.copytree(COURSE_SETTINGS / "custom", config_dir / "custom")
 
 
 def _stop(process):
@@ -151,7 +159,7 @@ def lab_server():
     shutil.copytree(HERE / "fixtures", root / "fixtures", ignore=ignore)
     for name in ("config", "data", "runtime", "workspaces", "settings", "ipython"):
         (tmp / name).mkdir()
-    _write_settings(tmp / "settings")
+    _write_settings(tmp / "settings", tmp / "config")
 
     env = dict(os.environ,
                JUPYTER_CONFIG_DIR=str(tmp / "config"),
@@ -172,7 +180,7 @@ def lab_server():
                f"--ServerApp.root_dir={root}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
                "--LabApp.workspaces_dir=" + str(tmp / "workspaces"),
                "--LabApp.user_settings_dir=" + str(tmp / "settings"),
-               "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True",
+               "--LabApp.extension_manager=readonly", "--LabApp.custom_css=True", "--LabApp.expose_app_in_browser=True",
                "--ServerApp.terminals_enabled=False"]
     if os.geteuid() == 0:  # CI and these machines run as root
         command.append("--allow-root")

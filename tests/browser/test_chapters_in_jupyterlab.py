@@ -127,6 +127,23 @@ _KERNEL_READY = r"""() => {
             && kernel.connectionStatus === 'connected');
 }"""
 
+# Before anything runs: what a student sees on opening the notebook. Explorer cells with stored
+# output must show their picture (not "Error displaying widget" or a VBox(...) repr), and prose keeps a readable width.
+_STATIC_VIEW = r"""() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const broken = (panel.node.textContent.match(/Error displaying widget|VBox\(/g) || []).length;
+  let explorerCells = 0, pictures = 0;
+  [...panel.content.model.cells].forEach((c, n) => {
+    if (c.type !== 'code' || !c.outputs.length || !/_explorer\(/.test(c.sharedModel.getSource())) return;
+    explorerCells += 1;
+    if (panel.content.widgets[n].node.querySelector('.jp-OutputArea-output img')) pictures += 1;
+  });
+  const prose = [...panel.node.querySelectorAll('.jp-MarkdownCell .jp-RenderedMarkdown')]
+    .map(el => el.getBoundingClientRect().width).filter(w => w > 0);
+  return {broken, explorerCells, pictures, proseWidth: Math.max(0, ...prose)};
+}"""
+MAX_PROSE_WIDTH_PX = 46 * 16 + 1   # jupyter/custom/custom.css: 46rem, about 80 characters a line
+
 _IMAGES = "el => [...el.querySelectorAll('img')].map(i => i.src)"
 
 # True once the explorer shows loaded images whose data differ from `before`.
@@ -213,6 +230,13 @@ def check_notebook(browser, server, path, shots, min_explorers=0, expect_errors=
     stem = path.replace("/", "-").removesuffix(".ipynb")
     page = _open(browser, server, path)
     try:
+        static = page.evaluate(_STATIC_VIEW)
+        page.screenshot(path=str(shots / f"{stem}-before-run.png"))
+        assert not static["broken"], f"{path}: before running, a widget shows an error or a raw repr"
+        assert static["pictures"] == static["explorerCells"], \
+            f"{path}: before running, {static['pictures']} of {static['explorerCells']} explorers show a picture"
+        assert 0 < static["proseWidth"] <= MAX_PROSE_WIDTH_PX, \
+            f"{path}: prose {static['proseWidth']:.0f} px wide; the course's CSS caps it at 46rem"
         _run_all(page)
         errors = _errors(page)
         page.screenshot(path=str(shots / f"{stem}.png"))
