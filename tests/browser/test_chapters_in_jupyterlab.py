@@ -131,7 +131,8 @@ _KERNEL_READY = r"""() => {
 # output must show their picture (not "Error displaying widget" or a VBox(...) repr), and prose keeps a readable width.
 _STATIC_VIEW = r"""() => {
   const panel = window.jupyterapp.shell.currentWidget;
-  const broken = (panel.node.textContent.match(/Error displaying widget|VBox\(/g) || []).length;
+  const outputs = [...panel.node.querySelectorAll('.jp-OutputArea-output')].map(el => el.textContent).join(' ');
+  const broken = (outputs.match(/Error displaying widget|VBox\(/g) || []).length;
   let explorerCells = 0, pictures = 0;
   [...panel.content.model.cells].forEach((c, n) => {
     if (c.type !== 'code' || !c.outputs.length || !/_explorer\(/.test(c.sharedModel.getSource())) return;
@@ -230,6 +231,12 @@ def check_notebook(browser, server, path, shots, min_explorers=0, expect_errors=
     stem = path.replace("/", "-").removesuffix(".ipynb")
     page = _open(browser, server, path)
     try:
+        try:  # JupyterLab renders the stored outputs of cells out of view on idle: give it time
+            page.wait_for_function(f"() => {{ const v = ({_STATIC_VIEW})(); "
+                                   "return v.pictures === v.explorerCells && v.proseWidth > 0; }",
+                                   timeout=STEP_TIMEOUT_MS, polling=250)
+        except Exception:
+            pass  # the assertions below say what is missing
         static = page.evaluate(_STATIC_VIEW)
         page.screenshot(path=str(shots / f"{stem}-before-run.png"))
         assert not static["broken"], f"{path}: before running, a widget shows an error or a raw repr"
