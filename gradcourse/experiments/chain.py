@@ -100,7 +100,7 @@ EXPLORER = ExplorerSpec(
     question="For which w and z does the gradient survive 30 layers?",
     compute=scalar_chain, draw=plot_chain, describe=describe_chain,
     controls=(
-        Control("num_layers", "layers L (one weight each)", "int", 30, 1, 100, 1),
+        Control("num_layers", "layers L", "int", 30, 1, 100, 1),
         Control("weight", "weight w", "float", 1.0, -8.0, 8.0, 0.1, fmt=".3", continuous=True),
         Control("preactivation", "pre-activation z", "float", 0.0, -6.0, 6.0, 0.1, fmt=".3", continuous=True),
         Control("activation", "activation f", "choice", "sigmoid", options=ACTIVATIONS),

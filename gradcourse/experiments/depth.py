@@ -128,7 +128,7 @@ EXPLORER = ExplorerSpec(
     question="Which recipes keep the gradient alive from the last block to the first?",
     compute=depth_profile, draw=plot_depth_profile, describe=describe_depth,
     controls=(
-        Control("num_blocks", "blocks (weight layers: blocks + 2, residual 2·blocks + 2)", "int", 30, 1, 100, 1),
+        Control("num_blocks", "blocks", "int", 30, 1, 100, 1),
         Control("width", "width", "int", 64, 8, 256, 8),
         Control("activation", "activation", "choice", "sigmoid", options=ACTIVATIONS),
         Control("init", "initialisation", "choice", "xavier_normal", options=INITS),

@@ -76,7 +76,7 @@ EXPLORER = ExplorerSpec(
     question="Which initialisation and gain keep every singular value near 1?",
     compute=jacobian_isometry, draw=plot_isometry, describe=describe_isometry,
     controls=(
-        Control("num_blocks", "blocks (weight layers = blocks + 2)", "int", 30, 1, 100, 1),
+        Control("num_blocks", "blocks", "int", 30, 1, 100, 1),
         Control("width", "width", "int", 64, 8, 128, 8),
         Control("init", "initialisation", "choice", "orthogonal", options=ISOMETRY_INITS),
         Control("activation", "activation", "choice", "tanh", options=("tanh", "linear", "relu")),

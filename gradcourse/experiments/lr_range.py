@@ -67,7 +67,7 @@ EXPLORER = ExplorerSpec(
     compute=lr_range_on_digits, draw=plot_lr_range, describe=describe_lr_range,
     controls=(
         Control("optimizer", "optimiser", "choice", "sgd", options=OPTIMIZERS),
-        Control("num_blocks", "blocks (weight layers = blocks + 2)", "int", 4, 1, 20, 1),
+        Control("num_blocks", "blocks", "int", 4, 1, 20, 1),
         Control("steps", "steps", "int", 100, 20, 300, 10),
         # smooth=0.9 (not fastai's 0.98): over only 100 steps a 0.98 average lags ~50 steps behind
         Control("smooth", "smoothing beta", "float", 0.9, 0.0, 0.99, 0.01, fmt=".3"),

@@ -155,7 +155,7 @@ EXPLORER = ExplorerSpec(
         Control("optimizer", "optimiser", "choice", "sgd", options=OPTIMIZERS),
         Control("schedule", "schedule", "choice", "constant", options=REMEDY_SCHEDULES),
         Control("clipping", "clip the gradient norm at 1", "bool", False),
-        Control("num_blocks", "blocks (weight layers = blocks + 2, or 2·blocks + 2 residual)", "int", 20, 2, 40, 1),
+        Control("num_blocks", "blocks", "int", 20, 2, 40, 1),
         Control("steps", "steps", "int", 150, 10, 500, 10),
         Control("seed", "seed (split, weights, batches)", "int", 0, 0, 9, 1),
     ),

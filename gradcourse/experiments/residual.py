@@ -109,7 +109,7 @@ EXPLORER = ExplorerSpec(
     question="At how many blocks does the plain net stop learning? Does the residual one?",
     compute=residual_vs_plain, draw=plot_residual_training, describe=describe_residual,
     controls=(
-        Control("num_blocks", "blocks (plain: blocks + 2 weight layers, residual: 2·blocks + 2)", "int", 20, 2, 50, 1),
+        Control("num_blocks", "blocks", "int", 20, 2, 50, 1),
         Control("width", "width", "int", 32, 8, 64, 8),
         Control("activation", "activation", "choice", "relu", options=("relu", "tanh", "sigmoid")),
         Control("steps", "steps", "int", 100, 20, 400, 20),
