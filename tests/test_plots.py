@@ -93,6 +93,17 @@ def test_importing_changes_no_global_setting():
     subprocess.run([sys.executable, "-c", code], check=True, env={"MPLBACKEND": "Agg"})
 
 
+def test_the_package_re_exports_every_public_name_of_its_modules():
+    modules = (P.axes, P.course_style, P.layers, P.surfaces, P.training)
+    public = {name for module in modules for name, value in vars(module).items()
+              if not name.startswith("_") and getattr(value, "__module__", module.__name__) == module.__name__
+              and not isinstance(value, type(P))}
+    assert set(P.__all__) == public
+    assert all(getattr(P, name) is getattr(module, name) for module in modules for name in public
+               if hasattr(module, name))
+    assert callable(P.style) and callable(P.schedules)   # the functions, not modules of the same name
+
+
 def test_figure_repr_shows_the_pinned_size():
     assert repr(P.gradient_flow(np.ones(3))) == "<Figure size 640x400 with 1 Axes>"
     fig, axes = P.subplots(1, 2)

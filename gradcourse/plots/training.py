@@ -1,0 +1,214 @@
+"""Pictures of training runs: loss or accuracy over the steps, learning-rate schedules, and one
+number per configuration compared (every seed as a dot, or one bar each).
+"""
+from collections.abc import Mapping
+
+import numpy as np
+
+from .axes import STEP_AXIS, _series, drawable, legend, log_scale, mark_missing, panel
+from .course_style import REFERENCE_COLOR, colors, line_styles, style, subplots
+
+
+def _get(run, key):
+    """run[key] for a dict, run.key for an object such as training.History, else None."""
+    return run.get(key) if isinstance(run, Mapping) else getattr(run, key, None)
+
+
+def _curve(run, metric):
+    """(x, y) of a run's loss or accuracy, or None if the run has no such values."""
+    if metric == "loss":
+        y = _get(run, "loss")
+        x_key = "steps"
+    else:
+        y = _get(run, "accuracy")
+        y = _get(run, "train_accuracy") if y is None else y
+        x_key = "eval_steps"
+    if y is None or len(y) == 0:
+        return None
+    y = np.asarray(y, dtype=float)
+    x = _get(run, x_key)
+    x = np.arange(len(y)) if x is None or len(x) != len(y) else np.asarray(x, dtype=float)
+    return x, y
+
+
+def _diverged_at(run, y):
+    """The run's diverged_at, else the first step whose value is not finite, else None."""
+    step = _get(run, "diverged_at")
+    if step is None and not np.all(np.isfinite(y)):
+        step = int(np.flatnonzero(~np.isfinite(y))[0])
+    return step
+
+
+def _spans_decades(curves, decades=2):
+    values = np.concatenate([y for _, y in curves]) if curves else np.array([])
+    values = values[np.isfinite(values) & (values > 0)]
+    return values.size > 0 and values.max() / values.min() >= 10 ** decades
+
+
+def _training_panel(ax, runs, metric, logy):
+    curves = {label: _curve(run, metric) for label, run in runs.items()}
+    if all(c is None for c in curves.values()):
+        raise ValueError(f"training_curves: no run has {metric!r} values "
+                         f"(runs: {sorted(map(str, runs))})")
+    if logy is None:
+        logy = metric == "loss" and _spans_decades([c for c in curves.values() if c is not None])
+    for (label, run), look in zip(runs.items(), line_styles(len(runs))):
+        color = look["color"]
+        if curves[label] is None:
+            continue
+        x, y = curves[label]
+        drawn, _ = drawable(y, logy)
+        ax.plot(x, drawn, linewidth=1.4, label=label, **look)
+        step = _diverged_at(run, y)
+        if step is not None:
+            shown = np.flatnonzero(np.isfinite(drawn) & (x <= step))
+            y_mark = drawn[shown[-1]] if shown.size else (1.0 if logy else 0.0)
+            ax.plot([step], [y_mark], linestyle="none", marker="X", markersize=11, color=color,
+                    markeredgecolor="black", markeredgewidth=0.8, gid="diverged")
+            note = ax.annotate(f"diverged at step {step}", xy=(step, y_mark), xytext=(6, 6),
+                               textcoords="offset points", fontsize=8, color=color)
+            note.set_in_layout(False)
+    if logy:
+        log_scale(ax, "y", [c[1] for c in curves.values() if c is not None])
+    ax.set_xlabel(STEP_AXIS)
+    ax.set_ylabel("training loss" + (" (log scale)" if logy else "") if metric == "loss"
+                  else "accuracy (fraction correct)")
+    legend(ax)
+
+
+def training_curves(runs, metric="loss", ax=None, logy=None, title=None):
+    """Loss (or accuracy) over training steps, one line per run, with an X where a run diverged.
+
+    `runs`: a dict label -> run, where a run is a dict (or a `training.History`) with "loss" (one
+    value per step), optionally "accuracy" (or "train_accuracy", measured at "eval_steps") and
+    "diverged_at" (the step whose loss or gradient became non-finite, or None). `metric`: "loss",
+    "accuracy", or "both" (two panels; `ax` may then be a pair of Axes). `logy=None` picks a log
+    scale when the losses span two decades or more.
+    How to read it: the X marks the last finite loss before the run blew up; compare how fast the
+    surviving runs fall, and at which step the others stopped.
+    """
+    if metric not in ("loss", "accuracy", "both"):
+        raise ValueError(f"metric must be 'loss', 'accuracy' or 'both', got {metric!r}")
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("training_curves: runs must be a non-empty dict label -> run")
+    with style():
+        if metric != "both":
+            ax = panel(ax)
+            _training_panel(ax, runs, metric, logy)
+            if title:
+                ax.set_title(title)
+            return ax.figure
+        if ax is None:
+            fig, ax = subplots(1, 2)
+        elif len(ax) != 2:
+            raise ValueError("training_curves(metric='both') draws two panels: pass ax=None or two Axes")
+        _training_panel(ax[0], runs, "loss", logy)
+        _training_panel(ax[1], runs, "accuracy", False)
+        if title:
+            ax[0].figure.suptitle(title)
+        return ax[0].figure
+
+
+def schedules(curves, steps=None, ax=None, logy=False, title=None):
+    """Learning rate against step for one or several schedules.
+
+    `curves`: a dict label -> 1-D array of rates, or label -> callable `schedule(step) -> lr`
+    (e.g. `gradcourse.schedules.CosineAnnealing(0.1, total_steps=100)`), evaluated at
+    `range(steps)`. A single array or callable is also accepted. How to read it: the height is
+    the step size the optimiser uses at that step; warm-up is the initial ramp.
+    """
+    if not isinstance(curves, Mapping):
+        curves = {None: curves}
+    evaluated = {}
+    for label, curve in curves.items():
+        if callable(curve):
+            if steps is None:
+                raise ValueError(f"schedules: {label!r} is a callable schedule; pass steps=N to evaluate "
+                                 "it at steps 0..N-1")
+            curve = [curve(t) for t in range(steps)]
+        evaluated[label] = curve
+    with style():
+        ax = panel(ax)
+        for (label, lr), look in zip(_series(evaluated, "schedules"), line_styles(len(evaluated))):
+            drawn, _ = drawable(lr, logy)
+            ax.plot(np.arange(len(lr)), drawn, label=label, **look)
+        if logy:
+            log_scale(ax, "y", [lr for _, lr in _series(evaluated, "schedules")])
+        ax.set_xlabel(STEP_AXIS)
+        ax.set_ylabel("learning rate" + (" (log scale)" if logy else ""))
+        ax.set_title(title or "learning-rate schedule")
+        legend(ax)
+        return ax.figure
+
+
+def seed_spread(values, ylabel, logy=False, ax=None, title=None, reference=None, rotation=None):
+    """Every seed's value as a dot, one column per configuration, with the mean as a bar.
+
+    `values`: a dict label -> `seeds.SeedValues` (or a 1-D array, one value per seed). The
+    dots show the whole spread, so a lucky seed cannot pass for the rule. Non-finite values (a
+    diverged run) are written at the top of their column. `reference`: a horizontal line, e.g.
+    the loss of chance level. `rotation`: of the column labels, in degrees (default: 20 when a
+    label is longer than 10 characters, else 0).
+    """
+    if not isinstance(values, Mapping) or not values:
+        raise ValueError("seed_spread: values must be a non-empty dict label -> per-seed values")
+    labels = [str(label) for label in values]
+    columns = [np.asarray(getattr(v, "values", v), dtype=float) for v in values.values()]
+    with style():
+        ax = panel(ax)
+        for x, (column, color) in enumerate(zip(columns, colors(len(columns)))):
+            drawn, bad = drawable(column, logy)
+            jitter = np.linspace(-0.18, 0.18, column.size) if column.size > 1 else np.zeros(1)
+            ax.plot(x + jitter, drawn, linestyle="none", marker="o", color=color, alpha=0.75)
+            finite = drawn[~bad]
+            if finite.size:
+                centre = np.exp(np.mean(np.log(finite))) if logy else np.mean(finite)
+                ax.plot([x - 0.3, x + 0.3], [centre, centre], color="black", linewidth=1.4)
+            if bad.any():
+                ax.annotate(f"{bad.sum()} of {column.size}\nnot finite", xy=(x, 1.0),
+                            xycoords=ax.get_xaxis_transform(), ha="center", va="top", fontsize=7.5)
+        if reference is not None:
+            ax.axhline(reference, color=REFERENCE_COLOR, linestyle=":", linewidth=1.0)
+        if logy:
+            log_scale(ax, "y", columns)
+        if rotation is None:
+            rotation = 20 if max(map(len, labels)) > 10 else 0
+        ax.set_xticks(np.arange(len(labels)), labels, rotation=rotation, ha="right" if rotation else "center")
+        ax.set_xlim(-0.6, len(labels) - 0.4)
+        ax.set_ylabel(ylabel + (" (log scale)" if logy else ""))
+        ax.grid(False, axis="x")
+        n = max(column.size for column in columns)
+        ax.set_title(title or f"every seed a dot ({n} seeds), black bar: {'geometric ' if logy else ''}mean")
+        return ax.figure
+
+
+def bar_comparison(values, ylabel, logy=False, ax=None, title=None):
+    """One bar per configuration (an ablation), with its value written on top.
+
+    `values`: a dict label -> number, e.g. final loss per remedy. Non-finite values (a run that
+    diverged) and, on a log scale, values <= 0 get no bar and are written at the bottom instead.
+    """
+    if not isinstance(values, Mapping) or not values:
+        raise ValueError("bar_comparison: values must be a non-empty dict label -> number")
+    labels = [str(label) for label in values]
+    heights = np.array([float(v) for v in values.values()])
+    drawn, bad = drawable(heights, logy)
+    with style():
+        ax = panel(ax)
+        x = np.arange(len(labels))
+        bars = ax.bar(x, np.where(bad, 0.0, drawn), color=colors(len(labels)), width=0.65)
+        for bar, v, missing in zip(bars, heights, bad):
+            if not missing:
+                ax.annotate(f"{v:.3g}", xy=(bar.get_x() + bar.get_width() / 2, v), xytext=(0, 2),
+                            textcoords="offset points", ha="center", va="bottom", fontsize=8)
+        mark_missing(ax, x, heights, bad, "black", all_at_bottom=True)
+        if logy:
+            log_scale(ax, "y", [drawn])
+        ax.set_xticks(x, labels, rotation=20 if max(map(len, labels)) > 10 else 0,
+                      ha="right" if max(map(len, labels)) > 10 else "center")
+        ax.set_ylabel(ylabel + (" (log scale)" if logy else ""))
+        ax.grid(False, axis="x")
+        if title:
+            ax.set_title(title)
+        return ax.figure
+
