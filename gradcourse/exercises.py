@@ -1,33 +1,93 @@
 """Checkers for the exercises: each runs your code on known inputs and explains what is off.
 
-Every checker compares your code with an independent computation (a formula written out with
-numpy, or central finite differences), never with your own code. On success it prints one line
-starting with ✓; on failure it raises `ExerciseError` (an AssertionError, so graders count it as
-a failed test) saying what was expected, what your code gave, and, when the numbers match a
-usual mistake, which one::
+Every checker compares your code with an independent computation, never with your own code. On
+success it shows one line starting with ✓ (green in Jupyter); on failure it raises
+`ExerciseError` (an AssertionError, so graders count it as a failed test) and Jupyter shows only
+its message, a short block saying what was expected, what your code gave, and, when the numbers
+match a usual mistake, which one::
 
     from gradcourse.exercises import check_sigmoid_backward
     check_sigmoid_backward(sigmoid)   # ✓ sigmoid backward matches finite differences at 5 points
 
+How the checkers keep the answers out of reach. This module is imported by every student, so
+nothing in it may be an answer one can import:
+
+- the expected values are computed inline, on the checker's own fixed inputs, from a closed form
+  (e.g. Adam's m_t as a weighted sum of all the gradients at once, the range test's rates as one
+  geometric sequence over losses known in advance) or from central finite differences. None of
+  them is a function with the exercise's signature, so there is nothing to call in its place;
+- tests that need an implementation to compare with (the course's own `CosineAnnealing`,
+  `optim.Adam`, ...) are hidden tests: they live in the test cells of `solutions/` only;
+- while your function runs (and while its backward runs), the checker watches which functions
+  it calls. If it is, or calls, the course's own implementation of that exercise
+  (`COURSE_IMPLEMENTATIONS`, e.g. `gradcourse.functional.sigmoid` for the sigmoid,
+  `optim.clip_grad_norm_` for clipping) or any function of this module, the check fails and
+  says so: the exercise scores 0. The rest of the course (Tensor operations, `record_op`,
+  `nn.Linear`, an optimiser's `step`, ...) is yours to use;
+- each test cell imports the checkers it calls, so redefining a checker's name in an answer
+  cell changes nothing.
+
 The checkers are listed by notebook at the end of this module, in `CHECKERS`.
 """
 import contextlib
+import html
+import inspect
 import math
+import sys
+import textwrap
 
 import numpy as np
 
-from . import nn, optim
-from .autograd import Tensor, tensor
+from . import diagnostics, functional, lr_finder, nn, optim, schedules, training
+from .autograd import Tensor, _stable_sigmoid, tensor
 from .rng import generator
 
 
 class ExerciseError(AssertionError):
-    """Your code gave a wrong answer; the message says where, and why when it recognises the mistake."""
+    """Your code gave a wrong answer; the message says where, and why when it recognises the mistake.
+
+    Jupyter shows it as a short block (`_render_traceback_`) instead of a traceback through the
+    checker's code: the message is all a student needs, and the checker's lines would show its
+    reference computation.
+    """
+
+    def _render_traceback_(self):
+        """The lines IPython shows for this error (in place of the traceback): a ✗ header, the message."""
+        red, bold, reset = "\x1b[31m", "\x1b[1m", "\x1b[0m"
+        lines = [f"{red}{bold}✗ Not yet: the check failed (ExerciseError){reset}"]
+        for paragraph in str(self).split("\n"):
+            lines += textwrap.wrap(paragraph, width=100, break_long_words=False) or [""]
+        return lines
 
 
 # ----- shared helpers ------------------------------------------------------------------------
+class Passed:
+    """A ✓ line: green and framed in Jupyter (text/html), "✓ message" as plain text."""
+
+    def __init__(self, message):
+        self.message = message
+
+    def __repr__(self):
+        return f"✓ {self.message}"
+
+    __str__ = __repr__
+
+    def _repr_html_(self):
+        return ('<div style="border-left: 4px solid #2e7d32; background: #e8f5e9; color: #1b5e20; '
+                f'padding: 4px 10px; font-weight: 600">✓ {html.escape(self.message)}</div>')
+
+
 def _passed(message):
-    print(f"✓ {message}")
+    """Show the ✓ line: as rich output in IPython, printed elsewhere (a script, pytest)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:
+        print(Passed(message))
+    else:
+        display(Passed(message))
 
 
 def _name(fn):
@@ -48,18 +108,128 @@ def _course_generator_untouched():
 def _bind(fn, *args, **kwargs):
     """`fn` with trailing arguments fixed, keeping its name for the messages."""
     def bound(*inputs):
+        __tracebackhide__ = True
         return fn(*inputs, *args, **kwargs)
     bound.__name__ = _name(fn)
+    bound.__wrapped__ = fn
     return bound
 
 
-def _call(fn, *args, **kwargs):
-    """Call your function; turn the notebook's placeholder into a message instead of a traceback."""
+def _call(fn, *args, course=()):
+    """Call your function; turn the notebook's placeholder into a message instead of a traceback.
+
+    `course` names the course's own implementations of the exercise (see COURSE_IMPLEMENTATIONS),
+    which your function may not be, nor call.
+    """
+    __tracebackhide__ = True  # IPython and pytest leave such frames out of a traceback through your code
+    _refuse_course_code(fn)
     try:
-        return fn(*args, **kwargs)
+        return _watched(fn, course, fn, *args)
     except NotImplementedError:
         raise ExerciseError(f"{_name(fn)} is not written yet: replace the line "
                             f"`raise NotImplementedError()` with your code") from None
+
+
+# ----- your code, not the course's ------------------------------------------------------------
+def _course_functions():
+    """{name: function} of the course's implementations that an exercise asks you to write."""
+    return {
+        "gradcourse.training.fit": training.fit,
+        "gradcourse.diagnostics.gradient_norms": diagnostics.gradient_norms,
+        "gradcourse.functional.sigmoid": functional.sigmoid,
+        "Tensor.sigmoid (gradcourse.autograd)": Tensor.sigmoid,
+        "gradcourse.autograd._stable_sigmoid": _stable_sigmoid,
+        "gradcourse.nn.Sigmoid": nn.Sigmoid.forward,
+        "gradcourse.schedules.CosineAnnealing": schedules.CosineAnnealing.lr_at,
+        "gradcourse.schedules (its cosine)": schedules._cosine_between,
+        "gradcourse.optim.Adam": optim.Adam._adam_update,
+        "gradcourse.nn.Residual": nn.Residual.forward,
+        "gradcourse.schedules.PolynomialDecay": schedules.PolynomialDecay.lr_at,
+        "gradcourse.functional.mse_loss": functional.mse_loss,
+        "gradcourse.nn.LayerNorm": nn.LayerNorm.forward,
+        "gradcourse.optim.clip_grad_norm_": optim.clip_grad_norm_,
+        "gradcourse.diagnostics.dead_fraction": diagnostics.dead_fraction,
+        "gradcourse.lr_finder.lr_range_test": lr_finder.lr_range_test,
+        "gradcourse.lr_finder.suggest": lr_finder.suggest,
+    }
+
+
+_SIGMOID = ("gradcourse.functional.sigmoid", "Tensor.sigmoid (gradcourse.autograd)",
+            "gradcourse.autograd._stable_sigmoid", "gradcourse.nn.Sigmoid")
+# For each exercise, the course's implementations of it: your answer may not be, nor call, them.
+# (Only for its own exercise: an LSTM written by hand may call the course's sigmoid.)
+COURSE_IMPLEMENTATIONS = {
+    "training_step": ("gradcourse.training.fit",),
+    "layer_gradient_norms": ("gradcourse.diagnostics.gradient_norms",),
+    "sigmoid": _SIGMOID,
+    "linreg_gradient": (),
+    "jacobian_bound": (),
+    "cosine_lr": ("gradcourse.schedules.CosineAnnealing", "gradcourse.schedules (its cosine)"),
+    "adam_step": ("gradcourse.optim.Adam",),
+    "ResidualBlock": ("gradcourse.nn.Residual",),
+    "bias_corrected_averages": ("gradcourse.optim.Adam",),
+    "polynomial_lr": ("gradcourse.schedules.PolynomialDecay",),
+    "regression_loss": ("gradcourse.functional.mse_loss",),
+    "layer_norm": ("gradcourse.nn.LayerNorm",),
+    "clip_grad_norm": ("gradcourse.optim.clip_grad_norm_",),
+    "dead_relu_fraction": ("gradcourse.diagnostics.dead_fraction",),
+    "lr_range_test": ("gradcourse.lr_finder.lr_range_test",),
+    "suggest_lr": ("gradcourse.lr_finder.suggest",),
+}
+_CALLBACKS = {"_fake_training_loss"}  # this module's functions that a checker hands to your code
+
+
+def _checker_code():
+    """{code object: name} of this module's own functions (the checkers and their helpers)."""
+    code = {}
+    for name, value in vars(sys.modules[__name__]).items():
+        # (unwrapped: a decorated function's own code is in this file, its wrapper's is shared)
+        own = getattr(inspect.unwrap(value), "__code__", None) if callable(value) else None
+        if own is not None and own.co_filename == __file__ and name not in _CALLBACKS:
+            code[own] = f"gradcourse.exercises.{name}"
+    return code
+
+
+def _not_yours(fn, what):
+    return ExerciseError(f"{_name(fn)} {what}, the course's own code, not yours: write it yourself. "
+                         f"While it does, this exercise scores 0.")
+
+
+def _refuse_course_code(fn):
+    """ExerciseError if the function (or class) you pass is one of the course's own."""
+    fn = getattr(fn, "__wrapped__", fn)
+    module = getattr(fn, "__module__", None) or ""
+    if module == "gradcourse" or module.startswith("gradcourse."):
+        raise _not_yours(fn, f"is {module}.{getattr(fn, '__qualname__', _name(fn))}")
+
+
+def _watched(fn, course, call, *args):
+    """`call(*args)`, failing if it runs one of the `course` implementations or this module's code.
+
+    (sys.setprofile sees every Python function call while your code runs, wherever it comes from:
+    passed directly, wrapped in a lambda, imported under another name.)
+    """
+    __tracebackhide__ = True
+    functions = _course_functions()
+    forbidden = {**_checker_code(), **{functions[name].__code__: name for name in course}}
+    found = []
+
+    def profile(frame, event, arg):
+        if event == "call" and not found and frame.f_code in forbidden:
+            found.append(forbidden[frame.f_code])
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        return call(*args)
+    finally:
+        switched_off = sys.getprofile() is not profile
+        sys.setprofile(previous)
+        if found:
+            raise _not_yours(fn, f"runs {found[0]}")
+        if switched_off:
+            raise ExerciseError(f"{_name(fn)} calls sys.setprofile, which switches this check off: remove "
+                                f"that call. While it is there, this exercise scores 0.")
 
 
 def _array(value, what):
@@ -77,11 +247,12 @@ def _array(value, what):
 
 
 def _fmt(x):
-    """A number or array as a short string: 4 significant digits."""
+    """A number or array as a short string: 4 significant digits each, so 1.2e-05 never shows as 0."""
     if np.ndim(x) == 0:
         x = complex(x) if np.iscomplexobj(x) else float(x)
         return f"{x:.4g}" if isinstance(x, float) else f"{x:.4g} (a complex number)"
-    return np.array2string(np.asarray(x), precision=4, suppress_small=True, separator=", ")
+    four_digits = {"float_kind": lambda v: f"{v:.4g}", "complex_kind": lambda v: f"{v:.4g}"}
+    return np.array2string(np.asarray(x), separator=", ", formatter=four_digits)
 
 
 def _close(got, expected, rtol=1e-6, atol=1e-9):
@@ -115,10 +286,6 @@ def _check_shape(got, expected, what, hint=""):
         raise ExerciseError(f"{what} has shape {np.shape(got)}, expected {np.shape(expected)}{hint}")
 
 
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
-
-
 def _finite_difference(f, x, h=1e-6):
     """Central differences of the scalar function f at every entry of the array x."""
     x = np.array(x, dtype=np.float64)
@@ -134,16 +301,17 @@ def _finite_difference(f, x, h=1e-6):
     return gradient
 
 
-def _backward_through(fn, inputs, upstream):
+def _backward_through(fn, inputs, upstream, course=()):
     """Run `fn(*inputs)`, backpropagate `upstream` and return (output, gradients of the inputs)."""
-    output = _call(fn, *inputs)
+    __tracebackhide__ = True
+    output = _call(fn, *inputs, course=course)
     if not isinstance(output, Tensor):
         raise ExerciseError(f"{_name(fn)} should return a Tensor, got {type(output).__name__}")
     if not output.requires_grad:
         raise ExerciseError(f"the Tensor {_name(fn)} returns is not connected to its inputs, so no "
                             f"gradient can reach them: build it from Tensor operations (or record_op), "
                             f"not from .data arrays")
-    output.backward(np.broadcast_to(upstream, output.shape))
+    _watched(fn, course, output.backward, np.broadcast_to(upstream, output.shape))  # (runs your backward too)
     return output, [x.grad for x in inputs]
 
 
@@ -156,6 +324,8 @@ def _mse_linear_gradients(W, b, X, y):
 
 def check_training_step(training_step):
     """`training_step(model, X, y, optimizer) -> float`: one SGD step on the mean squared error."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["training_step"]
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 1))
     with _course_generator_untouched():
@@ -167,10 +337,10 @@ def check_training_step(training_step):
     loss0, gW0, gb0 = _mse_linear_gradients(W0, b0, X, y)
     W1, b1 = W0 - 0.1 * gW0, b0 - 0.1 * gb0
 
-    got_loss = _call(training_step, model, X, y, optimizer)
+    got_loss = _call(training_step, model, X, y, optimizer, course=course)
     _check_first_step(model, W0, W1, gW0, got_loss, loss0, _mse_linear_gradients(W1, b1, X, y)[0])
     loss1, gW1, gb1 = _mse_linear_gradients(W1, b1, X, y)
-    _call(training_step, model, X, y, optimizer)
+    _call(training_step, model, X, y, optimizer, course=course)
     _check_second_step(model, W1 - 0.1 * gW1, W1 - 0.1 * (gW0 + gW1))
     _passed("training_step: the loss and the parameters match the SGD formula over 2 steps")
 
@@ -207,6 +377,8 @@ def _check_second_step(model, W2, W2_accumulated):
 
 def check_layer_gradient_norms(layer_gradient_norms):
     """`layer_gradient_norms(model) -> list`: ||dL/dW||_F of each Linear layer, input side first."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["layer_gradient_norms"]
     rng = np.random.default_rng(2)
     with _course_generator_untouched():
         model = nn.Sequential(nn.Linear(4, 5), nn.Sigmoid(), nn.Linear(5, 3), nn.Sigmoid(), nn.Linear(3, 2))
@@ -216,7 +388,7 @@ def check_layer_gradient_norms(layer_gradient_norms):
         layer.bias.grad = 5.0 * rng.normal(size=layer.bias.shape)
     expected = np.array([math.sqrt(np.sum(layer.weight.grad**2)) for layer in linears])
 
-    got = _call(layer_gradient_norms, model)
+    got = _call(layer_gradient_norms, model, course=course)
     got = _array(list(got) if not isinstance(got, (Tensor, np.ndarray)) else got, "layer_gradient_norms(model)")
     if got.shape == (6,):
         raise ExerciseError("got 6 numbers for 3 Linear layers: take one norm per layer, of its weight's "
@@ -243,10 +415,12 @@ _SIGMOID_POINTS = (-3.0, -1.0, 0.0, 0.5, 2.0)
 
 def check_sigmoid_forward(sigmoid, x=_SIGMOID_POINTS):
     """`sigmoid(x: Tensor) -> Tensor` computes 1 / (1 + e^-x) entry by entry."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["sigmoid"]
     x = np.asarray(x, dtype=np.float64)
     with np.errstate(over="ignore"):
-        expected = _sigmoid(x)
-    out = _call(sigmoid, tensor(x))
+        expected = 1.0 / (1.0 + np.exp(-x))
+    out = _call(sigmoid, tensor(x), course=course)
     if not isinstance(out, Tensor):
         raise ExerciseError(f"sigmoid should return a Tensor (wrap the result with record_op), "
                             f"got {type(out).__name__}")
@@ -264,13 +438,16 @@ def check_sigmoid_forward(sigmoid, x=_SIGMOID_POINTS):
 
 def check_sigmoid_backward(sigmoid, x=_SIGMOID_POINTS):
     """sigmoid's backward gives sigma(x)(1 - sigma(x)) times the upstream gradient."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["sigmoid"]
     x = np.asarray(x, dtype=np.float64)
-    slope = _finite_difference(lambda z: np.sum(_sigmoid(z)), x)  # each entry depends on its own x only
-    _, (got,) = _backward_through(sigmoid, [tensor(x, requires_grad=True)], 1.0)
+    # (each entry depends on its own x only)
+    slope = _finite_difference(lambda z: np.sum(1.0 / (1.0 + np.exp(-z))), x)
+    _, (got,) = _backward_through(sigmoid, [tensor(x, requires_grad=True)], 1.0, course=course)
     _check_backward_shape(got, x)
     _check_sigmoid_slope(got, slope, x)
     upstream = np.linspace(-2.0, 3.0, x.size).reshape(x.shape)
-    _, (got,) = _backward_through(sigmoid, [tensor(x, requires_grad=True)], upstream)
+    _, (got,) = _backward_through(sigmoid, [tensor(x, requires_grad=True)], upstream, course=course)
     if _close(got, slope, rtol=1e-5, atol=1e-8) and not _close(slope, upstream * slope):
         raise ExerciseError("your sigmoid backward ignores the upstream gradient g: the chain rule needs "
                             "g * sigma(x) * (1 - sigma(x))")
@@ -291,7 +468,7 @@ def _check_backward_shape(got, x):
 def _check_sigmoid_slope(got, expected, x, context=""):
     if _close(got, expected, rtol=1e-5, atol=1e-8):
         return
-    s = _sigmoid(x)
+    s = 1.0 / (1.0 + np.exp(-x))
     scale = expected / (s * (1 - s))  # the upstream gradient
     mistakes = [("is missing the factor (1 - sigma(x)) (it gives sigma(x))", scale * s),
                 ("is missing the factor sigma(x) (it gives 1 - sigma(x))", scale * (1 - s)),
@@ -310,10 +487,13 @@ def _check_sigmoid_slope(got, expected, x, context=""):
 
 def check_linreg_gradient(linreg_gradient, n=8, features=3, seed=3):
     """`linreg_gradient(X, theta, y)` is the gradient of mean((X theta - y)^2): 2/n X^T (X theta - y)."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["linreg_gradient"]
     rng = np.random.default_rng(seed)
     X, theta, y = rng.normal(size=(n, features)), rng.normal(size=features), rng.normal(size=n)
     expected = _finite_difference(lambda t: np.mean((X @ t - y) ** 2), theta)
-    got = _array(_call(linreg_gradient, X.copy(), theta.copy(), y.copy()), "linreg_gradient(X, theta, y)")
+    got = _call(linreg_gradient, X.copy(), theta.copy(), y.copy(), course=course)
+    got = _array(got, "linreg_gradient(X, theta, y)")
     _check_shape(got, expected, "linreg_gradient(X, theta, y)", ": return a vector shaped like theta "
                  "(with a 1-D theta and y, X.T @ (X @ theta - y) already is)")
     mistakes = [("it is half the right value: the derivative of r^2 is 2r, so keep the factor 2", expected / 2),
@@ -329,11 +509,14 @@ def check_linreg_gradient(linreg_gradient, n=8, features=3, seed=3):
 
 def check_jacobian_bound(jacobian_bound, max_slope=0.25, seed=4):
     """`jacobian_bound(weights, max_slope)` = prod over layers of max_slope * ||W_l||_2."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["jacobian_bound"]
     rng = np.random.default_rng(seed)
     weights = [rng.normal(size=shape) for shape in [(5, 4), (4, 4), (4, 3)]]
     spectral = [np.linalg.svd(W, compute_uv=False)[0] for W in weights]
     expected = float(np.prod([max_slope * s for s in spectral]))
-    got = _array(_call(jacobian_bound, [W.copy() for W in weights], max_slope), "jacobian_bound(...)")
+    got = _array(_call(jacobian_bound, [W.copy() for W in weights], max_slope, course=course),
+                 "jacobian_bound(...)")
     frobenius = [np.sqrt(np.sum(W**2)) for W in weights]
     mistakes = [("it uses the Frobenius norm; the bound needs the spectral norm (largest singular value, "
                  "np.linalg.norm(W, 2))", np.prod([max_slope * f for f in frobenius])),
@@ -355,7 +538,7 @@ def _sigmoid_net_jacobian_norm(weights, x):
     """Spectral norm of d(output)/d(input) of h -> sigmoid(h @ W) repeated, at input x."""
     jacobian = np.eye(x.size)
     for W in weights:
-        s = _sigmoid(x @ W)
+        s = 1.0 / (1.0 + np.exp(-(x @ W)))
         jacobian = jacobian @ W * (s * (1 - s))  # (row vector convention: J <- J W diag(sigma'))
         x = s
     return float(np.linalg.svd(jacobian, compute_uv=False)[0])
@@ -364,11 +547,16 @@ def _sigmoid_net_jacobian_norm(weights, x):
 # ===== 03 algorithms ========================================================================
 def check_cosine_lr(cosine_lr, lr_max=0.1, total_steps=100, lr_min=0.0):
     """`cosine_lr(t, lr_max, total_steps, lr_min)`: half a cosine from lr_max to lr_min, then flat."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["cosine_lr"]
     T = total_steps
     steps = np.array([0, T // 4, T // 2, 3 * T // 4, T, 3 * T // 2])
     clamped = np.minimum(steps, T)
     expected = lr_min + (lr_max - lr_min) * (1 + np.cos(np.pi * clamped / T)) / 2
-    got = _array([_call(cosine_lr, int(t), lr_max, T, lr_min) for t in steps], "cosine_lr(...)")
+    got = []
+    for t in steps:  # (a loop, not a list comprehension: its frame would show in a traceback)
+        got.append(_call(cosine_lr, int(t), lr_max, T, lr_min, course=course))
+    got = _array(got, "cosine_lr(...)")
     mistakes = [(f"past total_steps = {T} the rate climbs back up: clamp t to total_steps so it stays at lr_min",
                  lr_min + (lr_max - lr_min) * (1 + np.cos(np.pi * steps / T)) / 2),
                 ("the factor 1/2 is missing: (1 + cos) goes from 2 to 0, so halve it",
@@ -386,18 +574,39 @@ def check_cosine_lr(cosine_lr, lr_max=0.1, total_steps=100, lr_min=0.0):
             f"and stays at lr_min past T")
 
 
-def _adam_trajectory(theta, grads, lr, beta1, beta2, eps, mistake=None):
-    """Adam's parameters after each step, from the formula; `mistake` names a wrong variant."""
-    m, v, thetas = np.zeros_like(theta), np.zeros_like(theta), []
-    for t, g in enumerate(grads, start=1):
-        tc = {"t_minus_1": t - 1, "t_plus_1": t + 1}.get(mistake, t)
-        m = beta1 * m + (1 - beta1) * g if mistake != "betas_swapped" else (1 - beta1) * m + beta1 * g
-        v = beta2 * v + (1 - beta2) * (g if mistake == "v_of_g" else g**2)
-        m_hat = m / (1 - beta1**tc) if mistake not in ("no_correction", "m_uncorrected") else m
-        v_hat = v / (1 - beta2**tc) if mistake not in ("no_correction", "v_uncorrected") else v
-        denominator = np.sqrt(v_hat + eps) if mistake == "eps_inside_sqrt" else np.sqrt(v_hat) + eps
-        theta = theta - lr * m_hat / denominator
-        thetas.append(theta)
+def _adam_trajectories(theta0, grads, lr, beta1, beta2, eps):
+    """{variant: theta after each step (one row per step)}: "right", and each of _ADAM_MISTAKES.
+
+    In closed form, for all steps at once (no step function): a running average with decay beta
+    is m_t = sum over k <= t of (1 - beta) beta^(t - k) g_k, a lower-triangular matrix of powers
+    times the gradients, and theta_t = theta_0 - lr * (cumulative sum of the steps' updates).
+    """
+    G = np.array(grads)
+    t = np.arange(1, len(grads) + 1)[:, None]
+    powers = np.maximum(t - t.T, 0)
+
+    def average(decay, gain, values):
+        return np.tril(decay ** powers) @ (gain * values)
+
+    m, v = average(beta1, 1 - beta1, G), average(beta2, 1 - beta2, G**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        right = {"m_hat": m / (1 - beta1**t), "v_hat": v / (1 - beta2**t)}
+        variants = {
+            "right": right,
+            "no_correction": {"m_hat": m, "v_hat": v},
+            "eps_inside_sqrt": {**right, "eps_inside": True},
+            "t_minus_1": {"m_hat": m / (1 - beta1 ** (t - 1)), "v_hat": v / (1 - beta2 ** (t - 1))},
+            "t_plus_1": {"m_hat": m / (1 - beta1 ** (t + 1)), "v_hat": v / (1 - beta2 ** (t + 1))},
+            "m_uncorrected": {**right, "m_hat": m},
+            "v_uncorrected": {**right, "v_hat": v},
+            "v_of_g": {**right, "v_hat": average(beta2, 1 - beta2, G) / (1 - beta2**t)},
+            "betas_swapped": {**right, "m_hat": average(1 - beta1, beta1, G) / (1 - beta1**t)},
+        }
+        thetas = {}
+        for name, variant in variants.items():
+            v_hat = variant["v_hat"]
+            denominator = np.sqrt(v_hat + eps) if variant.get("eps_inside") else np.sqrt(v_hat) + eps
+            thetas[name] = theta0 - lr * np.cumsum(variant["m_hat"] / denominator, axis=0)
     return thetas
 
 
@@ -419,16 +628,20 @@ def check_adam_step(adam_step, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-3):
 
     The gradients are small (about 0.01) and eps large (1e-3), so where eps goes matters.
     """
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["adam_step"]
     rng = np.random.default_rng(5)
     theta0, grads = rng.normal(size=4), [0.01 * rng.normal(size=4) for _ in range(3)]
-    expected = _adam_trajectory(theta0, grads, lr, beta1, beta2, eps)
+    trajectories = _adam_trajectories(theta0, grads, lr, beta1, beta2, eps)
+    expected = trajectories["right"]
     theta, m, v = theta0.copy(), np.zeros(4), np.zeros(4)
     for t, g in enumerate(grads, start=1):
         with np.errstate(divide="ignore", invalid="ignore"):
-            result = _call(adam_step, theta.copy(), g.copy(), m.copy(), v.copy(), t, lr, beta1, beta2, eps)
+            result = _call(adam_step, theta.copy(), g.copy(), m.copy(), v.copy(), t, lr, beta1, beta2, eps,
+                           course=course)
         theta, m, v = _unpack_adam(result)
         if not _close(theta, expected[t - 1], rtol=1e-6, atol=1e-12):
-            _explain_adam(theta, expected[t - 1], t, theta0, grads, (lr, beta1, beta2, eps))
+            _explain_adam(theta, expected[t - 1], t, trajectories)
         _check_adam_moments(m, v, grads[:t], beta1, beta2, t)
     _passed("adam_step matches Adam's update (bias correction from t = 1, epsilon outside the square root) "
             "over 3 steps")
@@ -453,10 +666,8 @@ def _check_adam_moments(m, v, grads, beta1, beta2, t):
                                 f"got {_fmt(got)}")
 
 
-def _explain_adam(got, expected, t, theta0, grads, hyper):
-    with np.errstate(all="ignore"):
-        mistakes = [(text, _adam_trajectory(theta0, grads, *hyper, mistake=name)[t - 1])
-                    for name, text in _ADAM_MISTAKES.items()]
+def _explain_adam(got, expected, t, trajectories):
+    mistakes = [(text, trajectories[name][t - 1]) for name, text in _ADAM_MISTAKES.items()]
     hint = _recognise(got, mistakes)
     hint = hint or ("theta_t = theta_(t-1) - lr * m_hat / (sqrt(v_hat) + eps) with "
                     "m_hat = m_t / (1 - beta1^t), v_hat = v_t / (1 - beta2^t)")
@@ -465,9 +676,11 @@ def _explain_adam(got, expected, t, theta0, grads, hyper):
 
 def check_residual_block(ResidualBlock, width=4, seed=6):
     """`ResidualBlock(width)(x)` computes x + fc2(relu(fc1(x))) and backpropagates through both paths."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["ResidualBlock"]
     rng = np.random.default_rng(seed)
     with _course_generator_untouched():
-        block = _call(ResidualBlock, width)
+        block = _call(ResidualBlock, width, course=course)
     W1, b1, W2, b2 = (rng.normal(size=s) for s in [(width, width), width, (width, width), width])
     for parameter, value in zip([block.fc1.weight, block.fc1.bias, block.fc2.weight, block.fc2.bias],
                                 [W1, b1, W2, b2]):
@@ -475,7 +688,7 @@ def check_residual_block(ResidualBlock, width=4, seed=6):
     x, upstream = rng.normal(size=(3, width)), rng.normal(size=(3, width))
     h = x @ W1 + b1
     branch = np.maximum(h, 0) @ W2 + b2
-    out, (grad_x,) = _backward_through(block, [tensor(x, requires_grad=True)], upstream)
+    out, (grad_x,) = _backward_through(block, [tensor(x, requires_grad=True)], upstream, course=course)
     mistakes = [("the skip connection is missing: the block returns fc2(relu(fc1(x))) without adding x", branch),
                 ("relu is applied after the addition: the block adds x to the branch's output as it is",
                  np.maximum(x + branch, 0)),
@@ -494,6 +707,7 @@ def check_residual_block(ResidualBlock, width=4, seed=6):
 # ===== 04 worked example ====================================================================
 def check_bias_corrected_averages(bias_corrected_averages, beta=0.9):
     """`bias_corrected_averages(grads, beta)` = [m_t / (1 - beta^t) for t = 1, 2, ...]."""
+    __tracebackhide__ = True
     constant = [2.0] * 4
     got = _averages(bias_corrected_averages, constant, beta)
     _check_averages(got, constant, beta, "for 4 equal gradients 2.0 ")
@@ -504,29 +718,25 @@ def check_bias_corrected_averages(bias_corrected_averages, beta=0.9):
 
 
 def _averages(fn, grads, beta):
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["bias_corrected_averages"]
     try:
-        return _array(list(_call(fn, list(grads), beta)), f"{_name(fn)}(grads, beta)")
+        return _array(list(_call(fn, list(grads), beta, course=course)), f"{_name(fn)}(grads, beta)")
     except ZeroDivisionError:
         raise ExerciseError("division by zero at the first gradient: with t counted from 0, "
                             "1 - beta**t = 1 - 1 = 0. Steps are numbered t = 1, 2, ...: "
                             "use enumerate(grads, start=1)") from None
 
 
-def _moving_averages(grads, beta, first_t=1, corrected=True):
-    m, out = 0.0, []
-    for t, g in enumerate(grads, start=first_t):
-        m = beta * m + (1 - beta) * g
-        out.append(m / (1 - beta**t) if corrected else m)
-    return np.array(out)
-
-
 def _check_averages(got, grads, beta, context):
-    expected = _moving_averages(grads, beta)
+    # closed form, all steps at once: m_t = sum over k <= t of (1 - beta) beta^(t - k) g_k
+    t = np.arange(1, len(grads) + 1)
+    m = np.tril(beta ** np.maximum(t[:, None] - t[None, :], 0)) @ ((1 - beta) * np.asarray(grads, dtype=float))
+    expected = m / (1 - beta**t)
     _check_shape(got, expected, "the list of averages", " (one average per gradient)")
     mistakes = [("the counter starts at t = 2: at the first step the correction is 1 - beta^1, "
-                 "use enumerate(grads, start=1)", _moving_averages(grads, beta, first_t=2)),
-                ("the bias correction is missing: divide m_t by (1 - beta^t)",
-                 _moving_averages(grads, beta, corrected=False))]
+                 "use enumerate(grads, start=1)", m / (1 - beta ** (t + 1))),
+                ("the bias correction is missing: divide m_t by (1 - beta^t)", m)]
     if _close(got, expected):
         return
     i = _worst(got, expected)
@@ -539,10 +749,14 @@ def _check_averages(got, grads, beta, context):
 
 def check_polynomial_lr(polynomial_lr, lr=0.1, total_steps=10, power=2.0):
     """`polynomial_lr(t, lr, total_steps, power)` = lr (1 - min(t, T) / T)^power: 0 from T on."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["polynomial_lr"]
     T = total_steps
     steps = [0, T // 4, T // 2, T, T + 2, 2 * T]
     expected = np.array([lr * (1 - min(t, T) / T) ** power for t in steps])
-    got = [_call(polynomial_lr, t, lr, T, power) for t in steps]
+    got = []
+    for t in steps:  # (a loop, not a list comprehension: its frame would show in a traceback)
+        got.append(_call(polynomial_lr, t, lr, T, power, course=course))
     for t, value, want in zip(steps, got, expected):
         if isinstance(value, complex) or np.iscomplexobj(value):
             raise ExerciseError(f"at t = {t} your rate is the complex number {value:.3g}: past total_steps = {T}, "
@@ -559,10 +773,12 @@ def check_polynomial_lr(polynomial_lr, lr=0.1, total_steps=10, power=2.0):
 
 def check_regression_loss(regression_loss, n=5, seed=7):
     """`regression_loss(pred, target)`: mean squared error of pred (n, 1) against target (n,)."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["regression_loss"]
     rng = np.random.default_rng(seed)
     p, target = rng.normal(size=(n, 1)), rng.normal(size=n)
     pred = tensor(p, requires_grad=True)
-    loss, (grad,) = _backward_through(_bind(regression_loss, target.copy()), [pred], 1.0)
+    loss, (grad,) = _backward_through(_bind(regression_loss, target.copy()), [pred], 1.0, course=course)
     expected = np.mean((p[:, 0] - target) ** 2)
     if loss.data.shape == (n, n) or loss.size == n * n:
         raise ExerciseError(f"the loss has {n * n} entries: pred (shape ({n}, 1)) minus target (shape ({n},)) "
@@ -584,11 +800,12 @@ def check_regression_loss(regression_loss, n=5, seed=7):
 
 
 # ===== 05 future directions =================================================================
-def _layer_norm(x, gamma, beta, eps, axis=-1, ddof=0, eps_outside=False):
+def _standardised(x, eps, axis=-1, ddof=0, eps_outside=False):
+    """(x - mean) / sqrt(var + eps) of a numpy array along `axis`, or a usual mistake's variant."""
     mean = x.mean(axis=axis, keepdims=True)
     var = x.var(axis=axis, keepdims=True, ddof=ddof)
     scale = np.sqrt(var) + eps if eps_outside else np.sqrt(var + eps)
-    return gamma * (x - mean) / scale + beta
+    return (x - mean) / scale
 
 
 def check_layer_norm(layer_norm, eps=1e-2, seed=8):
@@ -596,19 +813,21 @@ def check_layer_norm(layer_norm, eps=1e-2, seed=8):
 
     eps is large (1e-2) and the rows' variances small, so where eps goes shows in the numbers.
     """
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["layer_norm"]
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(4, 6)) * np.array([[0.1], [0.3], [1.0], [2.0]]) + 1.0
     gamma, beta, upstream = 1 + 0.5 * rng.normal(size=6), 0.5 * rng.normal(size=6), rng.normal(size=(4, 6))
     inputs = [tensor(x, requires_grad=True), tensor(gamma, requires_grad=True), tensor(beta, requires_grad=True)]
-    out, grads = _backward_through(_bind(layer_norm, eps=eps), inputs, upstream)
-    expected = _layer_norm(x, gamma, beta, eps)
+    out, grads = _backward_through(_bind(layer_norm, eps=eps), inputs, upstream, course=course)
+    expected = gamma * _standardised(x, eps) + beta
     mistakes = [("the variance is divided by n - 1: LayerNorm uses the biased variance (divide by n)",
-                 _layer_norm(x, gamma, beta, eps, ddof=1)),
+                 gamma * _standardised(x, eps, ddof=1) + beta),
                 ("it normalises each feature over the batch (axis 0, that is BatchNorm): LayerNorm normalises "
-                 "each example over its features (axis -1)", _layer_norm(x, gamma, beta, eps, axis=0)),
+                 "each example over its features (axis -1)", gamma * _standardised(x, eps, axis=0) + beta),
                 ("eps is outside the square root: divide by sqrt(var + eps)",
-                 _layer_norm(x, gamma, beta, eps, eps_outside=True)),
-                ("gamma and beta are missing: return gamma * x_hat + beta", _layer_norm(x, 1.0, 0.0, eps)),
+                 gamma * _standardised(x, eps, eps_outside=True) + beta),
+                ("gamma and beta are missing: return gamma * x_hat + beta", _standardised(x, eps)),
                 ("it divides by the variance: divide by the standard deviation sqrt(var + eps)",
                  gamma * (x - x.mean(-1, keepdims=True)) / (x.var(-1, keepdims=True) + eps) + beta)]
     _check_shape(out.data, expected, "layer_norm(x, gamma, beta)")
@@ -626,7 +845,8 @@ def _check_layer_norm_gradients(grads, x, gamma, beta, eps, upstream):
     args = {"x": x, "gamma": gamma, "beta": beta}
     for (name, value), got in zip(args.items(), grads):
         def loss(v, name=name):
-            return np.sum(upstream * _layer_norm(**{**args, name: v}, eps=eps))
+            values = {**args, name: v}
+            return np.sum(upstream * (values["gamma"] * _standardised(values["x"], eps) + values["beta"]))
         expected = _finite_difference(loss, value)
         if got is None:
             raise ExerciseError(f"no gradient reached {name}: compute the output from {name} with Tensor "
@@ -637,12 +857,15 @@ def _check_layer_norm_gradients(grads, x, gamma, beta, eps, upstream):
 
 def check_clip_grad_norm(clip_grad_norm):
     """`clip_grad_norm(params, max_norm) -> float` rescales all gradients together; returns the norm before."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["clip_grad_norm"]
     grads = [np.array([3.0, 4.0]), np.array([[0.0, 12.0]])]        # joint norm sqrt(9 + 16 + 144) = 13
     for max_norm, factor in [(6.5, 0.5), (100.0, 1.0)]:
         params = [tensor(np.zeros_like(g), requires_grad=True) for g in grads]
         for p, g in zip(params, grads):
             p.grad = g.copy()
-        returned = _array(_call(clip_grad_norm, params, max_norm), "clip_grad_norm(params, max_norm)")
+        returned = _call(clip_grad_norm, params, max_norm, course=course)
+        returned = _array(returned, "clip_grad_norm(params, max_norm)")
         _check_clipped(params, grads, max_norm, factor)
         if _close(returned, 13.0 * factor) and factor != 1:
             raise ExerciseError(f"clip_grad_norm returned {_fmt(returned)}, the norm after clipping: return the "
@@ -677,6 +900,8 @@ def _check_clipped(params, grads, max_norm, factor):
 # ===== 06 FAQ ===============================================================================
 def check_dead_relu_fraction(dead_relu_fraction, activations=None):
     """`dead_relu_fraction(a)`: the fraction of units (columns) that are 0 for every example (row)."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["dead_relu_fraction"]
     if activations is None:
         activations = np.array([[0.0, 0.0, 1.5, 0.0, 0.3],
                                 [0.0, 2.0, 0.0, 0.0, 1.1],
@@ -688,7 +913,7 @@ def check_dead_relu_fraction(dead_relu_fraction, activations=None):
     per_unit = a.reshape(-1, a.shape[-1])
     dead = np.all(per_unit == 0, axis=0)
     expected = float(np.mean(dead))
-    got = _array(_call(dead_relu_fraction, a.copy()), "dead_relu_fraction(activations)")
+    got = _array(_call(dead_relu_fraction, a.copy(), course=course), "dead_relu_fraction(activations)")
     mistakes = [("this is the fraction of zero entries; a unit is dead only when it is zero for every example",
                  np.mean(per_unit == 0)),
                 ("this is the fraction of live units; return the dead ones", 1 - expected),
@@ -711,54 +936,46 @@ def _fake_training_loss(lr):
     return 1.0 + 0.3 * (math.log10(lr) + 1) ** 2 + (40 * lr**2 if lr > 0.5 else 0.0)
 
 
-def _range_test(step_fn, lr_min, lr_max, steps, diverge_factor, spacing="geometric", stop=True,
-                keep_last=True):
-    lrs, losses, best = [], [], math.inf
-    for i in range(steps):
-        if spacing == "geometric":
-            lr = lr_min * (lr_max / lr_min) ** (i / (steps - 1))
-        elif spacing == "short":
-            lr = lr_min * (lr_max / lr_min) ** (i / steps)
-        else:
-            lr = lr_min + (lr_max - lr_min) * i / (steps - 1)
-        loss = step_fn(lr)
-        diverged = not math.isfinite(loss) or loss > diverge_factor * best
-        if stop and diverged and not keep_last:
-            break
-        lrs.append(lr)
-        losses.append(loss)
-        if stop and diverged:
-            break
-        best = min(best, loss)
-    return lrs, losses
-
-
 def check_lr_range_test(lr_range_test, lr_min=1e-4, lr_max=10.0, steps=41, diverge_factor=4.0):
     """`lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor) -> (lrs, losses)`.
 
     Rates grow geometrically from lr_min to lr_max; the test stops after the first loss that is not
     finite or exceeds diverge_factor times the best so far (that loss is kept).
     """
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["lr_range_test"]
     called = []
 
     def step_fn(lr):
         called.append(lr)
         return _fake_training_loss(lr)
 
-    result = _call(lr_range_test, step_fn, lr_min, lr_max, steps, diverge_factor)
+    result = _call(lr_range_test, step_fn, lr_min, lr_max, steps, diverge_factor, course=course)
     if not isinstance(result, tuple) or len(result) != 2:
         raise ExerciseError(f"lr_range_test should return a tuple (lrs, losses), got {type(result).__name__}")
     lrs, losses = (_array(list(v), name) for v, name in zip(result, ("lrs", "losses")))
-    expected_lrs, expected_losses = _range_test(_fake_training_loss, lr_min, lr_max, steps, diverge_factor)
-    args = (_fake_training_loss, lr_min, lr_max, steps, diverge_factor)
+    # The fake loss is known at every rate in advance, so the expected run is one computation over a
+    # whole sequence of rates: it stops at the first loss that is not finite or exceeds
+    # diverge_factor times the lowest loss before it (and keeps that loss).
+    def until_divergence(rates):
+        with np.errstate(invalid="ignore"):
+            loss = np.array([_fake_training_loss(lr) for lr in rates])
+            lowest_before = np.minimum.accumulate(np.concatenate([[np.inf], np.nan_to_num(loss, nan=np.inf)]))
+            diverged = ~np.isfinite(loss) | (loss > diverge_factor * lowest_before[:-1])
+        kept = int(np.argmax(diverged)) + 1 if diverged.any() else len(rates)
+        return rates[:kept], loss[:kept]
+
+    i = np.arange(steps)
+    every_lr = lr_min * (lr_max / lr_min) ** (i / (steps - 1))
+    expected_lrs, expected_losses = until_divergence(every_lr)
     mistakes = [("the rates are evenly spaced; a range test spaces them geometrically, "
-                 "lr_i = lr_min (lr_max / lr_min)^(i / (steps - 1))", _range_test(*args, spacing="linear")[0]),
+                 "lr_i = lr_min (lr_max / lr_min)^(i / (steps - 1))",
+                 until_divergence(np.linspace(lr_min, lr_max, steps))[0]),
                 ("the exponent is i / steps, so the rates never reach lr_max: use i / (steps - 1)",
-                 _range_test(*args, spacing="short")[0]),
+                 until_divergence(lr_min * (lr_max / lr_min) ** (i / steps))[0]),
                 ("the test did not stop when the loss diverged: break after the first loss that is not finite "
-                 "or exceeds diverge_factor * best", _range_test(*args, stop=False)[0]),
-                ("the loss that triggered the stop is missing: append it, then break",
-                 _range_test(*args, keep_last=False)[0])]
+                 "or exceeds diverge_factor * best", every_lr),
+                ("the loss that triggered the stop is missing: append it, then break", expected_lrs[:-1])]
     if not _close(lrs, expected_lrs):
         shared = min(lrs.size, len(expected_lrs))
         if shared and _close(lrs[:shared], expected_lrs[:shared]):  # right rates, stopped at the wrong step
@@ -779,10 +996,12 @@ def check_lr_range_test(lr_range_test, lr_min=1e-4, lr_max=10.0, steps=41, diver
 
 def check_suggest_lr(suggest_lr):
     """`suggest_lr(lrs, losses)`: a tenth of the rate with the lowest finite loss."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["suggest_lr"]
     lrs = [1e-4 * 10 ** (i / 2) for i in range(10)]
     losses = [2.3, 2.3, 2.2, 1.9, 1.2, 0.7, 0.5, 0.9, 3.5, math.nan]
     expected = lrs[6] / 10
-    got = _array(_call(suggest_lr, list(lrs), list(losses)), "suggest_lr(lrs, losses)")
+    got = _array(_call(suggest_lr, list(lrs), list(losses), course=course), "suggest_lr(lrs, losses)")
     mistakes = [("this is the rate at the lowest loss; suggest a tenth of it, safely below the edge of divergence",
                  lrs[6]),
                 ("this is the rate at the nan loss: np.argmin returns the position of a nan, so use np.nanargmin "

@@ -1,5 +1,7 @@
 """Each checker accepts a correct implementation and explains the usual wrong ones in words."""
+import contextlib
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -372,3 +374,131 @@ def test_suggest_lr(capsys):
     passes(ex.check_suggest_lr, suggest_lr, capsys)
     fails_with(ex.check_suggest_lr, lambda lrs, losses: lrs[int(np.nanargmin(losses))], "suggest a tenth")
     fails_with(ex.check_suggest_lr, lambda lrs, losses: lrs[int(np.argmin(losses))] / 10, "np.nanargmin")
+
+
+# ----- what a student sees -------------------------------------------------------------------
+def test_small_numbers_keep_their_significant_digits():
+    squared = lambda m: [n**2 for n in layer_gradient_norms(m)]
+    message = fails_with(ex.check_layer_gradient_norms, squared, "squared")
+    assert "got [1.556e-05, 0.1755, 773.7]" in message  # (numpy's own format printed the first as 0.)
+    assert ex._fmt(np.array([1.2345e-5, 2.0, 900.0])) == "[1.234e-05, 2, 900]"
+    assert ex._fmt(3.2e-9) == "3.2e-09"
+
+
+def test_a_failed_check_renders_as_a_short_block_without_the_checkers_code():
+    with pytest.raises(ex.ExerciseError) as error:
+        ex.check_layer_norm(lambda *a, eps: layer_norm(*a, eps=eps, ddof=1))
+    lines = error.value._render_traceback_()  # what IPython shows instead of the traceback
+    assert "✗" in lines[0] and "ExerciseError" in lines[0] and 2 <= len(lines) <= 6
+    assert all(len(line) <= 100 for line in lines[1:])
+    text = " ".join(lines[1:])
+    assert " ".join(str(error.value).split()) == text
+    for checker_code in ("File ", "exercises.py", "_standardised", "def ", "^^^"):
+        assert checker_code not in "\n".join(lines)
+
+
+def test_a_pass_is_a_green_block_with_a_plain_text_fallback(capsys):
+    shown = ex.Passed("sigmoid <ok> & done")
+    assert repr(shown) == str(shown) == "✓ sigmoid <ok> & done"  # what nbval compares, and what a terminal shows
+    assert "#2e7d32" in shown._repr_html_() and "✓ sigmoid &lt;ok&gt; &amp; done" in shown._repr_html_()
+    ex._passed("outside IPython it is printed")
+    assert capsys.readouterr().out == "✓ outside IPython it is printed\n"
+
+
+# ----- no answer within reach ----------------------------------------------------------------
+def adam_with_the_course_optimiser(theta, g, m, v, t, lr, beta1, beta2, eps):
+    p = gc.tensor(theta, requires_grad=True)
+    optimizer = gc.optim.Adam([p], lr=lr, betas=(beta1, beta2), eps=eps)
+    p.grad = g
+    optimizer.step()
+    return p.data, m, v
+
+
+class ResidualFromTheCourse(ResidualBlock):
+    def forward(self, x):
+        return nn.Residual(nn.Sequential(self.fc1, nn.ReLU(), self.fc2))(x)
+
+
+COURSE_CODE = [
+    (ex.check_sigmoid_forward, F.sigmoid, "sigmoid is gradcourse.functional.sigmoid"),
+    (ex.check_sigmoid_forward, lambda x: x.sigmoid(), "runs Tensor.sigmoid (gradcourse.autograd)"),
+    (ex.check_sigmoid_backward, lambda x: nn.Sigmoid()(x), "runs gradcourse"),
+    (ex.check_sigmoid_backward, make_sigmoid(lambda g, s: g * gc.autograd._stable_sigmoid(0 * s) * 0 + g * s * (1 - s)),
+     "runs gradcourse.autograd._stable_sigmoid"),  # in the backward only
+    (ex.check_layer_gradient_norms,
+     lambda m: [n for k, n in gc.diagnostics.gradient_norms(m).items() if k.endswith("weight")], "gradient_norms"),
+    (ex.check_cosine_lr, lambda t, a, T, b=0.0: gc.schedules.CosineAnnealing(a, T, min_lr=b)(t),
+     "runs gradcourse.schedules.CosineAnnealing"),
+    (ex.check_polynomial_lr, lambda t, lr, T, p=1.0: gc.schedules.PolynomialDecay(lr, T, power=p)(t),
+     "runs gradcourse.schedules.PolynomialDecay"),
+    (ex.check_adam_step, adam_with_the_course_optimiser, "runs gradcourse.optim.Adam"),
+    (ex.check_residual_block, ResidualFromTheCourse, "runs gradcourse.nn.Residual"),
+    (ex.check_layer_norm, lambda x, g, b, eps: nn.LayerNorm(6, eps=eps)(x) * g + b, "runs gradcourse.nn.LayerNorm"),
+    (ex.check_regression_loss, lambda p, t: F.mse_loss(p, gc.tensor(t).reshape(p.shape)),
+     "runs gradcourse.functional.mse_loss"),
+    (ex.check_clip_grad_norm, gc.optim.clip_grad_norm_, "is gradcourse.optim.clip_grad_norm_"),
+    (ex.check_clip_grad_norm, lambda ps, mx: gc.optim.clip_grad_norm_(ps, mx), "runs gradcourse.optim.clip_grad_norm_"),
+    (ex.check_dead_relu_fraction, gc.diagnostics.dead_fraction, "is gradcourse.diagnostics.dead_fraction"),
+    (ex.check_suggest_lr, lambda lrs, losses: gc.lr_finder.suggest(lrs, np.nan_to_num(losses, nan=np.inf))[0],
+     "runs gradcourse.lr_finder.suggest"),
+    # the checkers' own helpers are no way round either
+    (ex.check_bias_corrected_averages, lambda g, b: ex._finite_difference(lambda z: 0.0, np.zeros(len(g))),
+     "runs gradcourse.exercises._finite_difference"),
+    (ex.check_lr_range_test, lambda step_fn, *args: (ex._array([1e-4], "lrs"), [step_fn(1e-4)]),
+     "runs gradcourse.exercises._array"),
+    # nor is switching the watch off first
+    (ex.check_clip_grad_norm, lambda ps, mx: sys.setprofile(None) or gc.optim.clip_grad_norm_(ps, mx),
+     "calls sys.setprofile, which switches this check off"),
+]
+
+
+@pytest.mark.parametrize("checker, submission, phrase", COURSE_CODE,
+                         ids=[f"{c.__name__}-{i}" for i, (c, _, _) in enumerate(COURSE_CODE)])
+def test_the_course_s_own_implementation_is_refused(checker, submission, phrase, capsys):
+    before = sys.getprofile()
+    message = fails_with(checker, submission, phrase, "scores 0")
+    assert "the course's own code, not yours" in message or "sys.setprofile" in phrase
+    assert "✓" not in capsys.readouterr().out, message
+    assert sys.getprofile() is before  # the watch is over
+
+
+def test_no_reference_implementation_can_be_imported():
+    """The expectations are computed inline on the checkers' own inputs; no helper has an exercise's job."""
+    for former_reference in ("_range_test", "_moving_averages", "_adam_trajectory", "_layer_norm", "_sigmoid"):
+        assert not hasattr(ex, former_reference)
+    with pytest.raises(ImportError):
+        exec("from gradcourse.exercises import _range_test", {})
+
+
+def test_your_own_code_may_use_the_course_s_building_blocks(capsys):
+    """Tensor operations, record_op, F.relu, nn.Linear, optimizer.step: only the exercise's answer is refused."""
+    passes(ex.check_training_step, training_step, capsys)
+    passes(ex.check_residual_block, ResidualBlock, capsys)
+    passes(ex.check_layer_norm, layer_norm, capsys)
+
+
+@contextlib.contextmanager
+def quietly():
+    with np.errstate(all="ignore"):
+        yield
+
+
+def test_a_context_manager_of_your_own_is_not_mistaken_for_the_checkers(capsys):
+    """(the checkers' own context manager shares contextlib's wrapper code with every other one)"""
+    def dead_relu_fraction_quietly(activations):
+        with quietly():
+            return dead_relu_fraction(activations)
+    passes(ex.check_dead_relu_fraction, dead_relu_fraction_quietly, capsys)
+
+
+def test_the_course_s_implementations_are_refused_only_in_their_own_exercise(capsys):
+    """A training step may use F.mse_loss, which regression_loss may not; any answer may use the sigmoid."""
+    assert "gradcourse.functional.mse_loss" in ex.COURSE_IMPLEMENTATIONS["regression_loss"]
+    passes(ex.check_training_step, training_step, capsys)  # (it calls F.mse_loss)
+
+    def dead_relu_fraction_and_a_sigmoid(activations):
+        F.sigmoid(gc.tensor(activations))
+        return dead_relu_fraction(activations)
+    passes(ex.check_dead_relu_fraction, dead_relu_fraction_and_a_sigmoid, capsys)
+    names = {name for names in ex.COURSE_IMPLEMENTATIONS.values() for name in names}
+    assert names <= set(ex._course_functions())

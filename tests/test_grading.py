@@ -1,8 +1,10 @@
 """The student notebooks are built from the solutions without leaking them, and grading is robust.
 
 Grading starts real kernels, so the pathological submissions are graded together, once, against a
-tiny notebook built here; only one real notebook of each kind (solutions, exercises) is graded.
+tiny notebook built here; only one real notebook of each kind (solutions, exercises) is graded, and
+four exercise notebooks with answers that reach for the course's code instead of the student's.
 """
+import ast
 import csv
 import json
 import re
@@ -331,3 +333,117 @@ def test_the_unmodified_exercises_notebook_scores_zero_with_reasons():
 def test_cli_grade_explains_a_missing_solutions_folder(tmp_path, capsys):
     assert cli.main(["grade", str(tmp_path / "a.ipynb"), "--source", str(tmp_path / "nowhere")]) == 1
     assert "no solutions notebooks" in capsys.readouterr().err
+
+
+# ----- what a student sees in Jupyter, and what a grader sees --------------------------------
+KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+
+
+def test_in_a_kernel_a_failed_check_is_a_short_block_and_a_pass_is_rich_output(tmp_path):
+    right = "lambda a: float(np.mean(np.all(a == 0, axis=0)))"
+    wrong = "lambda a: float(np.mean(a == 0))"
+    nb = new_notebook(cells=[
+        new_code_cell(f"import numpy as np\nfrom gradcourse.exercises import check_dead_relu_fraction\n"
+                      f"check_dead_relu_fraction({right})"),
+        new_code_cell(f"check_dead_relu_fraction({wrong})"),
+        new_code_cell("def dead_relu_fraction(a):\n    return undefined_name\n\n\n"
+                      "check_dead_relu_fraction(dead_relu_fraction)"),
+    ], metadata=KERNEL)
+    problems = grading.run_cells(nb, tmp_path)
+    (passed,), (error,), (own_bug,) = (cell.outputs for cell in nb.cells)
+    # a ✓ is rich output: green HTML in Jupyter, the same line as text/plain (which nbval compares)
+    assert passed.output_type == "display_data"
+    assert passed.data["text/plain"] == "✓ dead_relu_fraction: 2 of 5 units are zero on every example -> 0.4"
+    assert "✓ dead_relu_fraction" in passed.data["text/html"] and "#2e7d32" in passed.data["text/html"]
+    # a failure is still an error (nbgrader and `gradcourse grade` count the cell failed) ...
+    assert error.output_type == "error" and error.ename == "ExerciseError" and "zero entries" in error.evalue
+    assert list(problems) == [1, 2] and problems[1].startswith("ExerciseError: expected 0.4 (2 of 5 units")
+    # ... shown as a short block: the message, no traceback through the checker and its reference values
+    assert "✗" in error.traceback[0] and len(error.traceback) <= 5, error.traceback
+    shown = "\n".join(error.traceback)
+    for checker_code in ("exercises.py", "File ", "np.all(per_unit == 0", "Traceback"):
+        assert checker_code not in shown
+    # a bug in your own code keeps its traceback, through your lines only: the checker's frames are hidden
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(own_bug.traceback))  # (without the colours)
+    assert own_bug.ename == "NameError" and "return undefined_name" in shown and "skipping hidden" in shown
+    assert "exercises.py" not in shown and "np.all(per_unit == 0" not in shown
+
+
+def imported_names(source):
+    return {alias.asname or alias.name.split(".")[0] for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+
+
+@pytest.mark.parametrize("path", sorted(SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_each_test_cell_imports_the_checkers_it_calls(path):
+    """So that a checker's name rebound in an answer cell is imported afresh before the test runs.
+
+    The hidden tests import the modules they use (np, gc, ...) again too.
+    """
+    setup = [c for c in read(path).cells if grading.grade_id(c) == "setup"][0]
+    assert "check_" not in setup.source  # imported where it is used, not once for the whole notebook
+    for cell in read(path).cells:
+        if not grading.is_test(cell):
+            continue
+        first = cell.source.split("\n")[0]
+        called = set(re.findall(r"\bcheck_\w+(?=\()", cell.source))
+        assert first.startswith("from gradcourse.exercises import "), f"{grading.grade_id(cell)}: {first}"
+        assert called and called <= set(first.split(" import ")[1].split(", ")), grading.grade_id(cell)
+        used = {node.id for node in ast.walk(ast.parse(cell.source)) if isinstance(node, ast.Name)}
+        assert used & imported_names(setup.source) <= imported_names(cell.source), grading.grade_id(cell)
+
+
+def answered(notebook, answers):
+    """The student version of `notebook` with the answer cells named in `answers` filled in."""
+    nb = read(EXERCISES / notebook)
+    for cell in nb.cells:
+        if grading.grade_id(cell) in answers:
+            cell.source = answers[grading.grade_id(cell)]
+    assert {grading.grade_id(c) for c in nb.cells} >= set(answers)
+    return grading.notebook_text(nb)
+
+
+# Submissions that scored full marks before the checkers kept the answers out of reach
+ADVERSARIAL = {
+    "02_core_concepts.ipynb": answered("02_core_concepts.ipynb", {
+        "sigmoid": "def sigmoid(x):\n    raise NotImplementedError()\n\n\n"
+                   "check_sigmoid_forward = check_sigmoid_backward = lambda *args, **kwargs: print('✓ right')",
+    }),
+    "03_algorithms.ipynb": answered("03_algorithms.ipynb", {
+        "cosine-lr": "def cosine_lr(t, lr_max, total_steps, lr_min=0.0):\n"
+                     "    return gc.schedules.CosineAnnealing(lr_max, total_steps, min_lr=lr_min)(t)",
+    }),
+    "05_future.ipynb": answered("05_future.ipynb", {"clip-grad-norm": "clip_grad_norm = gc.optim.clip_grad_norm_"}),
+    "06_faq.ipynb": answered("06_faq.ipynb", {
+        "lr-range-test": "from gradcourse.exercises import _range_test\n\n\n"
+                         "def lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor=4.0):\n"
+                         "    return _range_test(step_fn, lr_min, lr_max, steps, diverge_factor)",
+        "suggest-lr": "from gradcourse.lr_finder import suggest\n\n\ndef suggest_lr(lrs, losses):\n"
+                      "    return suggest(lrs, np.where(np.isfinite(losses), losses, np.inf))[0]",
+    }),
+}
+
+
+@pytest.fixture(scope="module")
+def adversarial(tmp_path_factory):
+    root = tmp_path_factory.mktemp("adversarial")
+    for name, text in ADVERSARIAL.items():
+        (root / name).write_text(text, encoding="utf-8")
+    report = root / "report.json"
+    assert cli.main(["grade", *map(str, sorted(root.glob("*.ipynb"))), "--source", str(SOLUTIONS),
+                     "--timeout", "30", "--report", str(report)]) == 0
+    results = json.loads(report.read_text(encoding="utf-8"))
+    return {(r["notebook"], c["grade_id"]): c for r in results for c in r["cells"]}
+
+
+@pytest.mark.parametrize("notebook, exercise, reason", [
+    ("02_core_concepts.ipynb", "sigmoid-tests", "sigmoid is not written yet"),  # the rebinding changed nothing
+    ("03_algorithms.ipynb", "cosine-lr-tests", "runs gradcourse.schedules.CosineAnnealing, the course's own code"),
+    ("05_future.ipynb", "clip-grad-norm-tests", "is gradcourse.optim.clip_grad_norm_, the course's own code"),
+    ("06_faq.ipynb", "lr-range-test-tests", "cannot import name '_range_test' from 'gradcourse.exercises'"),
+    ("06_faq.ipynb", "suggest-lr-tests", "runs gradcourse.lr_finder.suggest, the course's own code"),
+])
+def test_an_answer_within_reach_scores_zero(adversarial, notebook, exercise, reason):
+    cell = adversarial[(notebook, exercise)]
+    assert (cell["points"], cell["status"]) == (0, "failed")
+    assert reason in cell["reason"], cell["reason"]
