@@ -38,7 +38,7 @@ import textwrap
 
 import numpy as np
 
-from . import diagnostics, functional, lr_finder, nn, optim, schedules, training
+from . import casebook, diagnostics, functional, lr_finder, nn, optim, schedules, training
 from .autograd import Tensor, _stable_sigmoid, tensor
 from .rng import generator
 
@@ -151,6 +151,8 @@ def _course_functions():
         "gradcourse.diagnostics.dead_fraction": diagnostics.dead_fraction,
         "gradcourse.lr_finder.lr_range_test": lr_finder.lr_range_test,
         "gradcourse.lr_finder.suggest": lr_finder.suggest,
+        "gradcourse.casebook._step": casebook._step,
+        "gradcourse.casebook (its training runs)": casebook._run,
     }
 
 
@@ -175,6 +177,9 @@ COURSE_IMPLEMENTATIONS = {
     "dead_relu_fraction": ("gradcourse.diagnostics.dead_fraction",),
     "lr_range_test": ("gradcourse.lr_finder.lr_range_test",),
     "suggest_lr": ("gradcourse.lr_finder.suggest",),
+    "repair": ("gradcourse.casebook (its training runs)",),
+    "train_step": ("gradcourse.casebook._step", "gradcourse.casebook (its training runs)",
+                   "gradcourse.training.fit"),
 }
 _CALLBACKS = {"_fake_training_loss"}  # this module's functions that a checker hands to your code
 
@@ -1014,12 +1019,132 @@ def check_suggest_lr(suggest_lr):
     _passed(f"suggest_lr picks a tenth of the rate with the lowest finite loss ({expected:.3g})")
 
 
+# ----- 04: measure, diagnose, repair (the runs are in gradcourse.casebook) ---------------------
+def _watched_repair(fn, course):
+    """`fn` as the casebook calls it, refusing (as `_call` does) the `course` code and the checkers'."""
+    def watched(*args):
+        __tracebackhide__ = True
+        return _call(fn, *args, course=course)
+    watched.__name__ = _name(fn)
+    return watched
+
+
+def check_cause(case, cause):
+    """`cause`: the name, among `casebook.CAUSES`, of what broke case `case` (1, 2 or 3)."""
+    __tracebackhide__ = True
+    names = ", ".join(f'"{n}"' for n in casebook.CAUSES)
+    if cause is None or cause is NotImplemented or cause == "":
+        raise ExerciseError(f"cause is not set yet: assign one of {names}")
+    if not isinstance(cause, str) or cause not in casebook.CAUSES:
+        raise ExerciseError(f"{cause!r} is not one of the causes this exercise knows: choose one of {names} "
+                            f"(gradcourse.casebook.CAUSES says what each means)")
+    if not casebook.is_cause(case, cause):
+        raise ExerciseError(f'"{cause}" ({casebook.CAUSES[cause]}) is not what went wrong in case {case}: '
+                            f"measure again (the loss per step, the gradient norms per layer, the activations) "
+                            f"and compare with what each cause would show")
+    _passed(f'case {case}: "{cause}" is the cause')
+
+
+def _check_accuracies(case, accuracies, seeds, what, hint):
+    shown = ", ".join(f"{a:.3f}" for a in accuracies)
+    if min(accuracies) < casebook.THRESHOLD:
+        raise ExerciseError(f"case {case} {what}: test accuracy {shown} over seeds {list(seeds)}; every seed "
+                            f"needs at least {casebook.THRESHOLD} (the unrepaired run reaches about 0.1). {hint}")
+    _passed(f"case {case} {what}: test accuracy {shown} over seeds {list(seeds)}, each at least "
+            f"{casebook.THRESHOLD}")
+
+
+def check_case1_repair(lr, seeds=(0, 1, 2)):
+    """Case 1 retrained with SGD at the learning rate `lr` reaches the threshold on every seed."""
+    __tracebackhide__ = True
+    if lr is None or isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)):
+        raise ExerciseError(f"lr should be a number (the learning rate case 1 is trained at), got {lr!r:.80}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ExerciseError(f"lr should be a positive learning rate, got {_fmt(lr)}")
+    with _course_generator_untouched():
+        runs = [casebook.case1_training(seed, float(lr)) for seed in seeds]
+    accuracies = [run.test_accuracy for run in runs]
+    overshoots = any(not np.all(np.isfinite(run.loss)) or max(run.loss) > 1.2 * run.loss[0] for run in runs)
+    if lr >= casebook.CASE1_LR:
+        hint = f"lr = {_fmt(lr)} is no smaller than the rate case 1 was run at."
+    elif overshoots:
+        hint = (f"At lr = {_fmt(lr)} the loss still jumps above where it started: a step this large still "
+                f"overshoots. Lower it until the loss falls steadily.")
+    else:
+        hint = (f"At lr = {_fmt(lr)} the loss falls, but too slowly to train in {casebook.STEPS} steps: "
+                f"this rate is far below the edge of stability; raise it.")
+    _check_accuracies(1, accuracies, seeds, f"at lr = {_fmt(lr)}", hint)
+
+
+def _relu_zero_fraction(model, seed):
+    """The fraction of case 2's hidden ReLU outputs that are 0 on the training digits of split `seed`."""
+    X_train = casebook.digits_split(seed)[0]
+    with casebook.no_grad():
+        h1 = model[1](model[0](casebook.tensor(X_train)))
+        h2 = model[3](model[2](h1))
+    return float(np.mean([np.mean(h1.data <= 0), np.mean(h2.data <= 0)]))
+
+
+def check_case2_repair(repair, seeds=(0, 1, 2)):
+    """Case 2's network, changed in place by `repair(model)` and trained as before, reaches the threshold."""
+    __tracebackhide__ = True
+    watched = _watched_repair(repair, COURSE_IMPLEMENTATIONS["repair"])
+    with _course_generator_untouched():
+        model = casebook.case2_model(seeds[0])
+        watched(model)
+        zero = _relu_zero_fraction(model, seeds[0])
+        accuracies = casebook.case2_measure(watched, seeds)
+    if zero > 0.9:
+        hint = (f"After {_name(repair)}(model), {zero:.1%} of the hidden ReLU outputs on the training digits are "
+                f"still 0: no gradient passes a ReLU where it outputs 0, so these units cannot recover. "
+                f"Change what keeps them below 0.")
+    else:
+        hint = "Measure the repaired network with gradcourse.diagnostics.measure_at_init before training it."
+    _check_accuracies(2, accuracies, seeds, f"after {_name(repair)}(model)", hint)
+
+
+def _check_step_gradient(train_step, watched, seed):
+    """Two calls of your step at learning rate 0 on one batch must leave that batch's gradient in .grad."""
+    model = casebook._mlp(seed)
+    xb, yb = next(casebook._batches(seed, steps=1))
+    functional.cross_entropy(model(casebook.tensor(xb)), yb).backward()
+    expected = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    frozen = optim.SGD(model.parameters(), lr=0.0)  # lr 0: the same weights, so the same gradient
+    watched(model, frozen, xb, yb)
+    watched(model, frozen, xb, yb)
+    grads = [p.grad for p in model.parameters()]
+    if any(g is None for g in grads) or all(not np.any(g) for g in grads):
+        raise ExerciseError(f"after {_name(train_step)}, the parameters have no gradient: the step clears "
+                            f"the gradients between backward() and step(), so the optimiser has nothing to "
+                            f"apply. Clear them before the backward pass.")
+    if all(_close(g, 2 * e, rtol=1e-6) for g, e in zip(grads, expected)):
+        raise ExerciseError(f"after two calls of {_name(train_step)} on the same batch, the gradient is twice "
+                            f"that batch's gradient: each backward() adds to .grad, and the step never "
+                            f"clears it, so every step applies the sum of all past gradients.")
+    if not all(_close(g, e, rtol=1e-6) for g, e in zip(grads, expected)):
+        raise ExerciseError(f"after {_name(train_step)}, .grad is not the gradient of the batch's "
+                            f"cross-entropy loss: compute the loss on (xb, yb), clear, backward, step.")
+
+
+def check_case3_repair(train_step, seeds=(0, 1, 2)):
+    """`train_step(model, optimizer, xb, yb)` uses one batch's gradient per step and trains case 3."""
+    __tracebackhide__ = True
+    watched = _watched_repair(train_step, COURSE_IMPLEMENTATIONS["train_step"])
+    with _course_generator_untouched():
+        _check_step_gradient(train_step, watched, seeds[0])
+        accuracies = casebook.case3_measure(watched, seeds)
+    _check_accuracies(3, accuracies, seeds, f"trained with {_name(train_step)}",
+                      "The step applies one batch's gradient: check the learning rate is left as it is.")
+
+
 CHECKERS = {
     "01_background": [check_training_step, check_layer_gradient_norms],
     "02_core_concepts": [check_sigmoid_forward, check_sigmoid_backward, check_linreg_gradient,
                          check_jacobian_bound],
     "03_algorithms": [check_cosine_lr, check_adam_step, check_residual_block],
-    "04_worked_example": [check_bias_corrected_averages, check_polynomial_lr, check_regression_loss],
+    "04_worked_example": [check_bias_corrected_averages, check_polynomial_lr, check_regression_loss,
+                          check_cause, check_case1_repair, check_case2_repair, check_case3_repair],
     "05_future": [check_layer_norm, check_clip_grad_norm],
     "06_faq": [check_dead_relu_fraction, check_lr_range_test, check_suggest_lr],
 }

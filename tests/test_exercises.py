@@ -502,3 +502,74 @@ def test_the_course_s_implementations_are_refused_only_in_their_own_exercise(cap
     passes(ex.check_dead_relu_fraction, dead_relu_fraction_and_a_sigmoid, capsys)
     names = {name for names in ex.COURSE_IMPLEMENTATIONS.values() for name in names}
     assert names <= set(ex._course_functions())
+
+
+# ----- 04: measure, diagnose, repair (gradcourse.casebook) -------------------------------------
+# The reference answers are the solutions notebook's; the typical mistakes below are what a student
+# who measured too little would write.
+def zero_the_biases(model):
+    for layer in (model[0], model[2]):
+        layer.bias.data[...] = 0.0
+
+
+def kaiming_weights_only(model):  # re-initialises the weights and leaves the dead-making biases
+    for layer in (model[0], model[2]):
+        gc.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+
+
+def sgd_step(clear):
+    """A step that clears the gradients "before" backward (right), "after" it, or "never"."""
+    def train_step(model, optimizer, xb, yb):
+        if clear == "before":
+            optimizer.zero_grad()
+        loss = F.cross_entropy(model(gc.tensor(xb)), yb)
+        loss.backward()
+        if clear == "after":
+            optimizer.zero_grad()
+        optimizer.step()
+        return loss.item()
+    return train_step
+
+
+train_step, zero_grad_after_backward, never_zero_grad = map(sgd_step, ("before", "after", "never"))
+
+
+def casebook_step(model, optimizer, xb, yb):
+    from gradcourse import casebook
+    return casebook._step(model, optimizer, xb, yb)
+
+
+def test_cause(capsys):
+    for case, cause in ((1, "lr_too_high"), (2, "dead_relu"), (3, "forgotten_zero_grad")):
+        ex.check_cause(case, cause)
+        assert capsys.readouterr().out.startswith(f'✓ case {case}: "{cause}"')
+    fails_with(lambda c: ex.check_cause(1, c), None, "cause is not set yet", '"dead_relu"')
+    fails_with(lambda c: ex.check_cause(2, c), "dead relu", "is not one of the causes", '"dead_relu"')
+    fails_with(lambda c: ex.check_cause(2, c), "saturated_init", "is not what went wrong in case 2")
+
+
+def test_case1_repair(capsys):
+    passes(ex.check_case1_repair, 0.1, capsys)
+    fails_with(ex.check_case1_repair, 0.01, "too slowly", "0.85")
+    fails_with(ex.check_case1_repair, 2.0, "overshoots")
+    fails_with(ex.check_case1_repair, 3.0, "no smaller than the rate case 1 was run at")
+    fails_with(ex.check_case1_repair, None, "lr should be a number")
+
+
+def test_case2_repair(capsys):
+    passes(ex.check_case2_repair, zero_the_biases, capsys)
+    fails_with(ex.check_case2_repair, kaiming_weights_only, "of the hidden ReLU outputs", "still 0")
+    fails_with(ex.check_case2_repair, lambda model: None, "still 0")
+
+
+def test_case3_repair(capsys):
+    passes(ex.check_case3_repair, train_step, capsys)
+    fails_with(ex.check_case3_repair, zero_grad_after_backward, "have no gradient", "between backward() and step()")
+    fails_with(ex.check_case3_repair, never_zero_grad, "twice that batch's gradient", "never clears it")
+    fails_with(ex.check_case3_repair, casebook_step, "runs gradcourse.casebook._step, the course's own code")
+
+
+def test_a_repair_not_written_yet_says_so():
+    def repair(model):
+        raise NotImplementedError()
+    fails_with(ex.check_case2_repair, repair, "repair is not written yet")

@@ -447,3 +447,54 @@ def test_an_answer_within_reach_scores_zero(adversarial, notebook, exercise, rea
     cell = adversarial[(notebook, exercise)]
     assert (cell["points"], cell["status"]) == (0, "failed")
     assert reason in cell["reason"], cell["reason"]
+
+
+# ----- 04: the measure-diagnose-repair exercises, graded as a grader grades them ----------------
+# Typical mistakes of a student who measured too little: each scores 0 with a message naming it.
+TYPICAL_MISTAKES_04 = answered("04_worked_example.ipynb", {
+    "case1": 'cause1 = "lr_too_high"\nlr = 0.01',  # far below the edge: too slow for 200 steps
+    "case2-cause": 'cause2 = "saturated_init"',  # the right repair does not save a wrong diagnosis
+    "case2": 'def repair(model):\n    for layer in (model[0], model[2]):\n        layer.bias.data[...] = 0.0',
+    "case3-cause": 'cause3 = "forgotten_zero_grad"',
+    "case3": 'def train_step(model, optimizer, xb, yb):\n'
+             '    loss = gc.functional.cross_entropy(model(gc.tensor(xb)), yb)\n    loss.backward()\n'
+             '    optimizer.zero_grad()  # too late: backward() has already filled .grad\n'
+             '    optimizer.step()\n    return loss.item()',
+})
+CASES_04 = ("case1-tests", "case2-tests", "case3-tests")
+
+
+@pytest.fixture(scope="module")
+def graded_04(tmp_path_factory):
+    root = tmp_path_factory.mktemp("graded_04")
+    for folder in ("solution", "blank", "mistakes"):
+        (root / folder).mkdir()
+    (root / "solution" / "04_worked_example.ipynb").write_bytes((SOLUTIONS / "04_worked_example.ipynb").read_bytes())
+    (root / "blank" / "04_worked_example.ipynb").write_bytes((EXERCISES / "04_worked_example.ipynb").read_bytes())
+    (root / "mistakes" / "04_worked_example.ipynb").write_text(TYPICAL_MISTAKES_04, encoding="utf-8")
+    report = root / "report.json"
+    paths = [str(root / folder / "04_worked_example.ipynb") for folder in ("solution", "blank", "mistakes")]
+    assert cli.main(["grade", *paths, "--source", str(SOLUTIONS), "--timeout", "60", "--report", str(report)]) == 0
+    results = json.loads(report.read_text(encoding="utf-8"))
+    assert len(results) == 3  # in the order given
+    return {(folder, c["grade_id"]): c for folder, r in zip(("solution", "blank", "mistakes"), results)
+            for c in r["cells"]}
+
+
+def test_04_the_solution_scores_full_and_the_blank_zero(graded_04):
+    for exercise in CASES_04:
+        solved, blank = graded_04[("solution", exercise)], graded_04[("blank", exercise)]
+        assert solved["status"] == "passed" and solved["points"] == solved["max_points"] > 0, solved
+        assert (blank["points"], blank["status"]) == (0, "failed"), blank
+        assert "cause is not set yet" in blank["reason"], blank["reason"]
+
+
+@pytest.mark.parametrize("exercise, reason", [
+    ("case1-tests", "the loss falls, but too slowly"),
+    ("case2-tests", '"saturated_init"'),
+    ("case3-tests", "the parameters have no gradient"),
+])
+def test_04_a_typical_mistake_scores_zero_and_is_named(graded_04, exercise, reason):
+    cell = graded_04[("mistakes", exercise)]
+    assert (cell["points"], cell["status"]) == (0, "failed")
+    assert reason in cell["reason"], cell["reason"]
