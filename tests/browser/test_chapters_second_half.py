@@ -5,9 +5,10 @@ browser, while the first half runs.
 """
 import pytest
 
-from test_chapters_in_jupyterlab import SECOND_HALF, check_notebook
+from test_chapters_in_jupyterlab import SECOND_HALF, check_notebook, explorers_owned
 
 
 @pytest.mark.parametrize("chapter", SECOND_HALF)
 def test_chapter_runs_and_its_explorers_redraw(lab_server, browser, screenshots, chapter):
-    check_notebook(browser, lab_server, chapter, screenshots)
+    owned = explorers_owned(chapter)
+    assert check_notebook(browser, lab_server, chapter, screenshots, min_explorers=owned) == owned
