@@ -33,7 +33,7 @@ def test_solutions_are_valid_nbgrader_sources(path):
     grading.check_nbgrader_metadata(nb, path.name)
     nbformat.validate(nb)
     tests = [c for c in nb.cells if grading.is_test(c)]
-    assert 2 <= len(tests) <= 4
+    assert len(tests) >= 2
     for test in tests:  # each test cell follows its solution cell, and holds hidden tests
         before = nb.cells[nb.cells.index(test) - 1]
         assert grading.is_solution(before) and grading.SOLUTION_REGION[0] in before.source
@@ -315,21 +315,7 @@ def test_a_deleted_test_cell_is_put_back():
     assert "BEGIN HIDDEN TESTS" in assembled.cells[2].source
 
 
-# ----- grading the real notebooks (one of each) ----------------------------------------------
-def test_the_solutions_notebook_scores_full_points():
-    path = SOLUTIONS / "01_background.ipynb"
-    data = path.read_bytes()
-    result = grading.grade_notebook(path, grading.read_sources(SOLUTIONS))
-    assert result.score == result.max_score == 4, grading.format_result(result)
-    assert path.read_bytes() == data
-
-
-def test_the_unmodified_exercises_notebook_scores_zero_with_reasons():
-    result = grading.grade_notebook(EXERCISES / "01_background.ipynb", grading.read_sources(SOLUTIONS))
-    assert result.score == 0 and result.max_score == 4
-    assert all("is not written yet" in c.reason for c in result.cells), grading.format_result(result)
-
-
+# ----- grading the real notebooks: tests/test_exercise_grading.py grades every one ----------
 def test_cli_grade_explains_a_missing_solutions_folder(tmp_path, capsys):
     assert cli.main(["grade", str(tmp_path / "a.ipynb"), "--source", str(tmp_path / "nowhere")]) == 1
     assert "no solutions notebooks" in capsys.readouterr().err
@@ -361,12 +347,12 @@ def test_in_a_kernel_a_failed_check_is_a_short_block_and_a_pass_is_rich_output(t
     # ... shown as a short block: the message, no traceback through the checker and its reference values
     assert "✗" in error.traceback[0] and len(error.traceback) <= 5, error.traceback
     shown = "\n".join(error.traceback)
-    for checker_code in ("exercises.py", "File ", "np.all(per_unit == 0", "Traceback"):
+    for checker_code in ("gradcourse/exercises/", "File ", "np.all(per_unit == 0", "Traceback"):
         assert checker_code not in shown
     # a bug in your own code keeps its traceback, through your lines only: the checker's frames are hidden
     shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(own_bug.traceback))  # (without the colours)
     assert own_bug.ename == "NameError" and "return undefined_name" in shown and "skipping hidden" in shown
-    assert "exercises.py" not in shown and "np.all(per_unit == 0" not in shown
+    assert "gradcourse/exercises/" not in shown and "np.all(per_unit == 0" not in shown
 
 
 def imported_names(source):
@@ -445,56 +431,5 @@ def adversarial(tmp_path_factory):
 ])
 def test_an_answer_within_reach_scores_zero(adversarial, notebook, exercise, reason):
     cell = adversarial[(notebook, exercise)]
-    assert (cell["points"], cell["status"]) == (0, "failed")
-    assert reason in cell["reason"], cell["reason"]
-
-
-# ----- 04: the measure-diagnose-repair exercises, graded as a grader grades them ----------------
-# Typical mistakes of a student who measured too little: each scores 0 with a message naming it.
-TYPICAL_MISTAKES_04 = answered("04_worked_example.ipynb", {
-    "case1": 'cause1 = "lr_too_high"\nlr = 0.01',  # far below the edge: too slow for 200 steps
-    "case2-cause": 'cause2 = "saturated_init"',  # the right repair does not save a wrong diagnosis
-    "case2": 'def repair(model):\n    for layer in (model[0], model[2]):\n        layer.bias.data[...] = 0.0',
-    "case3-cause": 'cause3 = "forgotten_zero_grad"',
-    "case3": 'def train_step(model, optimizer, xb, yb):\n'
-             '    loss = gc.functional.cross_entropy(model(gc.tensor(xb)), yb)\n    loss.backward()\n'
-             '    optimizer.zero_grad()  # too late: backward() has already filled .grad\n'
-             '    optimizer.step()\n    return loss.item()',
-})
-CASES_04 = ("case1-tests", "case2-tests", "case3-tests")
-
-
-@pytest.fixture(scope="module")
-def graded_04(tmp_path_factory):
-    root = tmp_path_factory.mktemp("graded_04")
-    for folder in ("solution", "blank", "mistakes"):
-        (root / folder).mkdir()
-    (root / "solution" / "04_worked_example.ipynb").write_bytes((SOLUTIONS / "04_worked_example.ipynb").read_bytes())
-    (root / "blank" / "04_worked_example.ipynb").write_bytes((EXERCISES / "04_worked_example.ipynb").read_bytes())
-    (root / "mistakes" / "04_worked_example.ipynb").write_text(TYPICAL_MISTAKES_04, encoding="utf-8")
-    report = root / "report.json"
-    paths = [str(root / folder / "04_worked_example.ipynb") for folder in ("solution", "blank", "mistakes")]
-    assert cli.main(["grade", *paths, "--source", str(SOLUTIONS), "--timeout", "60", "--report", str(report)]) == 0
-    results = json.loads(report.read_text(encoding="utf-8"))
-    assert len(results) == 3  # in the order given
-    return {(folder, c["grade_id"]): c for folder, r in zip(("solution", "blank", "mistakes"), results)
-            for c in r["cells"]}
-
-
-def test_04_the_solution_scores_full_and_the_blank_zero(graded_04):
-    for exercise in CASES_04:
-        solved, blank = graded_04[("solution", exercise)], graded_04[("blank", exercise)]
-        assert solved["status"] == "passed" and solved["points"] == solved["max_points"] > 0, solved
-        assert (blank["points"], blank["status"]) == (0, "failed"), blank
-        assert "cause is not set yet" in blank["reason"], blank["reason"]
-
-
-@pytest.mark.parametrize("exercise, reason", [
-    ("case1-tests", "the loss falls, but too slowly"),
-    ("case2-tests", '"saturated_init"'),
-    ("case3-tests", "the parameters have no gradient"),
-])
-def test_04_a_typical_mistake_scores_zero_and_is_named(graded_04, exercise, reason):
-    cell = graded_04[("mistakes", exercise)]
     assert (cell["points"], cell["status"]) == (0, "failed")
     assert reason in cell["reason"], cell["reason"]

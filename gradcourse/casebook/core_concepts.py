@@ -1,0 +1,5 @@
+"""Case 4: (to be written)."""
+__all__ = []
+
+CAUSE_DIGESTS = {}
+THRESHOLDS = {}

@@ -1,0 +1,226 @@
+"""Exercises 3 (algorithms): cosine annealing, one step of Adam, a residual block, clipping by norm."""
+import numpy as np
+
+from .. import nn, optim, schedules
+from ..autograd import tensor
+from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _backward_through, _call, _close,
+                    _course_generator_untouched, _fmt, _passed, _recognise, _worst,
+                    register_course_implementations)
+
+
+register_course_implementations("cosine_lr", {
+    "gradcourse.schedules.CosineAnnealing": schedules.CosineAnnealing.lr_at,
+    "gradcourse.schedules (its cosine)": schedules._cosine_between,
+})
+register_course_implementations("adam_step", {
+    "gradcourse.optim.Adam": optim.Adam._adam_update,
+})
+register_course_implementations("ResidualBlock", {
+    "gradcourse.nn.Residual": nn.Residual.forward,
+})
+register_course_implementations("clip_grad_norm", {
+    "gradcourse.optim.clip_grad_norm_": optim.clip_grad_norm_,
+})
+
+def check_cosine_lr(cosine_lr, lr_max=0.1, total_steps=100, lr_min=0.0):
+    """`cosine_lr(t, lr_max, total_steps, lr_min)`: half a cosine from lr_max to lr_min, then flat."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["cosine_lr"]
+    T = total_steps
+    steps = np.array([0, T // 4, T // 2, 3 * T // 4, T, 3 * T // 2])
+    clamped = np.minimum(steps, T)
+    expected = lr_min + (lr_max - lr_min) * (1 + np.cos(np.pi * clamped / T)) / 2
+    got = []
+    for t in steps:  # (a loop, not a list comprehension: its frame would show in a traceback)
+        got.append(_call(cosine_lr, int(t), lr_max, T, lr_min, course=course))
+    got = _array(got, "cosine_lr(...)")
+    mistakes = [(f"past total_steps = {T} the rate climbs back up: clamp t to total_steps so it stays at lr_min",
+                 lr_min + (lr_max - lr_min) * (1 + np.cos(np.pi * steps / T)) / 2),
+                ("the factor 1/2 is missing: (1 + cos) goes from 2 to 0, so halve it",
+                 lr_min + (lr_max - lr_min) * (1 + np.cos(np.pi * clamped / T))),
+                ("pi is missing: the cosine must go through half a period, cos(pi t / T)",
+                 lr_min + (lr_max - lr_min) * (1 + np.cos(clamped / T)) / 2),
+                ("the schedule runs backwards: use (1 + cos), which starts at 2, not (1 - cos)",
+                 lr_min + (lr_max - lr_min) * (1 - np.cos(np.pi * clamped / T)) / 2)]
+    if not _close(got, expected):
+        i = _worst(got, expected)
+        hint = _recognise(got, mistakes) or "lr_t = lr_min + (lr_max - lr_min) (1 + cos(pi t / T)) / 2"
+        raise ExerciseError(f"at t = {steps[i]} (total_steps = {T}) expected {_fmt(expected[i])}, "
+                            f"got {_fmt(got[i])}: {hint}")
+    _passed(f"cosine_lr matches lr_min + (lr_max - lr_min)(1 + cos(pi t / T)) / 2 at {steps.size} steps "
+            f"and stays at lr_min past T")
+
+
+def _adam_trajectories(theta0, grads, lr, beta1, beta2, eps):
+    """{variant: theta after each step (one row per step)}: "right", and each of _ADAM_MISTAKES.
+
+    In closed form, for all steps at once (no step function): a running average with decay beta
+    is m_t = sum over k <= t of (1 - beta) beta^(t - k) g_k, a lower-triangular matrix of powers
+    times the gradients, and theta_t = theta_0 - lr * (cumulative sum of the steps' updates).
+    """
+    G = np.array(grads)
+    t = np.arange(1, len(grads) + 1)[:, None]
+    powers = np.maximum(t - t.T, 0)
+
+    def average(decay, gain, values):
+        return np.tril(decay ** powers) @ (gain * values)
+
+    m, v = average(beta1, 1 - beta1, G), average(beta2, 1 - beta2, G**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        right = {"m_hat": m / (1 - beta1**t), "v_hat": v / (1 - beta2**t)}
+        variants = {
+            "right": right,
+            "no_correction": {"m_hat": m, "v_hat": v},
+            "eps_inside_sqrt": {**right, "eps_inside": True},
+            "t_minus_1": {"m_hat": m / (1 - beta1 ** (t - 1)), "v_hat": v / (1 - beta2 ** (t - 1))},
+            "t_plus_1": {"m_hat": m / (1 - beta1 ** (t + 1)), "v_hat": v / (1 - beta2 ** (t + 1))},
+            "m_uncorrected": {**right, "m_hat": m},
+            "v_uncorrected": {**right, "v_hat": v},
+            "v_of_g": {**right, "v_hat": average(beta2, 1 - beta2, G) / (1 - beta2**t)},
+            "betas_swapped": {**right, "m_hat": average(1 - beta1, beta1, G) / (1 - beta1**t)},
+        }
+        thetas = {}
+        for name, variant in variants.items():
+            v_hat = variant["v_hat"]
+            denominator = np.sqrt(v_hat + eps) if variant.get("eps_inside") else np.sqrt(v_hat) + eps
+            thetas[name] = theta0 - lr * np.cumsum(variant["m_hat"] / denominator, axis=0)
+    return thetas
+
+
+_ADAM_MISTAKES = {
+    "no_correction": "the bias correction is missing: divide m_t by (1 - beta1^t) and v_t by (1 - beta2^t)",
+    "eps_inside_sqrt": "epsilon is inside the square root: Adam divides by sqrt(v_hat) + eps",
+    "t_minus_1": "the bias correction uses t - 1: steps are numbered from t = 1, so at the first step "
+                 "1 - beta^t = 1 - beta (with t - 1 = 0 it divides by zero)",
+    "t_plus_1": "the bias correction uses t + 1: steps are numbered from t = 1, use beta^t",
+    "m_uncorrected": "only v is bias-corrected: m_hat = m_t / (1 - beta1^t) too",
+    "v_uncorrected": "only m is bias-corrected: v_hat = v_t / (1 - beta2^t) too",
+    "v_of_g": "v averages g instead of g^2: the second moment is the running mean of squared gradients",
+    "betas_swapped": "the running mean is reversed: m_t = beta1 m_(t-1) + (1 - beta1) g_t",
+}
+
+
+def check_adam_step(adam_step, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-3):
+    """`adam_step(theta, g, m, v, t, lr, beta1, beta2, eps) -> (theta, m, v)` is one step of Adam.
+
+    The gradients are small (about 0.01) and eps large (1e-3), so where eps goes matters.
+    """
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["adam_step"]
+    rng = np.random.default_rng(5)
+    theta0, grads = rng.normal(size=4), [0.01 * rng.normal(size=4) for _ in range(3)]
+    trajectories = _adam_trajectories(theta0, grads, lr, beta1, beta2, eps)
+    expected = trajectories["right"]
+    theta, m, v = theta0.copy(), np.zeros(4), np.zeros(4)
+    for t, g in enumerate(grads, start=1):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            result = _call(adam_step, theta.copy(), g.copy(), m.copy(), v.copy(), t, lr, beta1, beta2, eps,
+                           course=course)
+        theta, m, v = _unpack_adam(result)
+        if not _close(theta, expected[t - 1], rtol=1e-6, atol=1e-12):
+            _explain_adam(theta, expected[t - 1], t, trajectories)
+        _check_adam_moments(m, v, grads[:t], beta1, beta2, t)
+    _passed("adam_step matches Adam's update (bias correction from t = 1, epsilon outside the square root) "
+            "over 3 steps")
+
+
+def _unpack_adam(result):
+    if not isinstance(result, tuple) or len(result) != 3:
+        raise ExerciseError(f"adam_step should return a tuple (theta, m, v), got {type(result).__name__}")
+    return [_array(value, f"adam_step's {name}") for value, name in zip(result, ("theta", "m", "v"))]
+
+
+def _check_adam_moments(m, v, grads, beta1, beta2, t):
+    m_expected = sum((1 - beta1) * beta1 ** (t - k) * g for k, g in enumerate(grads, start=1))
+    v_expected = sum((1 - beta2) * beta2 ** (t - k) * g**2 for k, g in enumerate(grads, start=1))
+    for name, got, expected, beta in (("m", m, m_expected, beta1), ("v", v, v_expected, beta2)):
+        if _close(got, expected / (1 - beta**t), atol=1e-15):
+            raise ExerciseError(f"at step t = {t} you returned the bias-corrected {name}_hat as {name}: "
+                                f"return the raw running average {name}_t; the correction is only used "
+                                f"for the update (the next step builds on the raw {name}_t)")
+        if not _close(got, expected, atol=1e-15):
+            raise ExerciseError(f"at step t = {t} the returned {name} should be {_fmt(expected)}, "
+                                f"got {_fmt(got)}")
+
+
+def _explain_adam(got, expected, t, trajectories):
+    mistakes = [(text, trajectories[name][t - 1]) for name, text in _ADAM_MISTAKES.items()]
+    hint = _recognise(got, mistakes)
+    hint = hint or ("theta_t = theta_(t-1) - lr * m_hat / (sqrt(v_hat) + eps) with "
+                    "m_hat = m_t / (1 - beta1^t), v_hat = v_t / (1 - beta2^t)")
+    raise ExerciseError(f"at step t = {t} theta should be {_fmt(expected)}, got {_fmt(got)}: {hint}")
+
+
+def check_residual_block(ResidualBlock, width=4, seed=6):
+    """`ResidualBlock(width)(x)` computes x + fc2(relu(fc1(x))) and backpropagates through both paths."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["ResidualBlock"]
+    rng = np.random.default_rng(seed)
+    with _course_generator_untouched():
+        block = _call(ResidualBlock, width, course=course)
+    W1, b1, W2, b2 = (rng.normal(size=s) for s in [(width, width), width, (width, width), width])
+    for parameter, value in zip([block.fc1.weight, block.fc1.bias, block.fc2.weight, block.fc2.bias],
+                                [W1, b1, W2, b2]):
+        parameter.data[...] = value
+    x, upstream = rng.normal(size=(3, width)), rng.normal(size=(3, width))
+    h = x @ W1 + b1
+    branch = np.maximum(h, 0) @ W2 + b2
+    out, (grad_x,) = _backward_through(block, [tensor(x, requires_grad=True)], upstream, course=course)
+    mistakes = [("the skip connection is missing: the block returns fc2(relu(fc1(x))) without adding x", branch),
+                ("relu is applied after the addition: the block adds x to the branch's output as it is",
+                 np.maximum(x + branch, 0)),
+                ("the relu between fc1 and fc2 is missing", x + h @ W2 + b2)]
+    if not _close(out.data, x + branch):
+        hint = _recognise(out.data, mistakes) or "the block computes x + fc2(relu(fc1(x)))"
+        raise ExerciseError(f"ResidualBlock output: expected {_fmt(x + branch)}, got {_fmt(out.data)}: {hint}")
+    expected_grad = upstream + ((upstream @ W2.T) * (h > 0)) @ W1.T
+    if not _close(grad_x, expected_grad):
+        raise ExerciseError(f"the gradient reaching x should be G + (relu'(h) * G W2^T) W1^T = "
+                            f"{_fmt(expected_grad)}, got {_fmt(grad_x)}")
+    _passed("ResidualBlock computes x + fc2(relu(fc1(x))), and the gradient reaching x is "
+            "G (through the skip) + (relu'(h) * G W2^T) W1^T (through the branch)")
+
+
+def check_clip_grad_norm(clip_grad_norm):
+    """`clip_grad_norm(params, max_norm) -> float` rescales all gradients together; returns the norm before."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["clip_grad_norm"]
+    grads = [np.array([3.0, 4.0]), np.array([[0.0, 12.0]])]        # joint norm sqrt(9 + 16 + 144) = 13
+    for max_norm, factor in [(6.5, 0.5), (100.0, 1.0)]:
+        params = [tensor(np.zeros_like(g), requires_grad=True) for g in grads]
+        for p, g in zip(params, grads):
+            p.grad = g.copy()
+        returned = _call(clip_grad_norm, params, max_norm, course=course)
+        returned = _array(returned, "clip_grad_norm(params, max_norm)")
+        _check_clipped(params, grads, max_norm, factor)
+        if _close(returned, 13.0 * factor) and factor != 1:
+            raise ExerciseError(f"clip_grad_norm returned {_fmt(returned)}, the norm after clipping: return the "
+                                f"norm before clipping (13), the number worth logging")
+        if not _close(returned, 13.0):
+            raise ExerciseError(f"clip_grad_norm returned {_fmt(returned)}; the joint norm of the gradients "
+                                f"before clipping is sqrt(3^2 + 4^2 + 12^2) = 13")
+    _passed("clip_grad_norm rescales all gradients together (norm 13 -> 6.5), leaves small ones alone, "
+            "and returns the norm before clipping")
+
+
+def _check_clipped(params, grads, max_norm, factor):
+    got = [p.grad for p in params]
+    expected = [factor * g for g in grads]
+    if all(_close(a, b, rtol=1e-5) for a, b in zip(got, expected)):
+        return
+    if factor == 1:
+        hint = ("the total norm 13 is below max_norm = 100, so nothing should change; only scale down, "
+                "when total_norm > max_norm")
+    elif all(_close(a, b) for a, b in zip(got, grads)):
+        hint = ("the gradients did not change: scale each p.grad in place (p.grad *= coef) or assign "
+                "p.grad = p.grad * coef")
+    elif _close(got[0], grads[0]) and _close(got[1], grads[1] * max_norm / 12):
+        hint = ("each gradient was clipped on its own: compute one norm over all gradients together, "
+                "sqrt(sum of every squared entry), and scale them all by the same factor")
+    else:
+        hint = "scale every gradient by max_norm / total_norm when total_norm > max_norm"
+    expected, got = " and ".join(_fmt(e) for e in expected), " and ".join(_fmt(g) for g in got)
+    raise ExerciseError(f"with max_norm = {max_norm:g} the gradients should be {expected}, got {got}: {hint}")
+
+
+CHECKERS = [check_cosine_lr, check_adam_step, check_residual_block, check_clip_grad_norm]

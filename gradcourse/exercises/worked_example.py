@@ -1,0 +1,139 @@
+"""Exercises 4 (worked example): three broken runs to measure, diagnose and repair, and a loss."""
+import math
+
+import numpy as np
+
+from .. import casebook, functional, optim, training
+from ..autograd import tensor
+from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _backward_through, _bind, _close,
+                    _course_generator_untouched, _fmt, _name, _passed, register_course_implementations)
+from ._repairs import _check_accuracies, _watched_repair, check_cause
+
+
+register_course_implementations("regression_loss", {
+    "gradcourse.functional.mse_loss": functional.mse_loss,
+})
+register_course_implementations("repair", {
+    "gradcourse.casebook (its training runs)": casebook._run,
+})
+register_course_implementations("train_step", {
+    "gradcourse.casebook._step": casebook._step,
+    "gradcourse.casebook (its training runs)": casebook._run,
+    "gradcourse.training.fit": training.fit,
+})
+
+def check_regression_loss(regression_loss, n=5, seed=7):
+    """`regression_loss(pred, target)`: mean squared error of pred (n, 1) against target (n,)."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["regression_loss"]
+    rng = np.random.default_rng(seed)
+    p, target = rng.normal(size=(n, 1)), rng.normal(size=n)
+    pred = tensor(p, requires_grad=True)
+    loss, (grad,) = _backward_through(_bind(regression_loss, target.copy()), [pred], 1.0, course=course)
+    expected = np.mean((p[:, 0] - target) ** 2)
+    if loss.data.shape == (n, n) or loss.size == n * n:
+        raise ExerciseError(f"the loss has {n * n} entries: pred (shape ({n}, 1)) minus target (shape ({n},)) "
+                            f"broadcasts to an {n} x {n} matrix of every pair; reshape target to pred's shape")
+    if loss.size != 1:
+        raise ExerciseError(f"the loss should be one number, got shape {loss.shape}: take the mean")
+    broadcast = np.mean((p - target) ** 2)
+    if _close(loss.item(), broadcast):
+        raise ExerciseError(f"the loss is {_fmt(loss.item())}, the mean over all {n} x {n} pairs: pred (shape "
+                            f"({n}, 1)) minus target (shape ({n},)) broadcasts to a matrix; reshape target "
+                            f"to ({n}, 1) first (expected {_fmt(expected)})")
+    if not _close(loss.item(), expected):
+        raise ExerciseError(f"expected the mean squared error {_fmt(expected)}, got {_fmt(loss.item())}")
+    if not _close(grad, 2 / n * (p - target[:, None])):
+        raise ExerciseError(f"the loss is right but its gradient is not 2/n (pred - target): "
+                            f"got {_fmt(grad.ravel())}")
+    _passed(f"regression_loss gives the mean squared error of {n} predictions, "
+            f"and its gradient 2/n (pred - target)")
+
+
+
+# ----- 04: measure, diagnose, repair (the runs are in gradcourse.casebook) ---------------------
+def check_case1_repair(lr, seeds=(0, 1, 2)):
+    """Case 1 retrained with SGD at the learning rate `lr` reaches the threshold on every seed."""
+    __tracebackhide__ = True
+    if lr is None or isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)):
+        raise ExerciseError(f"lr should be a number (the learning rate case 1 is trained at), got {lr!r:.80}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ExerciseError(f"lr should be a positive learning rate, got {_fmt(lr)}")
+    with _course_generator_untouched():
+        runs = [casebook.case1_training(seed, float(lr)) for seed in seeds]
+    accuracies = [run.test_accuracy for run in runs]
+    overshoots = any(not np.all(np.isfinite(run.loss)) or max(run.loss) > 1.2 * run.loss[0] for run in runs)
+    if lr >= casebook.CASE1_LR:
+        hint = f"lr = {_fmt(lr)} is no smaller than the rate case 1 was run at."
+    elif overshoots:
+        hint = (f"At lr = {_fmt(lr)} the loss still jumps above where it started: a step this large still "
+                f"overshoots. Lower it until the loss falls steadily.")
+    else:
+        hint = (f"At lr = {_fmt(lr)} the loss falls, but too slowly to train in {casebook.STEPS} steps: "
+                f"this rate is far below the edge of stability; raise it.")
+    _check_accuracies(1, accuracies, seeds, f"at lr = {_fmt(lr)}", hint)
+
+
+def _relu_zero_fraction(model, seed):
+    """The fraction of case 2's hidden ReLU outputs that are 0 on the training digits of split `seed`."""
+    X_train = casebook.digits_split(seed)[0]
+    with casebook.no_grad():
+        h1 = model[1](model[0](casebook.tensor(X_train)))
+        h2 = model[3](model[2](h1))
+    return float(np.mean([np.mean(h1.data <= 0), np.mean(h2.data <= 0)]))
+
+
+def check_case2_repair(repair, seeds=(0, 1, 2)):
+    """Case 2's network, changed in place by `repair(model)` and trained as before, reaches the threshold."""
+    __tracebackhide__ = True
+    watched = _watched_repair(repair, COURSE_IMPLEMENTATIONS["repair"])
+    with _course_generator_untouched():
+        model = casebook.case2_model(seeds[0])
+        watched(model)
+        zero = _relu_zero_fraction(model, seeds[0])
+        accuracies = casebook.case2_measure(watched, seeds)
+    if zero > 0.9:
+        hint = (f"After {_name(repair)}(model), {zero:.1%} of the hidden ReLU outputs on the training digits are "
+                f"still 0: no gradient passes a ReLU where it outputs 0, so these units cannot recover. "
+                f"Change what keeps them below 0.")
+    else:
+        hint = "Measure the repaired network with gradcourse.diagnostics.measure_at_init before training it."
+    _check_accuracies(2, accuracies, seeds, f"after {_name(repair)}(model)", hint)
+
+
+def _check_step_gradient(train_step, watched, seed):
+    """Two calls of your step at learning rate 0 on one batch must leave that batch's gradient in .grad."""
+    model = casebook._mlp(seed)
+    xb, yb = next(casebook._batches(seed, steps=1))
+    functional.cross_entropy(model(casebook.tensor(xb)), yb).backward()
+    expected = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    frozen = optim.SGD(model.parameters(), lr=0.0)  # lr 0: the same weights, so the same gradient
+    watched(model, frozen, xb, yb)
+    watched(model, frozen, xb, yb)
+    grads = [p.grad for p in model.parameters()]
+    if any(g is None for g in grads) or all(not np.any(g) for g in grads):
+        raise ExerciseError(f"after {_name(train_step)}, the parameters have no gradient: the step clears "
+                            f"the gradients between backward() and step(), so the optimiser has nothing to "
+                            f"apply. Clear them before the backward pass.")
+    if all(_close(g, 2 * e, rtol=1e-6) for g, e in zip(grads, expected)):
+        raise ExerciseError(f"after two calls of {_name(train_step)} on the same batch, the gradient is twice "
+                            f"that batch's gradient: each backward() adds to .grad, and the step never "
+                            f"clears it, so every step applies the sum of all past gradients.")
+    if not all(_close(g, e, rtol=1e-6) for g, e in zip(grads, expected)):
+        raise ExerciseError(f"after {_name(train_step)}, .grad is not the gradient of the batch's "
+                            f"cross-entropy loss: compute the loss on (xb, yb), clear, backward, step.")
+
+
+def check_case3_repair(train_step, seeds=(0, 1, 2)):
+    """`train_step(model, optimizer, xb, yb)` uses one batch's gradient per step and trains case 3."""
+    __tracebackhide__ = True
+    watched = _watched_repair(train_step, COURSE_IMPLEMENTATIONS["train_step"])
+    with _course_generator_untouched():
+        _check_step_gradient(train_step, watched, seeds[0])
+        accuracies = casebook.case3_measure(watched, seeds)
+    _check_accuracies(3, accuracies, seeds, f"trained with {_name(train_step)}",
+                      "The step applies one batch's gradient: check the learning rate is left as it is.")
+
+
+CHECKERS = [check_regression_loss, check_cause, check_case1_repair, check_case2_repair, check_case3_repair]

@@ -1,0 +1,100 @@
+"""Every exercise, graded as an instructor grades it: the solution scores full, the blank 0, and a
+typical wrong answer 0 with a message that names the mistake.
+
+The typical mistakes are fixtures, one file per notebook in tests/mistakes/ (its README says how
+they are written). Each notebook is graded in one `gradcourse grade` run of three submissions;
+a class per notebook lets pytest-xdist share the notebooks between its workers.
+"""
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from gradcourse import cli, grading
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS, EXERCISES, MISTAKES = ROOT / "solutions", ROOT / "exercises", Path(__file__).parent / "mistakes"
+NOTEBOOKS = sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
+KINDS = ("solution", "blank", "mistakes")
+
+
+def mistakes_of(notebook):
+    """{test cell: ({answer cell: wrong source}, phrase)} from tests/mistakes/<notebook>.py."""
+    spec = importlib.util.spec_from_file_location(f"mistakes_{notebook}", MISTAKES / f"{notebook}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MISTAKES
+
+
+def graded_cells(notebook):
+    return [grading.grade_id(c) for c in nbformat.read(SOLUTIONS / f"{notebook}.ipynb", as_version=4).cells
+            if grading.is_test(c)]
+
+
+def with_mistakes(notebook):
+    """The solutions notebook with every typical mistake of its fixture in place of the right answer."""
+    nb = nbformat.read(SOLUTIONS / f"{notebook}.ipynb", as_version=4)
+    answers = {}
+    for test_cell, (replaced, _) in mistakes_of(notebook).items():
+        for answer, source in replaced.items():
+            assert answers.setdefault(answer, source) == source, f"{test_cell}: two wrong answers for {answer}"
+    for cell in nb.cells:
+        if grading.grade_id(cell) in answers:
+            assert grading.is_solution(cell), f"{grading.grade_id(cell)} is not an answer cell"
+            cell.source = answers.pop(grading.grade_id(cell))
+    assert not answers, f"no answer cells {sorted(answers)} in {notebook}"
+    return grading.notebook_text(nb)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_every_test_cell_has_a_typical_mistake(notebook):
+    assert (MISTAKES / f"{notebook}.py").exists(), f"tests/mistakes/{notebook}.py is missing"
+    assert sorted(mistakes_of(notebook)) == sorted(graded_cells(notebook))
+
+
+def grade_three_ways(notebook, root):
+    """{(kind, test cell): that cell's result} for the solution, the blank and the mistakes."""
+    paths = []
+    for kind in KINDS:
+        (root / kind).mkdir()
+        path = root / kind / f"{notebook}.ipynb"
+        if kind == "mistakes":
+            path.write_text(with_mistakes(notebook), encoding="utf-8")
+        else:
+            path.write_bytes(((SOLUTIONS if kind == "solution" else EXERCISES) / path.name).read_bytes())
+        paths.append(str(path))
+    report = root / "report.json"
+    assert cli.main(["grade", *paths, "--source", str(SOLUTIONS), "--timeout", "120",
+                     "--report", str(report)]) == 0
+    results = json.loads(report.read_text(encoding="utf-8"))
+    return {(kind, cell["grade_id"]): cell for kind, result in zip(KINDS, results) for cell in result["cells"]}
+
+
+class GradedNotebook:
+    notebook = None
+
+    @pytest.fixture(scope="class")
+    def graded(self, tmp_path_factory):
+        return grade_three_ways(self.notebook, tmp_path_factory.mktemp(self.notebook))
+
+    def test_the_solution_scores_full(self, graded):
+        for cell in graded_cells(self.notebook):
+            result = graded[("solution", cell)]
+            assert result["status"] == "passed" and result["points"] == result["max_points"] > 0, result
+
+    def test_the_blank_scores_zero(self, graded):
+        for cell in graded_cells(self.notebook):
+            assert (graded[("blank", cell)]["points"], graded[("blank", cell)]["status"]) == (0, "failed")
+
+    def test_each_typical_mistake_scores_zero_and_is_named(self, graded):
+        for cell, (_, phrase) in mistakes_of(self.notebook).items():
+            result = graded[("mistakes", cell)]
+            assert (result["points"], result["status"]) == (0, "failed"), (cell, result)
+            assert phrase in result["reason"], (cell, phrase, result["reason"])
+
+
+for _notebook in NOTEBOOKS:
+    _name = "TestNotebook" + _notebook.split("_")[0]
+    globals()[_name] = type(_name, (GradedNotebook,), {"notebook": _notebook})
