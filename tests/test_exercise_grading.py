@@ -72,12 +72,14 @@ def grade_three_ways(notebook, root):
     return {(kind, cell["grade_id"]): cell for kind, result in zip(KINDS, results) for cell in result["cells"]}
 
 
+@pytest.fixture(scope="class")
+def graded(request, tmp_path_factory):
+    """The three gradings of the notebook of the test's class."""
+    return grade_three_ways(request.cls.notebook, tmp_path_factory.mktemp(request.cls.notebook))
+
+
 class GradedNotebook:
     notebook = None
-
-    @pytest.fixture(scope="class")
-    def graded(self, tmp_path_factory):
-        return grade_three_ways(self.notebook, tmp_path_factory.mktemp(self.notebook))
 
     def test_the_solution_scores_full(self, graded):
         for cell in graded_cells(self.notebook):

@@ -6,9 +6,9 @@ achieves is measured here, on held-out data over several seeds, and must reach t
 `threshold(case)` in every seed. Nothing here is a repaired run: the repairs are yours to write.
 
     case  exercise  module           how it is run, and what a repair is
-    1     4.1       worked_example   `case1_training(seed, lr)`: a learning rate
-    2     4.2       worked_example   `case2_model(seed)`, `case2_training(seed, repair)`: `repair(model)`
-    3     4.3       worked_example   `case3_training(seed, step, after_step)`: a step function
+    1     4.2       worked_example   `case1_training(seed, lr)`: a learning rate
+    2     4.3       worked_example   `case2_model(seed)`, `case2_training(seed, repair)`: `repair(model)`
+    3     4.4       worked_example   `case3_training(seed, step, after_step)`: a step function
 
 Each module's docstring says more about its cases.
 """

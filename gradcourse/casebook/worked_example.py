@@ -1,4 +1,4 @@
-"""Cases 1 to 3, for exercises 4.1 to 4.3: three runs on the digits that fail, each for its own reason."""
+"""Cases 1 to 3, for exercises 4.2 to 4.4: three runs on the digits that fail, each for its own reason."""
 from .. import functional as F
 from .. import optim
 from ..autograd import tensor

@@ -13,7 +13,7 @@ def _watched_repair(fn, course):
 
 
 def check_cause(case, cause):
-    """`cause`: the name, among `casebook.CAUSES`, of what broke case `case` (1, 2 or 3)."""
+    """`cause`: the name, among `casebook.CAUSES`, of what broke case `case` (its number in the casebook)."""
     __tracebackhide__ = True
     names = ", ".join(f'"{n}"' for n in casebook.CAUSES)
     if cause is None or cause is NotImplemented or cause == "":

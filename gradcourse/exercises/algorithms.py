@@ -3,8 +3,8 @@ import numpy as np
 
 from .. import nn, optim, schedules
 from ..autograd import tensor
-from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _backward_through, _call, _close,
-                    _course_generator_untouched, _fmt, _passed, _recognise, _worst,
+from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _backward_through, _bind, _call, _close,
+                    _course_generator_untouched, _fmt, _name, _passed, _recognise, _worst,
                     register_course_implementations)
 
 
@@ -22,18 +22,45 @@ register_course_implementations("clip_grad_norm", {
     "gradcourse.optim.clip_grad_norm_": optim.clip_grad_norm_,
 })
 
-def check_cosine_lr(cosine_lr, lr_max=0.1, total_steps=100, lr_min=0.0):
-    """`cosine_lr(t, lr_max, total_steps, lr_min)`: half a cosine from lr_max to lr_min, then flat."""
+def _signature_error(error, call):
+    """An ExerciseError for a TypeError raised by calling your function with the task's arguments."""
+    return ExerciseError(f"{call} raised TypeError: {error}. Write the function with the signature the task "
+                         f"gives (the same argument names and defaults)")
+
+
+def check_cosine_lr(cosine_lr, lr_max=0.1, total_steps=100, lr_min=0.01):
+    """`cosine_lr(t, lr_max, total_steps, lr_min=0.0)`: half a cosine from lr_max to lr_min, then flat.
+
+    Checked at six steps (one past total_steps) with `lr_min` given, then with lr_min left at its default 0.
+    """
     __tracebackhide__ = True
     course = COURSE_IMPLEMENTATIONS["cosine_lr"]
     T = total_steps
     steps = np.array([0, T // 4, T // 2, 3 * T // 4, T, 3 * T // 2])
     clamped = np.minimum(steps, T)
+    for low, given in ((lr_min, True), (0.0, False)):
+        call = (f"cosine_lr(t, {lr_max:g}, {T}, lr_min={low:g})" if given
+                else f"cosine_lr(t, {lr_max:g}, {T}) (lr_min left at its default)")
+        got = []
+        for t in steps:  # (a loop, not a list comprehension: its frame would show in a traceback)
+            try:
+                if given:
+                    got.append(_call(_bind(cosine_lr, lr_min=low), int(t), lr_max, T, course=course))
+                else:
+                    got.append(_call(cosine_lr, int(t), lr_max, T, course=course))
+            except TypeError as error:
+                raise _signature_error(error, call) from None
+        got = _array(got, "cosine_lr(...)")
+        _explain_cosine(got, steps, clamped, lr_max, T, low, call)
+    _passed(f"cosine_lr matches lr_min + (lr_max - lr_min)(1 + cos(pi t / T)) / 2 at {steps.size} steps "
+            f"(lr_max = {lr_max:g}, T = {T}) with lr_min = {lr_min:g} and with the default lr_min = 0, "
+            f"and stays at lr_min past T")
+
+
+def _explain_cosine(got, steps, clamped, lr_max, T, lr_min, call):
     expected = lr_min + (lr_max - lr_min) * (1 + np.cos(np.pi * clamped / T)) / 2
-    got = []
-    for t in steps:  # (a loop, not a list comprehension: its frame would show in a traceback)
-        got.append(_call(cosine_lr, int(t), lr_max, T, lr_min, course=course))
-    got = _array(got, "cosine_lr(...)")
+    if _close(got, expected):
+        return
     mistakes = [(f"past total_steps = {T} the rate climbs back up: clamp t to total_steps so it stays at lr_min",
                  lr_min + (lr_max - lr_min) * (1 + np.cos(np.pi * steps / T)) / 2),
                 ("the factor 1/2 is missing: (1 + cos) goes from 2 to 0, so halve it",
@@ -42,13 +69,17 @@ def check_cosine_lr(cosine_lr, lr_max=0.1, total_steps=100, lr_min=0.0):
                  lr_min + (lr_max - lr_min) * (1 + np.cos(clamped / T)) / 2),
                 ("the schedule runs backwards: use (1 + cos), which starts at 2, not (1 - cos)",
                  lr_min + (lr_max - lr_min) * (1 - np.cos(np.pi * clamped / T)) / 2)]
-    if not _close(got, expected):
-        i = _worst(got, expected)
-        hint = _recognise(got, mistakes) or "lr_t = lr_min + (lr_max - lr_min) (1 + cos(pi t / T)) / 2"
-        raise ExerciseError(f"at t = {steps[i]} (total_steps = {T}) expected {_fmt(expected[i])}, "
-                            f"got {_fmt(got[i])}: {hint}")
-    _passed(f"cosine_lr matches lr_min + (lr_max - lr_min)(1 + cos(pi t / T)) / 2 at {steps.size} steps "
-            f"and stays at lr_min past T")
+    if lr_min != 0:
+        mistakes += [(f"lr_min is ignored: the rate falls to 0 instead of lr_min = {lr_min:g}",
+                      lr_max * (1 + np.cos(np.pi * clamped / T)) / 2),
+                     (f"the cosine scales lr_max instead of (lr_max - lr_min): the rate starts at lr_max + lr_min "
+                      f"and ends at lr_min",
+                      lr_min + lr_max * (1 + np.cos(np.pi * clamped / T)) / 2)]
+    i = _worst(got, expected)
+    formula = "lr_t = lr_min + (lr_max - lr_min) (1 + cos(pi t / T)) / 2"
+    hint = _recognise(got, mistakes) or (formula if lr_min != 0 else f"{formula}, with lr_min = 0.0 by default")
+    raise ExerciseError(f"{call} at t = {steps[i]} (total_steps = {T}) expected {_fmt(expected[i])}, "
+                        f"got {_fmt(got[i])}: {hint}")
 
 
 def _adam_trajectories(theta0, grads, lr, beta1, beta2, eps):
@@ -100,28 +131,58 @@ _ADAM_MISTAKES = {
 }
 
 
-def check_adam_step(adam_step, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-3):
-    """`adam_step(theta, g, m, v, t, lr, beta1, beta2, eps) -> (theta, m, v)` is one step of Adam.
+_ADAM_DEFAULTS = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 
-    The gradients are small (about 0.01) and eps large (1e-3), so where eps goes matters.
+
+def check_adam_step(adam_step, lr=0.1, beta1=0.8, beta2=0.99, eps=1e-3):
+    """`adam_step(theta, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8) -> (theta, m, v)`: one step of Adam.
+
+    Checked over 3 steps with beta1, beta2 and eps given by name, then over 3 steps with them left at
+    their defaults. The gradients are small (about 0.01) and eps large (1e-3), so where eps goes matters.
     """
     __tracebackhide__ = True
     course = COURSE_IMPLEMENTATIONS["adam_step"]
     rng = np.random.default_rng(5)
     theta0, grads = rng.normal(size=4), [0.01 * rng.normal(size=4) for _ in range(3)]
-    trajectories = _adam_trajectories(theta0, grads, lr, beta1, beta2, eps)
-    expected = trajectories["right"]
-    theta, m, v = theta0.copy(), np.zeros(4), np.zeros(4)
-    for t, g in enumerate(grads, start=1):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            result = _call(adam_step, theta.copy(), g.copy(), m.copy(), v.copy(), t, lr, beta1, beta2, eps,
-                           course=course)
-        theta, m, v = _unpack_adam(result)
-        if not _close(theta, expected[t - 1], rtol=1e-6, atol=1e-12):
-            _explain_adam(theta, expected[t - 1], t, trajectories)
-        _check_adam_moments(m, v, grads[:t], beta1, beta2, t)
-    _passed("adam_step matches Adam's update (bias correction from t = 1, epsilon outside the square root) "
-            "over 3 steps")
+    given = {"beta1": beta1, "beta2": beta2, "eps": eps}
+    for settings in (given, None):
+        if settings is None:
+            settings, fn = _ADAM_DEFAULTS, adam_step
+            call = f"adam_step(theta, g, m, v, t, {lr:g}) (beta1, beta2 and eps left at their defaults)"
+        else:
+            fn = _bind(adam_step, **settings)
+            call = f"adam_step(theta, g, m, v, t, {lr:g}, " + ", ".join(f"{k}={v:g}" for k, v in settings.items()) + ")"
+        trajectories = _adam_trajectories(theta0, grads, lr, **settings)
+        ignored = _adam_ignored(theta0, grads, lr, settings) if settings is given else []
+        theta, m, v = theta0.copy(), np.zeros(4), np.zeros(4)
+        for t, g in enumerate(grads, start=1):
+            try:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    result = _call(fn, theta.copy(), g.copy(), m.copy(), v.copy(), t, lr, course=course)
+            except TypeError as error:
+                raise _signature_error(error, call) from None
+            theta, m, v = _unpack_adam(result)
+            if not _close(theta, trajectories["right"][t - 1], rtol=1e-6, atol=1e-12):
+                _explain_adam(theta, t, trajectories, ignored, call)
+            _check_adam_moments(m, v, grads[:t], settings["beta1"], settings["beta2"], t, call)
+    _passed(f"adam_step matches Adam's update over 3 steps with lr = {lr:g}, beta1 = {beta1:g}, beta2 = {beta2:g}, "
+            f"eps = {eps:g}, and over 3 steps with its default betas and eps (0.9, 0.999, 1e-8): bias "
+            f"correction from t = 1, epsilon outside the square root")
+
+
+def _adam_ignored(theta0, grads, lr, settings):
+    """[(explanation, theta after each step)] for an adam_step that uses its defaults in place of `settings`."""
+    found = []
+    for names in (("beta1", "beta2", "eps"), ("beta1", "beta2"), ("beta1",), ("beta2",), ("eps",)):
+        values = {**settings, **{name: _ADAM_DEFAULTS[name] for name in names}}
+        if values == settings:
+            continue
+        shown = " and ".join(f"{name} = {_ADAM_DEFAULTS[name]:g}" for name in names)
+        passed = ", ".join(f"{name} = {settings[name]:g}" for name in names)
+        found.append((f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} ignored: the update is Adam's "
+                      f"with {shown} (the defaults), not with the {passed} passed in; use the arguments",
+                      _adam_trajectories(theta0, grads, lr, **values)["right"]))
+    return found
 
 
 def _unpack_adam(result):
@@ -130,25 +191,27 @@ def _unpack_adam(result):
     return [_array(value, f"adam_step's {name}") for value, name in zip(result, ("theta", "m", "v"))]
 
 
-def _check_adam_moments(m, v, grads, beta1, beta2, t):
+def _check_adam_moments(m, v, grads, beta1, beta2, t, call):
     m_expected = sum((1 - beta1) * beta1 ** (t - k) * g for k, g in enumerate(grads, start=1))
     v_expected = sum((1 - beta2) * beta2 ** (t - k) * g**2 for k, g in enumerate(grads, start=1))
     for name, got, expected, beta in (("m", m, m_expected, beta1), ("v", v, v_expected, beta2)):
         if _close(got, expected / (1 - beta**t), atol=1e-15):
-            raise ExerciseError(f"at step t = {t} you returned the bias-corrected {name}_hat as {name}: "
+            raise ExerciseError(f"{call} at step t = {t} returned the bias-corrected {name}_hat as {name}: "
                                 f"return the raw running average {name}_t; the correction is only used "
                                 f"for the update (the next step builds on the raw {name}_t)")
         if not _close(got, expected, atol=1e-15):
-            raise ExerciseError(f"at step t = {t} the returned {name} should be {_fmt(expected)}, "
+            raise ExerciseError(f"{call} at step t = {t}: the returned {name} should be {_fmt(expected)}, "
                                 f"got {_fmt(got)}")
 
 
-def _explain_adam(got, expected, t, trajectories):
-    mistakes = [(text, trajectories[name][t - 1]) for name, text in _ADAM_MISTAKES.items()]
+def _explain_adam(got, t, trajectories, ignored, call):
+    mistakes = [(text, theta[t - 1]) for text, theta in ignored]
+    mistakes += [(text, trajectories[name][t - 1]) for name, text in _ADAM_MISTAKES.items()]
     hint = _recognise(got, mistakes)
     hint = hint or ("theta_t = theta_(t-1) - lr * m_hat / (sqrt(v_hat) + eps) with "
                     "m_hat = m_t / (1 - beta1^t), v_hat = v_t / (1 - beta2^t)")
-    raise ExerciseError(f"at step t = {t} theta should be {_fmt(expected)}, got {_fmt(got)}: {hint}")
+    raise ExerciseError(f"{call} at step t = {t}: theta should be {_fmt(trajectories['right'][t - 1])}, "
+                        f"got {_fmt(got)}: {hint}")
 
 
 def check_residual_block(ResidualBlock, width=4, seed=6):

@@ -1,0 +1,218 @@
+"""The checkers of notebook 1 (background): each accepts a right answer, names the typical wrong
+ones, and refuses the course's own implementation. (More tests of exercises 1.1 and 1.2 are in
+tests/test_exercises.py, section 01.)"""
+import numpy as np
+
+import gradcourse as gc
+from gradcourse import exercises as ex
+from gradcourse import functional as F
+from gradcourse import nn
+
+from checking import fails_with, passes
+
+
+# ----- 1.1 training_step: the visible check uses the optimiser it is given ------------------------
+def training_step(model, X, y, optimizer):
+    optimizer.zero_grad()
+    loss = F.mse_loss(model(X), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def manual_sgd(lr=None):
+    """A step that updates the parameters itself: at its own learning rate, or at the optimiser's."""
+    def step(model, X, y, optimizer):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(X), y)
+        loss.backward()
+        for p in model.parameters():
+            p.data -= (optimizer.lr if lr is None else lr) * p.grad
+        return loss.item()
+    return step
+
+
+def test_training_step_passes_with_other_learning_rates_and_momentum(capsys):
+    passes(ex.check_training_step, training_step, capsys)
+    passes(lambda f: ex.check_training_step(f, lr=0.2, momentum=0.5), training_step, capsys)
+
+
+def test_a_hard_coded_learning_rate_fails_visibly():
+    fails_with(ex.check_training_step, manual_sgd(0.1), "moved by 0.1 times its gradient",
+               "the optimiser's learning rate is 0.03", "optimizer.step()")
+    fails_with(ex.check_training_step, manual_sgd(0.01), "moved by 0.01 times")
+
+
+def test_an_update_that_ignores_the_optimiser_fails_visibly():
+    fails_with(ex.check_training_step, manual_sgd(), "plain SGD step", "ignores the optimiser", "momentum 0.9")
+
+
+def test_a_loss_summed_over_the_outputs_is_named():
+    def summed(model, X, y, optimizer):
+        optimizer.zero_grad()
+        loss = ((model(X) - y) ** 2).sum(axis=1).mean()
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+    fails_with(ex.check_training_step, summed, "3 times too large", "mean over all n x 3 entries")
+
+
+def test_the_loss_must_be_a_python_number():
+    def returns_array(model, X, y, optimizer):
+        training_step(model, X, y, optimizer)
+        return np.array([0.0])
+    fails_with(ex.check_training_step, lambda *a: np.asarray(training_step(*a)), "return loss.item()")
+    fails_with(ex.check_training_step, returns_array, "return loss.item()")
+
+
+def test_the_course_fit_is_refused():
+    def with_fit(model, X, y, optimizer):
+        history = gc.training.fit(model, X, y, optimizer, 1, loss="mse", progress=False)
+        return history.loss[0]
+    fails_with(ex.check_training_step, with_fit, "gradcourse.training.fit", "scores 0")
+
+
+# ----- 1.2 layer_gradient_norms: every Linear layer, wherever it stands ---------------------------
+def test_layer_gradient_norms_needs_every_linear_layer(capsys):
+    def every_other(model):  # model[::2]: right only when activations and Linear layers alternate
+        return [float(np.linalg.norm(layer.weight.grad)) for layer in model.layers[::2] if hasattr(layer, "weight")]
+    passes(ex.check_layer_gradient_norms,
+           lambda m: [float(np.linalg.norm(l.weight.grad)) for l in m if isinstance(l, nn.Linear)], capsys)
+    fails_with(ex.check_layer_gradient_norms, every_other, "Linear -> ReLU -> Linear -> Linear -> Tanh",
+               "got 2 numbers", "one number per Linear layer")
+
+
+def test_the_course_gradient_norms_are_refused():
+    def with_course(model):
+        return [v for k, v in gc.diagnostics.gradient_norms(model).items() if k.endswith("weight")]
+    fails_with(ex.check_layer_gradient_norms, with_course, "gradcourse.diagnostics.gradient_norms", "scores 0")
+
+
+# ----- 1.3 gradients_reaching_layers ---------------------------------------------------------------
+def reaching(model, X, y, *, retain=True, where="linear", loss=None, norm=np.linalg.norm, extra=None):
+    """||dL/dz_l|| at each Linear layer's output, or one of the typical mistakes."""
+    h, kept, inputs = gc.tensor(X), [], []
+    layers = list(model)
+    for i, layer in enumerate(layers):
+        if isinstance(layer, nn.Linear):
+            inputs.append(h)
+        h = layer(h)
+        following = layers[i + 1] if i + 1 < len(layers) else None
+        at_activation = not isinstance(layer, nn.Linear)
+        if (where == "linear" and isinstance(layer, nn.Linear)) or (where == "activation" and at_activation) or \
+                (where == "block" and (at_activation or (isinstance(layer, nn.Linear)
+                                                         and isinstance(following, (nn.Linear, type(None)))))):
+            if retain:
+                h.retain_grad()
+            kept.append(h)
+    if extra == "input":
+        x = kept[0]
+    (F.mse_loss(h, y) if loss is None else loss(h, y)).backward()
+    if where == "weights":
+        return [float(norm(layer.weight.grad)) for layer in layers if isinstance(layer, nn.Linear)]
+    norms = [float(norm(t.grad)) for t in kept]
+    return norms + [1.0] if extra == "loss" else norms
+
+
+def test_gradients_reaching_layers_passes(capsys):
+    passes(ex.check_gradients_reaching_layers, reaching, capsys)
+    passes(lambda f: ex.check_gradients_reaching_layers(f, seed=12, batch=1), reaching, capsys)
+
+
+def test_the_weight_gradients_are_named():
+    fails_with(ex.check_gradients_reaching_layers, lambda m, X, y: reaching(m, X, y, where="weights"),
+               "these are the weight gradients dL/dW_l = h_{l-1}^T dL/dz_l")
+
+
+def test_the_gradients_after_the_activations_are_named():
+    fails_with(ex.check_gradients_reaching_layers, lambda m, X, y: reaching(m, X, y, where="block"),
+               "measured after the activations", "before its activation")
+    fails_with(ex.check_gradients_reaching_layers, lambda m, X, y: reaching(m, X, y, where="activation"),
+               "got 2 numbers, expected 3", "the activations' outputs")
+
+
+def test_order_square_and_loss_mistakes_are_named():
+    check = ex.check_gradients_reaching_layers
+    fails_with(check, lambda m, X, y: reaching(m, X, y)[::-1], "order is reversed")
+    fails_with(check, lambda m, X, y: [v**2 for v in reaching(m, X, y)], "squared norms")
+    fails_with(check, lambda m, X, y: reaching(m, X, y, loss=lambda out, t: (out * out).mean()), "ignores y")
+    fails_with(check, lambda m, X, y: reaching(m, X, y, loss=lambda out, t: ((out - t) ** 2).sum()),
+               "14 times too large")
+    fails_with(check, lambda m, X, y: reaching(m, X, y, extra="loss"), "dL/dL = 1")
+    fails_with(check, lambda m, X, y: reaching(m, X, y, norm=lambda g: np.linalg.norm(g.sum(axis=0))),
+               "the biases' gradients")
+    fails_with(check, lambda m, X, y: reaching(m, X, y, norm=lambda g: np.abs(g).max()),
+               "sqrt(sum of its squared entries)")
+
+
+def test_the_gradient_reaching_the_input_is_named():
+    def with_input(model, X, y):
+        x = gc.tensor(X, requires_grad=True)
+        h, kept = x, [x]
+        for layer in model:
+            h = layer(h)
+            if isinstance(layer, nn.Linear):
+                h.retain_grad()
+                kept.append(h)
+        F.mse_loss(h, y).backward()
+        return [float(np.linalg.norm(t.grad)) for t in kept]
+    fails_with(ex.check_gradients_reaching_layers, with_input, "the gradient reaching the input X")
+
+
+def test_a_forgotten_retain_grad_says_so():
+    fails_with(ex.check_gradients_reaching_layers, lambda m, X, y: reaching(m, X, y, retain=False),
+               "retain_grad()", "None")
+
+    def returns_grads(model, X, y):
+        h, kept = gc.tensor(X), []
+        for layer in model:
+            h = layer(h)
+            if isinstance(layer, nn.Linear):
+                kept.append(h)
+        F.mse_loss(h, y).backward()
+        return [t.grad for t in kept]
+    fails_with(ex.check_gradients_reaching_layers, returns_grads, "retain_grad()")
+
+
+def test_the_gradient_arrays_are_not_norms():
+    def arrays(model, X, y):
+        h, kept = gc.tensor(X), []
+        for layer in model:
+            h = layer(h)
+            if isinstance(layer, nn.Linear):
+                h.retain_grad()
+                kept.append(h)
+        F.mse_loss(h, y).backward()
+        return [t.grad for t in kept]
+    fails_with(ex.check_gradients_reaching_layers, arrays, "not the gradient arrays themselves")
+
+
+def test_the_course_gradient_flow_is_refused():
+    def with_measure(model, X, y):
+        linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+        return list(gc.diagnostics.measure_at_init(model, X, y, loss="mse", layers=linears)["grad_norm"])
+
+    def with_flow(model, X, y):
+        linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+        flow = gc.diagnostics.GradientFlow(model, layers=linears)
+        F.mse_loss(model(X), y).backward()
+        return list(flow.record()["grad_norm"])
+    assert np.allclose(with_measure(*_small_case()), reaching(*_small_case()))  # (they would be right)
+    fails_with(ex.check_gradients_reaching_layers, with_measure, "gradcourse.diagnostics.measure_at_init", "scores 0")
+    fails_with(ex.check_gradients_reaching_layers, with_flow, "gradcourse.diagnostics.GradientFlow", "scores 0")
+
+
+def _small_case():
+    gc.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 2))
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    return model, X, np.random.default_rng(1).normal(size=(5, 2))
+
+
+def test_the_checkers_of_notebook_1_leave_the_course_generator_alone(capsys):
+    gc.manual_seed(0)
+    before = gc.rng.generator().bit_generator.state
+    ex.check_layer_gradient_norms(lambda m: [float(np.linalg.norm(l.weight.grad)) for l in m
+                                             if isinstance(l, nn.Linear)])
+    ex.check_gradients_reaching_layers(reaching)
+    assert gc.rng.generator().bit_generator.state == before
