@@ -1,6 +1,5 @@
 """Each checker accepts a correct implementation and explains the usual wrong ones in words."""
 import contextlib
-import math
 import sys
 
 import numpy as np
@@ -120,58 +119,11 @@ def test_linreg_gradient(capsys):
     fails_with(ex.check_linreg_gradient, lambda X, t, y: linreg_gradient(X, t, y)[:, None], "shape (3, 1)")
 
 
-def jacobian_bound(weights, max_slope):
-    return math.prod(max_slope * np.linalg.norm(W, 2) for W in weights)
-
-
-def test_jacobian_bound(capsys):
-    passes(ex.check_jacobian_bound, jacobian_bound, capsys)
-    fails_with(ex.check_jacobian_bound, lambda ws, s: math.prod(s * np.linalg.norm(W) for W in ws), "Frobenius")
-    fails_with(ex.check_jacobian_bound, lambda ws, s: math.prod(np.linalg.norm(W, 2) for W in ws),
-               "max_slope is missing")
-    fails_with(ex.check_jacobian_bound, lambda ws, s: sum(s * np.linalg.norm(W, 2) for W in ws), "added")
+# (the tests of 2.3 and of the later exercises of notebook 2 are in test_exercises_02.py)
 
 
 # ----- 03 algorithms -------------------------------------------------------------------------
-def cosine_lr(t, lr_max, total_steps, lr_min=0.0):
-    t = min(t, total_steps)
-    return lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * t / total_steps)) / 2
-
-
-def test_cosine_lr(capsys):
-    passes(ex.check_cosine_lr, cosine_lr, capsys)
-    ex.check_cosine_lr(cosine_lr, lr_min=0.01)
-    unclamped = lambda t, a, T, b=0.0: b + (a - b) * (1 + math.cos(math.pi * t / T)) / 2
-    fails_with(ex.check_cosine_lr, unclamped, "at t = 150", "climbs back up")
-    fails_with(ex.check_cosine_lr, lambda t, a, T, b=0.0: 2 * cosine_lr(t, a, T, b), "factor 1/2")
-    no_pi = lambda t, a, T, b=0.0: b + (a - b) * (1 + math.cos(min(t, T) / T)) / 2
-    fails_with(ex.check_cosine_lr, no_pi, "pi is missing")
-
-
-def adam_step(theta, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8,
-              correct=True, eps_inside=False, t_shift=0):
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g**2
-    tc = t + t_shift
-    m_hat = m / (1 - beta1**tc) if correct else m
-    v_hat = v / (1 - beta2**tc) if correct else v
-    denominator = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
-    return theta - lr * m_hat / denominator, m, v
-
-
-def test_adam_step(capsys):
-    passes(ex.check_adam_step, adam_step, capsys)
-    fails_with(ex.check_adam_step, lambda *a: adam_step(*a, correct=False), "bias correction is missing")
-    fails_with(ex.check_adam_step, lambda *a: adam_step(*a, eps_inside=True), "epsilon is inside the square root")
-    fails_with(ex.check_adam_step, lambda *a: adam_step(*a, t_shift=-1), "uses t - 1", "t = 1")
-    fails_with(ex.check_adam_step, lambda *a: adam_step(*a, t_shift=1), "uses t + 1")
-
-    def returns_m_hat(theta, g, m, v, t, lr, beta1, beta2, eps):
-        new_theta, m, v = adam_step(theta, g, m, v, t, lr, beta1, beta2, eps)
-        return new_theta, m / (1 - beta1**t), v
-    fails_with(ex.check_adam_step, returns_m_hat, "raw running average m_t")
-
-
+# (the checkers' tests are in test_exercises_03.py; this block is used by the tests below)
 class ResidualBlock(nn.Module):
     def __init__(self, width):
         self.fc1 = nn.Linear(width, width)
@@ -179,26 +131,6 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x):
         return x + self.fc2(F.relu(self.fc1(x)))
-
-
-def test_residual_block(capsys):
-    passes(ex.check_residual_block, ResidualBlock, capsys)
-
-    class NoSkip(ResidualBlock):
-        def forward(self, x):
-            return self.fc2(F.relu(self.fc1(x)))
-
-    class ReluAfter(ResidualBlock):
-        def forward(self, x):
-            return F.relu(x + self.fc2(F.relu(self.fc1(x))))
-
-    class Detached(ResidualBlock):
-        def forward(self, x):
-            return gc.tensor(x.data) + self.fc2(F.relu(self.fc1(x)))
-
-    fails_with(ex.check_residual_block, NoSkip, "skip connection is missing")
-    fails_with(ex.check_residual_block, ReluAfter, "relu is applied after the addition")
-    fails_with(ex.check_residual_block, Detached, "gradient reaching x")
 
 
 # ----- 04 worked example ---------------------------------------------------------------------
@@ -214,6 +146,7 @@ def test_regression_loss(capsys):
 
 
 # ----- 05 future directions ------------------------------------------------------------------
+# (the checkers' tests are in test_exercises_05.py; layer_norm is used by the tests below)
 def layer_norm(x, gamma, beta, eps=1e-5, axis=-1, ddof=0):
     mean = x.mean(axis=axis, keepdims=True)
     n = x.shape[axis]
@@ -221,113 +154,13 @@ def layer_norm(x, gamma, beta, eps=1e-5, axis=-1, ddof=0):
     return gamma * (x - mean) / (var + eps).sqrt() + beta
 
 
-def test_layer_norm(capsys):
-    passes(ex.check_layer_norm, layer_norm, capsys)
-    fails_with(ex.check_layer_norm, lambda *a, eps: layer_norm(*a, eps=eps, ddof=1), "n - 1")
-    fails_with(ex.check_layer_norm, lambda *a, eps: layer_norm(*a, eps=eps, axis=0), "BatchNorm")
-    fails_with(ex.check_layer_norm, lambda x, g, b, eps: layer_norm(x, 1.0, 0.0, eps=eps), "gamma and beta")
-
-    def eps_outside(x, gamma, beta, eps):
-        mean = x.mean(axis=-1, keepdims=True)
-        var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-        return gamma * (x - mean) / (var.sqrt() + eps) + beta
-    fails_with(ex.check_layer_norm, eps_outside, "eps is outside the square root")
-
-    def numpy_only(x, gamma, beta, eps):
-        xd = x.data
-        out = (xd - xd.mean(-1, keepdims=True)) / np.sqrt(xd.var(-1, keepdims=True) + eps)
-        return gc.tensor(out) * gamma + beta
-    fails_with(ex.check_layer_norm, numpy_only, "no gradient reached x")
-
-
-def clip_grad_norm(params, max_norm):
-    grads = [p.grad for p in params if p.grad is not None]
-    total = math.sqrt(sum(float(np.sum(g**2)) for g in grads))
-    if total > max_norm:
-        for g in grads:
-            g *= max_norm / total
-    return total
-
-
-def test_clip_grad_norm(capsys):
-    passes(ex.check_clip_grad_norm, clip_grad_norm, capsys)
-
-    def per_parameter(params, max_norm):
-        for p in params:
-            norm = np.linalg.norm(p.grad)
-            if norm > max_norm:
-                p.grad *= max_norm / norm
-        return math.sqrt(sum(float(np.sum(p.grad**2)) for p in params))
-
-    def returns_after(params, max_norm):
-        clip_grad_norm(params, max_norm)
-        return math.sqrt(sum(float(np.sum(p.grad**2)) for p in params))
-
-    def always_scales(params, max_norm):
-        total = math.sqrt(sum(float(np.sum(p.grad**2)) for p in params))
-        for p in params:
-            p.grad *= max_norm / total
-        return total
-
-    def scales_copies(params, max_norm):
-        grads = [p.grad.copy() for p in params]
-        total = math.sqrt(sum(float(np.sum(g**2)) for g in grads))
-        for g in grads:
-            g *= min(1.0, max_norm / total)
-        return total
-
-    fails_with(ex.check_clip_grad_norm, per_parameter, "clipped on its own")
-    fails_with(ex.check_clip_grad_norm, returns_after, "norm after clipping")
-    fails_with(ex.check_clip_grad_norm, always_scales, "only scale down")
-    fails_with(ex.check_clip_grad_norm, scales_copies, "did not change")
+# (clipping by global norm is exercise 3.4: see test_exercises_03.py)
 
 
 # ----- 06 FAQ --------------------------------------------------------------------------------
+# (the checkers' tests are in test_exercises_06.py; dead_relu_fraction is used by the tests below)
 def dead_relu_fraction(activations):
     return float(np.mean(np.all(activations == 0, axis=0)))
-
-
-def test_dead_relu_fraction(capsys):
-    passes(ex.check_dead_relu_fraction, dead_relu_fraction, capsys)
-    ex.check_dead_relu_fraction(dead_relu_fraction, activations=np.zeros((3, 4)))
-    fails_with(ex.check_dead_relu_fraction, lambda a: float(np.mean(a == 0)), "zero entries")
-    fails_with(ex.check_dead_relu_fraction, lambda a: 1 - dead_relu_fraction(a), "live units")
-    fails_with(ex.check_dead_relu_fraction, lambda a: float(np.mean(np.any(a == 0, axis=0))), "for any example")
-
-
-def lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor=4.0, spacing="geometric", stop=True,
-                  compare_with_first=False):
-    lrs, losses, best = [], [], math.inf
-    for i in range(steps):
-        if spacing == "geometric":
-            lr = lr_min * (lr_max / lr_min) ** (i / (steps - 1))
-        else:
-            lr = float(np.linspace(lr_min, lr_max, steps)[i])
-        loss = step_fn(lr)
-        lrs.append(lr)
-        losses.append(loss)
-        if stop and (not math.isfinite(loss) or loss > diverge_factor * best):
-            break
-        best = losses[0] if compare_with_first else min(best, loss)
-    return lrs, losses
-
-
-def test_lr_range_test(capsys):
-    passes(ex.check_lr_range_test, lr_range_test, capsys)
-    fails_with(ex.check_lr_range_test, lambda *a: lr_range_test(*a, spacing="linear"), "evenly spaced")
-    fails_with(ex.check_lr_range_test, lambda *a: lr_range_test(*a, stop=False), "did not stop")
-    fails_with(ex.check_lr_range_test, lambda *a: lr_range_test(*a, compare_with_first=True),
-               "rates are right but the test stopped at the wrong step")
-
-
-def suggest_lr(lrs, losses):
-    return lrs[int(np.nanargmin(losses))] / 10
-
-
-def test_suggest_lr(capsys):
-    passes(ex.check_suggest_lr, suggest_lr, capsys)
-    fails_with(ex.check_suggest_lr, lambda lrs, losses: lrs[int(np.nanargmin(losses))], "suggest a tenth")
-    fails_with(ex.check_suggest_lr, lambda lrs, losses: lrs[int(np.argmin(losses))] / 10, "np.nanargmin")
 
 
 # ----- what a student sees -------------------------------------------------------------------

@@ -90,12 +90,11 @@ def test_the_course_gradient_norms_are_refused():
 
 # ----- 1.3 gradients_reaching_layers ---------------------------------------------------------------
 def reaching(model, X, y, *, retain=True, where="linear", loss=None, norm=np.linalg.norm, extra=None):
+    # where: "linear" (right), "activation", "block" (after each activation, else at the Linear), "weights"
     """||dL/dz_l|| at each Linear layer's output, or one of the typical mistakes."""
-    h, kept, inputs = gc.tensor(X), [], []
+    h, kept = gc.tensor(X), []
     layers = list(model)
     for i, layer in enumerate(layers):
-        if isinstance(layer, nn.Linear):
-            inputs.append(h)
         h = layer(h)
         following = layers[i + 1] if i + 1 < len(layers) else None
         at_activation = not isinstance(layer, nn.Linear)
@@ -105,8 +104,6 @@ def reaching(model, X, y, *, retain=True, where="linear", loss=None, norm=np.lin
             if retain:
                 h.retain_grad()
             kept.append(h)
-    if extra == "input":
-        x = kept[0]
     (F.mse_loss(h, y) if loss is None else loss(h, y)).backward()
     if where == "weights":
         return [float(norm(layer.weight.grad)) for layer in layers if isinstance(layer, nn.Linear)]

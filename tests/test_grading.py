@@ -1,8 +1,9 @@
 """The student notebooks are built from the solutions without leaking them, and grading is robust.
 
 Grading starts real kernels, so the pathological submissions are graded together, once, against a
-tiny notebook built here; only one real notebook of each kind (solutions, exercises) is graded, and
-four exercise notebooks with answers that reach for the course's code instead of the student's.
+tiny notebook built here; tests/test_exercise_grading.py grades every real notebook (solution, blank,
+typical mistakes); here three exercise notebooks are graded with answers that reach for the course's
+code instead of the student's.
 """
 import ast
 import csv
@@ -399,8 +400,8 @@ ADVERSARIAL = {
     "03_algorithms.ipynb": answered("03_algorithms.ipynb", {
         "cosine-lr": "def cosine_lr(t, lr_max, total_steps, lr_min=0.0):\n"
                      "    return gc.schedules.CosineAnnealing(lr_max, total_steps, min_lr=lr_min)(t)",
+        "clip-grad-norm": "clip_grad_norm = gc.optim.clip_grad_norm_",
     }),
-    "05_future.ipynb": answered("05_future.ipynb", {"clip-grad-norm": "clip_grad_norm = gc.optim.clip_grad_norm_"}),
     "06_faq.ipynb": answered("06_faq.ipynb", {
         "lr-range-test": "from gradcourse.exercises import _range_test\n\n\n"
                          "def lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor=4.0):\n"
@@ -426,7 +427,7 @@ def adversarial(tmp_path_factory):
 @pytest.mark.parametrize("notebook, exercise, reason", [
     ("02_core_concepts.ipynb", "sigmoid-tests", "sigmoid is not written yet"),  # the rebinding changed nothing
     ("03_algorithms.ipynb", "cosine-lr-tests", "runs gradcourse.schedules.CosineAnnealing, the course's own code"),
-    ("05_future.ipynb", "clip-grad-norm-tests", "is gradcourse.optim.clip_grad_norm_, the course's own code"),
+    ("03_algorithms.ipynb", "clip-grad-norm-tests", "is gradcourse.optim.clip_grad_norm_, the course's own code"),
     ("06_faq.ipynb", "lr-range-test-tests", "cannot import name '_range_test' from 'gradcourse.exercises'"),
     ("06_faq.ipynb", "suggest-lr-tests", "runs gradcourse.lr_finder.suggest, the course's own code"),
 ])

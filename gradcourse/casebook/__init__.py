@@ -9,6 +9,11 @@ achieves is measured here, on held-out data over several seeds, and must reach t
     1     4.2       worked_example   `case1_training(seed, lr)`: a learning rate
     2     4.3       worked_example   `case2_model(seed)`, `case2_training(seed, repair)`: `repair(model)`
     3     4.4       worked_example   `case3_training(seed, step, after_step)`: a step function
+    4     2.7       core_concepts    `case4_model(seed)`, `case4_training(seed, repair)`: `repair(model)`
+    5     3.5       algorithms       `case5_training(seed, step, after_step)`: a step function
+    6     5.5       future           `case6_model(seed)`, `case6_training(seed, step, after_step)`: a step
+    7     6.5       faq              `case7_model(seed)`, `case7_training(seed, repair)`: `repair(model)`
+    8     6.6       faq              `case8_model(seed)`, `case8_training(seed, repair)`: `repair(model)`
 
 Each module's docstring says more about its cases.
 """

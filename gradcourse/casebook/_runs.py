@@ -63,14 +63,14 @@ def _step(model, optimizer, xb, yb):
     return loss.item()
 
 
-def _run(model, optimizer, seed, step=_step, after_step=None):
+def _run(model, optimizer, seed, step=_step, after_step=None, steps=STEPS):
     """Train with `step(model, optimizer, xb, yb) -> loss`; the losses, as a list (nan stops the run).
 
     `after_step(model, t)`, if given, is called after step t = 1, 2, ... (to measure the model).
     """
     losses = []
     with np.errstate(over="ignore", invalid="ignore"):
-        for t, (xb, yb) in enumerate(_batches(seed), start=1):
+        for t, (xb, yb) in enumerate(_batches(seed, steps), start=1):
             loss = float(step(model, optimizer, xb, yb))
             losses.append(loss)
             if after_step is not None:

@@ -1,11 +1,13 @@
-"""Exercises 3 (algorithms): cosine annealing, one step of Adam, a residual block, clipping by norm."""
+"""Exercises 3 (algorithms): cosine annealing, one step of Adam, a residual block, clipping by norm,
+and case 5 (a run whose clipping does not work) to measure, diagnose and repair."""
 import numpy as np
 
-from .. import nn, optim, schedules
+from .. import casebook, functional, nn, optim, schedules, training
 from ..autograd import tensor
 from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _backward_through, _bind, _call, _close,
                     _course_generator_untouched, _fmt, _name, _passed, _recognise, _worst,
                     register_course_implementations)
+from ._repairs import _check_accuracies, _watched_repair
 
 
 register_course_implementations("cosine_lr", {
@@ -21,6 +23,13 @@ register_course_implementations("ResidualBlock", {
 register_course_implementations("clip_grad_norm", {
     "gradcourse.optim.clip_grad_norm_": optim.clip_grad_norm_,
 })
+register_course_implementations("case5_train_step", {  # (clipping with optim.clip_grad_norm_ is allowed here)
+    "gradcourse.casebook (case 5's own step)": casebook.algorithms._case5_step,
+    "gradcourse.casebook._step": casebook._step,
+    "gradcourse.casebook (its training runs)": casebook._run,
+    "gradcourse.training.fit": training.fit,
+})
+
 
 def _signature_error(error, call):
     """An ExerciseError for a TypeError raised by calling your function with the task's arguments."""
@@ -39,15 +48,13 @@ def check_cosine_lr(cosine_lr, lr_max=0.1, total_steps=100, lr_min=0.01):
     steps = np.array([0, T // 4, T // 2, 3 * T // 4, T, 3 * T // 2])
     clamped = np.minimum(steps, T)
     for low, given in ((lr_min, True), (0.0, False)):
-        call = (f"cosine_lr(t, {lr_max:g}, {T}, lr_min={low:g})" if given
+        arguments = (lr_max, T, low) if given else (lr_max, T)
+        call = (f"cosine_lr(t, {lr_max:g}, {T}, {low:g})" if given
                 else f"cosine_lr(t, {lr_max:g}, {T}) (lr_min left at its default)")
         got = []
         for t in steps:  # (a loop, not a list comprehension: its frame would show in a traceback)
             try:
-                if given:
-                    got.append(_call(_bind(cosine_lr, lr_min=low), int(t), lr_max, T, course=course))
-                else:
-                    got.append(_call(cosine_lr, int(t), lr_max, T, course=course))
+                got.append(_call(cosine_lr, int(t), *arguments, course=course))
             except TypeError as error:
                 raise _signature_error(error, call) from None
         got = _array(got, "cosine_lr(...)")
@@ -72,8 +79,8 @@ def _explain_cosine(got, steps, clamped, lr_max, T, lr_min, call):
     if lr_min != 0:
         mistakes += [(f"lr_min is ignored: the rate falls to 0 instead of lr_min = {lr_min:g}",
                       lr_max * (1 + np.cos(np.pi * clamped / T)) / 2),
-                     (f"the cosine scales lr_max instead of (lr_max - lr_min): the rate starts at lr_max + lr_min "
-                      f"and ends at lr_min",
+                     ("the cosine scales lr_max instead of (lr_max - lr_min): the rate starts at lr_max + lr_min "
+                      "and ends at lr_min",
                       lr_min + lr_max * (1 + np.cos(np.pi * clamped / T)) / 2)]
     i = _worst(got, expected)
     formula = "lr_t = lr_min + (lr_max - lr_min) (1 + cos(pi t / T)) / 2"
@@ -137,8 +144,8 @@ _ADAM_DEFAULTS = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 def check_adam_step(adam_step, lr=0.1, beta1=0.8, beta2=0.99, eps=1e-3):
     """`adam_step(theta, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8) -> (theta, m, v)`: one step of Adam.
 
-    Checked over 3 steps with beta1, beta2 and eps given by name, then over 3 steps with them left at
-    their defaults. The gradients are small (about 0.01) and eps large (1e-3), so where eps goes matters.
+    Checked over 3 steps with beta1, beta2 and eps given, then over 3 steps with them left at their
+    defaults. The gradients are small (about 0.01) and eps large (1e-3), so where eps goes matters.
     """
     __tracebackhide__ = True
     course = COURSE_IMPLEMENTATIONS["adam_step"]
@@ -150,8 +157,8 @@ def check_adam_step(adam_step, lr=0.1, beta1=0.8, beta2=0.99, eps=1e-3):
             settings, fn = _ADAM_DEFAULTS, adam_step
             call = f"adam_step(theta, g, m, v, t, {lr:g}) (beta1, beta2 and eps left at their defaults)"
         else:
-            fn = _bind(adam_step, **settings)
-            call = f"adam_step(theta, g, m, v, t, {lr:g}, " + ", ".join(f"{k}={v:g}" for k, v in settings.items()) + ")"
+            fn = _bind(adam_step, beta1, beta2, eps)
+            call = f"adam_step(theta, g, m, v, t, {lr:g}, {beta1:g}, {beta2:g}, {eps:g})"
         trajectories = _adam_trajectories(theta0, grads, lr, **settings)
         ignored = _adam_ignored(theta0, grads, lr, settings) if settings is given else []
         theta, m, v = theta0.copy(), np.zeros(4), np.zeros(4)
@@ -170,17 +177,24 @@ def check_adam_step(adam_step, lr=0.1, beta1=0.8, beta2=0.99, eps=1e-3):
             f"correction from t = 1, epsilon outside the square root")
 
 
+def _listed(words):
+    """"a", "a and b", "a, b and c"."""
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def _adam_ignored(theta0, grads, lr, settings):
     """[(explanation, theta after each step)] for an adam_step that uses its defaults in place of `settings`."""
     found = []
-    for names in (("beta1", "beta2", "eps"), ("beta1", "beta2"), ("beta1",), ("beta2",), ("eps",)):
+    for names in (("eps",), ("beta1",), ("beta2",), ("beta1", "beta2"), ("beta1", "beta2", "eps")):
         values = {**settings, **{name: _ADAM_DEFAULTS[name] for name in names}}
         if values == settings:
             continue
-        shown = " and ".join(f"{name} = {_ADAM_DEFAULTS[name]:g}" for name in names)
-        passed = ", ".join(f"{name} = {settings[name]:g}" for name in names)
-        found.append((f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} ignored: the update is Adam's "
-                      f"with {shown} (the defaults), not with the {passed} passed in; use the arguments",
+        shown = _listed(f"{name} = {_ADAM_DEFAULTS[name]:g}" for name in names)
+        passed = _listed(f"{name} = {settings[name]:g}" for name in names)
+        found.append((f"{_listed(names)} {'is' if len(names) == 1 else 'are'} ignored: the update is Adam's "
+                      f"with {shown} (the default{'' if len(names) == 1 else 's'}), not with the {passed} passed in; "
+                      f"use the arguments",
                       _adam_trajectories(theta0, grads, lr, **values)["right"]))
     return found
 
@@ -191,10 +205,19 @@ def _unpack_adam(result):
     return [_array(value, f"adam_step's {name}") for value, name in zip(result, ("theta", "m", "v"))]
 
 
+def _running_average(beta, values, t):
+    return sum((1 - beta) * beta ** (t - k) * value for k, value in enumerate(values, start=1))
+
+
 def _check_adam_moments(m, v, grads, beta1, beta2, t, call):
-    m_expected = sum((1 - beta1) * beta1 ** (t - k) * g for k, g in enumerate(grads, start=1))
-    v_expected = sum((1 - beta2) * beta2 ** (t - k) * g**2 for k, g in enumerate(grads, start=1))
-    for name, got, expected, beta in (("m", m, m_expected, beta1), ("v", v, v_expected, beta2)):
+    m_expected, v_expected = _running_average(beta1, grads, t), _running_average(beta2, [g**2 for g in grads], t)
+    for name, got, expected, beta, values in (("m", m, m_expected, beta1, grads),
+                                              ("v", v, v_expected, beta2, [g**2 for g in grads])):
+        default = _ADAM_DEFAULTS[f"beta{1 if name == 'm' else 2}"]
+        if beta != default and _close(got, _running_average(default, values, t), atol=1e-15):
+            raise ExerciseError(f"{call} at step t = {t}: the returned {name} is the running average with "
+                                f"beta{1 if name == 'm' else 2} = {default:g} (the default), not with the "
+                                f"{beta:g} passed in: beta{1 if name == 'm' else 2} is ignored; use the arguments")
         if _close(got, expected / (1 - beta**t), atol=1e-15):
             raise ExerciseError(f"{call} at step t = {t} returned the bias-corrected {name}_hat as {name}: "
                                 f"return the raw running average {name}_t; the correction is only used "
@@ -245,45 +268,155 @@ def check_residual_block(ResidualBlock, width=4, seed=6):
 
 
 def check_clip_grad_norm(clip_grad_norm):
-    """`clip_grad_norm(params, max_norm) -> float` rescales all gradients together; returns the norm before."""
+    """`clip_grad_norm(params, max_norm) -> float` rescales all gradients together; returns the norm before.
+
+    Checked at three max_norm values (two that clip, one above the norm), then with a parameter
+    whose .grad is None among the others.
+    """
     __tracebackhide__ = True
     course = COURSE_IMPLEMENTATIONS["clip_grad_norm"]
     grads = [np.array([3.0, 4.0]), np.array([[0.0, 12.0]])]        # joint norm sqrt(9 + 16 + 144) = 13
-    for max_norm, factor in [(6.5, 0.5), (100.0, 1.0)]:
-        params = [tensor(np.zeros_like(g), requires_grad=True) for g in grads]
-        for p, g in zip(params, grads):
-            p.grad = g.copy()
+    for max_norm, factor in [(6.5, 0.5), (1.3, 0.1), (100.0, 1.0)]:
+        params = _with_gradients(grads)
         returned = _call(clip_grad_norm, params, max_norm, course=course)
-        returned = _array(returned, "clip_grad_norm(params, max_norm)")
+        returned = _array(returned, f"clip_grad_norm(params, {max_norm:g})")
         _check_clipped(params, grads, max_norm, factor)
-        if _close(returned, 13.0 * factor) and factor != 1:
-            raise ExerciseError(f"clip_grad_norm returned {_fmt(returned)}, the norm after clipping: return the "
-                                f"norm before clipping (13), the number worth logging")
-        if not _close(returned, 13.0):
-            raise ExerciseError(f"clip_grad_norm returned {_fmt(returned)}; the joint norm of the gradients "
-                                f"before clipping is sqrt(3^2 + 4^2 + 12^2) = 13")
-    _passed("clip_grad_norm rescales all gradients together (norm 13 -> 6.5), leaves small ones alone, "
-            "and returns the norm before clipping")
+        _check_returned_norm(returned, factor)
+    params = _with_gradients(grads) + [tensor(np.zeros(3), requires_grad=True)]  # (its .grad is None)
+    try:
+        returned = _call(clip_grad_norm, params, 6.5, course=course)
+    except (TypeError, AttributeError) as error:
+        raise ExerciseError(f"clip_grad_norm(params, 6.5) failed on a parameter whose .grad is None "
+                            f"({type(error).__name__}: {error}): skip the parameters without a gradient") from None
+    if params[2].grad is not None:
+        raise ExerciseError("clip_grad_norm gave a gradient to a parameter whose .grad was None: leave such "
+                            "parameters as they are (skip them)")
+    _check_clipped(params[:2], grads, 6.5, 0.5)
+    _check_returned_norm(_array(returned, "clip_grad_norm(params, 6.5)"), 0.5)
+    _passed("clip_grad_norm rescales all gradients together (joint norm 13, clipped to max_norm = 6.5 and 1.3), "
+            "leaves them alone below max_norm (100), skips a parameter whose .grad is None, and returns "
+            "the norm before clipping")
+
+
+def _with_gradients(grads):
+    params = [tensor(np.zeros_like(g), requires_grad=True) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.copy()
+    return params
+
+
+def _check_returned_norm(returned, factor):
+    if factor != 1 and _close(returned, 13.0 * factor):
+        raise ExerciseError(f"clip_grad_norm returned {_fmt(returned)}, the norm after clipping: return the "
+                            f"norm before clipping (13), the number worth logging")
+    if _close(returned, 17.0):
+        raise ExerciseError("clip_grad_norm returned 17, the sum of the parameters' norms (5 + 12): the joint "
+                            "norm is the square root of the sum of their squares, sqrt(5^2 + 12^2) = 13")
+    if _close(returned, 169.0):
+        raise ExerciseError("clip_grad_norm returned 169, the squared norm: take its square root (13)")
+    if not _close(returned, 13.0):
+        raise ExerciseError(f"clip_grad_norm returned {_fmt(returned)}; the joint norm of the gradients "
+                            f"before clipping is sqrt(3^2 + 4^2 + 12^2) = 13")
 
 
 def _check_clipped(params, grads, max_norm, factor):
     got = [p.grad for p in params]
     expected = [factor * g for g in grads]
-    if all(_close(a, b, rtol=1e-5) for a, b in zip(got, expected)):
+    if all(g is not None and _close(a, b, rtol=1e-5) for a, b, g in zip(got, expected, got)):
         return
+    if any(g is None for g in got):
+        raise ExerciseError("after clip_grad_norm a parameter's .grad is None: change the gradients (or assign "
+                            "p.grad), do not remove them")
     if factor == 1:
         hint = ("the total norm 13 is below max_norm = 100, so nothing should change; only scale down, "
                 "when total_norm > max_norm")
     elif all(_close(a, b) for a, b in zip(got, grads)):
         hint = ("the gradients did not change: scale each p.grad in place (p.grad *= coef) or assign "
                 "p.grad = p.grad * coef")
-    elif _close(got[0], grads[0]) and _close(got[1], grads[1] * max_norm / 12):
+    elif all(_close(a, g * min(1.0, max_norm / np.linalg.norm(g))) for a, g in zip(got, grads)):
         hint = ("each gradient was clipped on its own: compute one norm over all gradients together, "
                 "sqrt(sum of every squared entry), and scale them all by the same factor")
+    elif all(_close(a, g * max_norm / 17.0) for a, g in zip(got, grads)):
+        hint = ("the gradients were scaled by max_norm / 17, with 17 the sum of the parameters' norms (5 + 12): "
+                "the joint norm is sqrt(5^2 + 12^2) = 13")
     else:
         hint = "scale every gradient by max_norm / total_norm when total_norm > max_norm"
     expected, got = " and ".join(_fmt(e) for e in expected), " and ".join(_fmt(g) for g in got)
     raise ExerciseError(f"with max_norm = {max_norm:g} the gradients should be {expected}, got {got}: {hint}")
 
 
-CHECKERS = [check_cosine_lr, check_adam_step, check_residual_block, check_clip_grad_norm]
+# ----- 3.5: measure, diagnose, repair (case 5 is in gradcourse.casebook) -----------------------
+def _first_step(train_step, watched, seed):
+    """Your step, once, on case 5's new network and first batch, at case 5's learning rate.
+
+    Returns (the length of the step it took, the norm of the batch's gradient it had to clip).
+    """
+    lr, max_norm = casebook.CASE5_LR, casebook.CASE5_MAX_NORM
+    model = casebook._mlp(seed)
+    xb, yb = next(casebook._batches(seed, steps=1))
+    functional.cross_entropy(model(casebook.tensor(xb)), yb).backward()
+    gradient = [p.grad.copy() for p in model.parameters()]
+    norm = float(np.sqrt(sum(np.sum(g**2) for g in gradient)))
+    model.zero_grad()
+    before = [p.data.copy() for p in model.parameters()]
+    optimizer = optim.SGD(model.parameters(), lr=lr)
+    watched(model, optimizer, xb, yb)
+    name = _name(train_step)
+    if optimizer.lr != lr:
+        raise ExerciseError(f"{name} changed optimizer.lr from {_fmt(lr)} to {_fmt(optimizer.lr)}: case 5 trains "
+                            f"at lr = {_fmt(lr)} on purpose, and clipping at max_norm = {_fmt(max_norm)} is what "
+                            f"should keep its steps short. Leave the learning rate as it is.")
+    update = [p.data - b for p, b in zip(model.parameters(), before)]
+    length = float(np.sqrt(sum(np.sum(u**2) for u in update)))
+    measured = (f"its first step moved the weights by {length:.3g} (the length of theta_1 - theta_0); the batch's "
+                f"gradient has norm {norm:.3g}, so clipped at max_norm = {_fmt(max_norm)} a step of SGD at "
+                f"lr = {_fmt(lr)} is lr × max_norm = {lr * max_norm:.3g} long, unclipped lr × {norm:.3g} = "
+                f"{lr * norm:.3g}")
+    if not np.isfinite(length):
+        raise ExerciseError(f"after {name}'s first step the weights hold nan or inf values: measure the loss "
+                            f"and the gradient's norm in your step")
+    if length == 0:
+        raise ExerciseError(f"{name} did not change the weights: call optimizer.step() after clipping")
+    along = -sum(np.sum(u * g) for u, g in zip(update, gradient)) / (length * norm)
+    if abs(length - lr * norm) <= 1e-4 * lr * norm and along > 1 - 1e-6:
+        left = [p.grad for p in model.parameters()]
+        left = None if any(g is None for g in left) else float(np.sqrt(sum(np.sum(g**2) for g in left)))
+        if left is not None and abs(left - max_norm) <= 1e-4 * max_norm:
+            raise ExerciseError(f"{name} clips after the step: {measured}. After the step .grad holds a gradient "
+                                f"of norm {left:.3g}: the clipping changed .grad after optimizer.step() had already "
+                                f"used the whole gradient. Clip between loss.backward() and optimizer.step().")
+        raise ExerciseError(f"{name} does not clip the gradient before the step: {measured}. Clip at "
+                            f"casebook.CASE5_MAX_NORM between loss.backward() and optimizer.step() (at a "
+                            f"max_norm above {norm:.3g} this gradient is left as it is).")
+    if along < 1 - 1e-6:
+        per_parameter = [-lr * g * min(1.0, max_norm / np.linalg.norm(g)) for g in gradient]
+        if all(_close(u, e, rtol=1e-4, atol=1e-12) for u, e in zip(update, per_parameter)):
+            hint = ("each parameter's gradient was clipped on its own, which turns the step: clip the joint "
+                    "norm of all the gradients together")
+        else:
+            hint = "a step of SGD on a clipped gradient moves the weights against the gradient's direction"
+        raise ExerciseError(f"{name}'s first step does not point against the batch's gradient (cosine "
+                            f"{along:.4f}, not 1): {hint}")
+    if abs(length - lr * max_norm) > 1e-4 * lr * max_norm:
+        raise ExerciseError(f"{name}'s step has the wrong length: {measured}. Clip at casebook.CASE5_MAX_NORM, "
+                            f"and leave the learning rate as it is.")
+    return length, norm
+
+
+def check_case5_repair(train_step, seeds=(0, 1, 2)):
+    """`train_step(model, optimizer, xb, yb)` clips the gradient before the step, and trains case 5."""
+    __tracebackhide__ = True
+    watched = _watched_repair(train_step, COURSE_IMPLEMENTATIONS["case5_train_step"])
+    lr, max_norm = casebook.CASE5_LR, casebook.CASE5_MAX_NORM
+    with _course_generator_untouched():
+        length, norm = _first_step(train_step, watched, seeds[0])
+        _passed(f"{_name(train_step)} clips before the step: on case 5's first batch (seed {seeds[0]}), whose "
+                f"gradient has norm {norm:.3g}, it moved the weights by {length:.3g} = lr × max_norm "
+                f"({_fmt(lr)} × {_fmt(max_norm)})")
+        accuracies = casebook.case5_measure(watched, seeds)
+    _check_accuracies(5, accuracies, seeds, f"trained with {_name(train_step)}",
+                      "Measure the loss and the length of every step of your run "
+                      "(casebook.case5_training(seed, step=train_step, after_step=...)).")
+
+
+CHECKERS = [check_cosine_lr, check_adam_step, check_residual_block, check_clip_grad_norm, check_case5_repair]

@@ -257,8 +257,8 @@ def check_gradients_reaching_layers(gradients_reaching_layers, seed=3, batch=7):
         y = rng.normal(size=(batch, model[-1].out_features))
         _check_reaching(gradients_reaching_layers, model, X, y)
     _passed(f"gradients_reaching_layers gives ||dL/dz_l|| at the output of each Linear layer, input side first, "
-            f"for the loss F.mse_loss(model(X), y), in 2 networks of 3 Linear layers ({batch} examples; "
-            f"2 outputs, then 1)")
+            f"for the loss F.mse_loss(model(X), y), in 2 networks of 3 Linear layers ({batch} "
+            f"example{'s' if batch != 1 else ''}; 2 outputs, then 1)")
 
 
 def _check_reaching(gradients_reaching_layers, model, X, y):

@@ -1,11 +1,13 @@
-"""Exercises 6 (FAQ): dead ReLU units, the learning-rate range test."""
+"""Exercises 6 (FAQ): dead ReLU units, the learning-rate range test, and two runs whose loss becomes nan."""
 import math
 
 import numpy as np
 
-from .. import diagnostics, lr_finder
-from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _call, _close, _fmt, _passed, _recognise,
-                    register_course_implementations)
+from .. import casebook, diagnostics, functional, lr_finder, nn, rng
+from ..autograd import Tensor
+from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _call, _close, _course_generator_untouched,
+                    _fmt, _name, _passed, _recognise, register_course_implementations)
+from ._repairs import _check_accuracies, _watched_repair
 
 
 register_course_implementations("dead_relu_fraction", {
@@ -16,6 +18,9 @@ register_course_implementations("lr_range_test", {
 })
 register_course_implementations("suggest_lr", {
     "gradcourse.lr_finder.suggest": lr_finder.suggest,
+})
+register_course_implementations("faq_repair", {  # a repair changes the network; the casebook trains it
+    "gradcourse.casebook (its training runs)": casebook._run,
 })
 
 def check_dead_relu_fraction(dead_relu_fraction, activations=None):
@@ -49,26 +54,25 @@ def check_dead_relu_fraction(dead_relu_fraction, activations=None):
             f"-> {expected:.3g}")
 
 
-def _fake_training_loss(lr):
-    """A loss curve like a real range test's: flat for tiny lr, best near 0.1, diverging past 1."""
-    if lr > 3.0:
+def _fake_training_loss(lr, curve="rises"):
+    """A loss curve like a real range test's: flat for tiny lr, lowest at 0.1, then rising steadily
+    (curve "rises", nan past 3) or turning nan past 0.3 before it has risen far (curve "nan")."""
+    if lr > (0.3 if curve == "nan" else 3.0):
         return math.nan
-    return 1.0 + 0.3 * (math.log10(lr) + 1) ** 2 + (40 * lr**2 if lr > 0.5 else 0.0)
+    x = math.log10(lr) + 1
+    return 1.0 + (0.3 if lr <= 0.1 else 2.5) * x * x
 
 
-def check_lr_range_test(lr_range_test, lr_min=1e-4, lr_max=10.0, steps=41, diverge_factor=4.0):
-    """`lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor) -> (lrs, losses)`.
+# The settings the visible check runs: (lr_min, lr_max, steps, diverge_factor), the factor not always 4
+RANGE_TEST_RUNS = ((1e-4, 10.0, 41, 4.0), (1e-3, 30.0, 30, 2.0))
 
-    Rates grow geometrically from lr_min to lr_max; the test stops after the first loss that is not
-    finite or exceeds diverge_factor times the best so far (that loss is kept).
-    """
+
+def _check_range_test_run(lr_range_test, course, lr_min, lr_max, steps, diverge_factor, curve):
+    """One run of your range test on a fake loss curve; the rate where it stopped."""
     __tracebackhide__ = True
-    course = COURSE_IMPLEMENTATIONS["lr_range_test"]
-    called = []
 
     def step_fn(lr):
-        called.append(lr)
-        return _fake_training_loss(lr)
+        return _fake_training_loss(lr, curve)
 
     result = _call(lr_range_test, step_fn, lr_min, lr_max, steps, diverge_factor, course=course)
     if not isinstance(result, tuple) or len(result) != 2:
@@ -76,26 +80,42 @@ def check_lr_range_test(lr_range_test, lr_min=1e-4, lr_max=10.0, steps=41, diver
     lrs, losses = (_array(list(v), name) for v, name in zip(result, ("lrs", "losses")))
     # The fake loss is known at every rate in advance, so the expected run is one computation over a
     # whole sequence of rates: it stops at the first loss that is not finite or exceeds
-    # diverge_factor times the lowest loss before it (and keeps that loss).
-    def until_divergence(rates):
+    # factor times the lowest loss before it (and keeps that loss).
+    def until_divergence(rates, factor=diverge_factor, finite_check=True, lowest=np.minimum.accumulate):
         with np.errstate(invalid="ignore"):
-            loss = np.array([_fake_training_loss(lr) for lr in rates])
-            lowest_before = np.minimum.accumulate(np.concatenate([[np.inf], np.nan_to_num(loss, nan=np.inf)]))
-            diverged = ~np.isfinite(loss) | (loss > diverge_factor * lowest_before[:-1])
+            loss = np.array([_fake_training_loss(lr, curve) for lr in rates])
+            before = lowest(np.concatenate([[np.inf], np.nan_to_num(loss, nan=np.inf)]))[:-1]
+            diverged = loss > factor * before
+            if finite_check:
+                diverged |= ~np.isfinite(loss)
         kept = int(np.argmax(diverged)) + 1 if diverged.any() else len(rates)
         return rates[:kept], loss[:kept]
+
+    def first_loss(values):  # "the best so far" read as the first loss
+        return np.concatenate([[np.inf], np.full(len(values) - 1, values[1])])
 
     i = np.arange(steps)
     every_lr = lr_min * (lr_max / lr_min) ** (i / (steps - 1))
     expected_lrs, expected_losses = until_divergence(every_lr)
+    setting = (f"lr_min = {lr_min:g}, lr_max = {lr_max:g}, steps = {steps}, "
+               f"diverge_factor = {diverge_factor:g}")
     mistakes = [("the rates are evenly spaced; a range test spaces them geometrically, "
                  "lr_i = lr_min (lr_max / lr_min)^(i / (steps - 1))",
                  until_divergence(np.linspace(lr_min, lr_max, steps))[0]),
                 ("the exponent is i / steps, so the rates never reach lr_max: use i / (steps - 1)",
                  until_divergence(lr_min * (lr_max / lr_min) ** (i / steps))[0]),
+                ("the test did not stop at the first loss that is not finite: a comparison with nan is always "
+                 "False, so `loss > diverge_factor * best` never stops it; check math.isfinite(loss) too",
+                 until_divergence(every_lr, finite_check=False)[0] if curve == "nan" else None),
                 ("the test did not stop when the loss diverged: break after the first loss that is not finite "
                  "or exceeds diverge_factor * best", every_lr),
-                ("the loss that triggered the stop is missing: append it, then break", expected_lrs[:-1])]
+                ("the loss that triggered the stop is missing: append it, then break", expected_lrs[:-1]),
+                (f"the test stopped where the loss passed 4 times the best, but diverge_factor = {diverge_factor:g} "
+                 f"here: use the argument, not a fixed 4",
+                 until_divergence(every_lr, factor=4.0)[0] if diverge_factor != 4.0 else None),
+                ("the test compared each loss with the first loss, not with the best loss so far",
+                 until_divergence(every_lr, lowest=first_loss)[0])]
+    mistakes = [(text, value) for text, value in mistakes if value is not None]
     if not _close(lrs, expected_lrs):
         shared = min(lrs.size, len(expected_lrs))
         if shared and _close(lrs[:shared], expected_lrs[:shared]):  # right rates, stopped at the wrong step
@@ -105,20 +125,42 @@ def check_lr_range_test(lr_range_test, lr_min=1e-4, lr_max=10.0, steps=41, diver
             fallback = "lr_i = lr_min (lr_max / lr_min)^(i / (steps - 1))"
         hint = _recognise(lrs, mistakes) or fallback
         got_range = f"from {lrs[0]:.3g} to {lrs[-1]:.3g}" if lrs.size else "none"
-        raise ExerciseError(f"expected {len(expected_lrs)} rates from {expected_lrs[0]:.3g} to "
+        raise ExerciseError(f"with {setting}: expected {len(expected_lrs)} rates from {expected_lrs[0]:.3g} to "
                             f"{expected_lrs[-1]:.3g}, got {lrs.size} {got_range}: {hint}")
     if not _close(losses, expected_losses):
-        raise ExerciseError("the rates are right but the losses are not the values step_fn(lr) returned, "
-                            "in order")
-    _passed(f"lr_range_test tries {len(expected_lrs)} geometrically spaced rates and stops at "
-            f"lr = {expected_lrs[-1]:.3g}, where the loss diverged")
+        raise ExerciseError(f"with {setting}: the rates are right but the losses are not the values step_fn(lr) "
+                            f"returned, in order")
+    last = expected_losses[-1]
+    why = ("nan" if not np.isfinite(last) else "the loss above diverge_factor times the best so far"
+           if len(expected_lrs) > 1 and last > diverge_factor * np.min(expected_losses[:-1]) else "lr_max reached")
+    return expected_lrs[-1], why
+
+
+def check_lr_range_test(lr_range_test, runs=RANGE_TEST_RUNS):
+    """`lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor) -> (lrs, losses)`.
+
+    Rates grow geometrically from lr_min to lr_max; the test stops after the first loss that is not
+    finite or exceeds diverge_factor times the best so far (that loss is kept). Each of `runs`, a
+    setting (lr_min, lr_max, steps, diverge_factor), is tried on two loss curves: one that rises past
+    diverge_factor times its best, one that turns nan first.
+    """
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["lr_range_test"]
+    stops = [_check_range_test_run(lr_range_test, course, *run, curve) for curve in ("rises", "nan") for run in runs]
+    reasons = {}
+    for lr, why in stops:
+        reasons.setdefault(why, []).append(f"{lr:.3g}")
+    settings = " and ".join(f"({', '.join(f'{v:g}' for v in run)})" for run in runs)
+    _passed(f"lr_range_test with (lr_min, lr_max, steps, diverge_factor) = {settings}: the geometric rates and "
+            f"their losses, stopping at lr = "
+            + " and ".join(f"{', '.join(lrs)} ({why})" for why, lrs in reasons.items()) + ", that loss kept")
 
 
 def check_suggest_lr(suggest_lr):
     """`suggest_lr(lrs, losses)`: a tenth of the rate with the lowest finite loss."""
     __tracebackhide__ = True
     course = COURSE_IMPLEMENTATIONS["suggest_lr"]
-    lrs = [1e-4 * 10 ** (i / 2) for i in range(10)]
+    lrs = [1e-4 * 3**i for i in range(10)]  # (x3 apart: no two of the mistakes below give the same rate)
     losses = [2.3, 2.3, 2.2, 1.9, 1.2, 0.7, 0.5, 0.9, 3.5, math.nan]
     expected = lrs[6] / 10
     got = _array(_call(suggest_lr, list(lrs), list(losses), course=course), "suggest_lr(lrs, losses)")
@@ -134,4 +176,101 @@ def check_suggest_lr(suggest_lr):
     _passed(f"suggest_lr picks a tenth of the rate with the lowest finite loss ({expected:.3g})")
 
 
-CHECKERS = [check_dead_relu_fraction, check_lr_range_test, check_suggest_lr]
+# ----- 06: measure, diagnose, repair (the runs are in gradcourse.casebook) ---------------------
+def _repaired(repair, build, seed):
+    """`build(seed)` changed in place by your repair; an ExerciseError if the repair did something else."""
+    __tracebackhide__ = True
+    model = build(seed)
+    shapes = [(name, p.data.shape) for name, p in model.named_parameters()]
+    with rng.seeded(10_000 + seed):  # (as the casebook runs a repair)
+        returned = _watched_repair(repair, COURSE_IMPLEMENTATIONS["faq_repair"])(model)
+    if isinstance(returned, nn.Module) and returned is not model:
+        raise ExerciseError(f"{_name(repair)}(model) returned a new network, but the test trains the network it "
+                            f"passed you: change that one in place (its parameters' .data) and return nothing")
+    if [(name, p.data.shape) for name, p in model.named_parameters()] != shapes or "forward" in vars(model):
+        raise ExerciseError(f"{_name(repair)}(model) changed the network's layers: keep every parameter's name "
+                            f"and shape, and change only their values (.data)")
+    return model
+
+
+def _hidden_activation_stds(model, seed):
+    """The std of each hidden ReLU layer's output on the training digits (split `seed`)."""
+    h = casebook.tensor(casebook.digits_split(seed)[0])
+    stds = []
+    with casebook.no_grad(), np.errstate(all="ignore"):
+        for layer in model:
+            h = layer(h)
+            if isinstance(layer, nn.ReLU):
+                stds.append(float(np.std(h.data)))
+    return np.array(stds)
+
+
+def check_case7_repair(repair, seeds=(0, 1, 2)):
+    """Case 7's network, changed in place by `repair(model)` and trained as before, reaches the threshold."""
+    __tracebackhide__ = True
+    watched = _watched_repair(repair, COURSE_IMPLEMENTATIONS["faq_repair"])
+    with _course_generator_untouched():
+        stds = _hidden_activation_stds(_repaired(repair, casebook.case7_model, seeds[0]), seeds[0])
+        accuracies = casebook.case7_measure(watched, seeds)
+    with np.errstate(all="ignore"):
+        factor = (stds[-1] / stds[0]) ** (1 / (len(stds) - 1))
+    scale = (f"the std of the hidden activations on the training digits goes from {stds[0]:.3g} after the first "
+             f"ReLU to {stds[-1]:.3g} after the last (about x{factor:.2g} per layer)")
+    if np.any(np.isnan(stds)):
+        hint = f"After {_name(repair)}(model), the hidden activations are nan: a parameter holds nan or inf."
+    elif not np.all(np.isfinite(stds)) or factor > 1.25:
+        hint = (f"After {_name(repair)}(model), {scale}: it still grows layer by layer, so the loss is huge "
+                f"before the first step. Find what sets that factor, and bring it near 1.")
+    elif np.min(stds) == 0:
+        hint = (f"After {_name(repair)}(model), hidden layer {int(np.argmin(stds)) + 1} outputs 0 for every training "
+                f"digit: no signal, and no gradient, passes it.")
+    elif factor < 0.8:
+        hint = (f"After {_name(repair)}(model), {scale}: it now shrinks layer by layer, and the signal fades "
+                f"before it reaches the output. Bring that factor near 1.")
+    else:
+        hint = (f"After {_name(repair)}(model), {scale}. Measure the repaired run: its loss per step "
+                f"(casebook.case7_training(seed, repair).loss) and the gradient reaching each layer.")
+    _check_accuracies(7, accuracies, seeds, f"after {_name(repair)}(model)", hint)
+
+
+def _gradient_through_time(model, seed, examples=256):
+    """|dL/dh_t| for t = 1, ..., T: the gradient of the cross-entropy loss reaching each hidden state."""
+    X_train, _, y_train, _ = casebook.digits_split(seed)
+    with np.errstate(all="ignore"):
+        logits = model(casebook.tensor(X_train[:examples]))
+        states = model.rnn.hidden_states
+        for h in states:
+            h.retain_grad()
+        functional.cross_entropy(logits, y_train[:examples]).backward()
+    model.zero_grad()
+    return np.array([np.linalg.norm(h.grad) if isinstance(h, Tensor) and h.grad is not None else np.nan
+                     for h in states])
+
+
+def check_case8_repair(repair, seeds=(0, 1, 2)):
+    """Case 8's recurrent network, changed in place by `repair(model)` and trained as before, reaches the threshold."""
+    __tracebackhide__ = True
+    watched = _watched_repair(repair, COURSE_IMPLEMENTATIONS["faq_repair"])
+    with _course_generator_untouched():
+        reaching = _gradient_through_time(_repaired(repair, casebook.case8_model, seeds[0]), seeds[0])
+        accuracies = casebook.case8_measure(watched, seeds)
+    with np.errstate(all="ignore"):
+        ratio = reaching[0] / reaching[-1]
+        factor = ratio ** (1 / (len(reaching) - 1))
+    measured = (f"|dL/dh_1| is {_fmt(ratio)} times |dL/dh_{len(reaching)}| on the training digits "
+                f"(about x{factor:.2g} per step back)")
+    if np.any(np.isnan(reaching)):
+        hint = f"After {_name(repair)}(model), the gradient through time is nan: a parameter holds nan or inf."
+    elif not np.all(np.isfinite(reaching)) or (np.isfinite(factor) and factor > 1.2):
+        hint = (f"After {_name(repair)}(model), the gradient reaching the hidden state still grows back through "
+                f"time: {measured}. What multiplies it once per step is still too large.")
+    elif not np.isfinite(factor) or np.min(reaching) == 0:
+        hint = (f"After {_name(repair)}(model), no gradient reaches some of the hidden states h_t (|dL/dh_t| = "
+                f"{_fmt(reaching)} for t = 1, ..., {len(reaching)}): nothing before them can learn.")
+    else:
+        hint = (f"After {_name(repair)}(model), {measured}: it no longer grows through time. Measure the "
+                f"repaired run's loss per step (casebook.case8_training(seed, repair).loss).")
+    _check_accuracies(8, accuracies, seeds, f"after {_name(repair)}(model)", hint)
+
+
+CHECKERS = [check_dead_relu_fraction, check_lr_range_test, check_suggest_lr, check_case7_repair, check_case8_repair]

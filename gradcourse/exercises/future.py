@@ -1,16 +1,34 @@
-"""Exercises 5 (future directions): layer normalisation."""
+"""Exercises 5 (future directions): layer and batch normalisation, the LSTM's forget-gate bias
+measured through time, and case 6 (a BatchNorm network to measure, diagnose and repair)."""
 import numpy as np
 
-from .. import nn
-from ..autograd import tensor
-from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _backward_through, _bind,
-                    _check_shape, _close, _finite_difference, _fmt, _passed, _recognise, _worst,
-                    register_course_implementations)
+from .. import casebook, experiments, nn, optim, training
+from ..autograd import Tensor, tensor
+from ..rng import seeded
+from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _bind, _call, _check_shape, _close,
+                    _course_generator_untouched, _finite_difference, _fmt, _name, _passed, _recognise,
+                    _watched, _worst, register_course_implementations)
+from ._repairs import _check_accuracies, _watched_repair, check_cause
 
 
 register_course_implementations("layer_norm", {
     "gradcourse.nn.LayerNorm": nn.LayerNorm.forward,
 })
+register_course_implementations("batch_norm", {
+    "gradcourse.nn.BatchNorm1d": nn.BatchNorm1d.forward,
+})
+register_course_implementations("set_forget_bias", {
+    "gradcourse.nn.LSTM (its constructor, which adds forget_bias)": nn.LSTM.__init__,
+})
+register_course_implementations("input_gradient_norms", {
+    "gradcourse.experiments.gradient_through_time": experiments.gradient_through_time,
+})
+register_course_implementations("case6_train_step", {
+    "gradcourse.casebook._step": casebook._step,
+    "gradcourse.casebook (its training runs)": casebook._run,
+    "gradcourse.training.fit": training.fit,
+})
+
 
 def _standardised(x, eps, axis=-1, ddof=0, eps_outside=False):
     """(x - mean) / sqrt(var + eps) of a numpy array along `axis`, or a usual mistake's variant."""
@@ -20,10 +38,31 @@ def _standardised(x, eps, axis=-1, ddof=0, eps_outside=False):
     return (x - mean) / scale
 
 
+def _normalisation_mistakes(x, gamma, beta, eps, axis, other_axis, other_name):
+    """[(explanation, output)] of the usual wrong normalisations of x along `axis`."""
+    def norm(**kwargs):
+        return gamma * _standardised(x, **{"eps": eps, "axis": axis, **kwargs}) + beta
+    std = np.sqrt(x.var(axis=axis, keepdims=True) + eps)
+    mistakes = [(other_name, norm(axis=other_axis)),
+                ("the variance is divided by n - 1: normalisation uses the biased variance (divide by n), "
+                 "as PyTorch does", norm(ddof=1)),
+                ("eps is outside the square root: divide by sqrt(var + eps)", norm(eps_outside=True))]
+    if eps != 1e-5:
+        mistakes.append((f"eps is not the one passed in: the result is that of eps = 1e-05 (the default), not of "
+                         f"eps = {eps:g}; use the argument eps", norm(eps=1e-5)))
+    mistakes += [("eps is missing: divide by sqrt(var + eps)", norm(eps=0.0)),
+                 ("gamma and beta are missing: return gamma * x_hat + beta", _standardised(x, eps, axis=axis)),
+                 ("it divides by the variance: divide by the standard deviation sqrt(var + eps)",
+                  gamma * (x - x.mean(axis, keepdims=True)) / std**2 + beta)]
+    return mistakes
+
+
+# ----- 5.1 layer normalisation -----------------------------------------------------------------
 def check_layer_norm(layer_norm, eps=1e-2, seed=8):
     """`layer_norm(x, gamma, beta, eps)` normalises each row of x over its features, then scales and shifts.
 
-    eps is large (1e-2) and the rows' variances small, so where eps goes shows in the numbers.
+    eps is large (1e-2) and some rows' variances small (about 0.01), so where eps goes, and whether
+    it is the eps passed in, shows in the numbers.
     """
     __tracebackhide__ = True
     course = COURSE_IMPLEMENTATIONS["layer_norm"]
@@ -31,41 +70,314 @@ def check_layer_norm(layer_norm, eps=1e-2, seed=8):
     x = rng.normal(size=(4, 6)) * np.array([[0.1], [0.3], [1.0], [2.0]]) + 1.0
     gamma, beta, upstream = 1 + 0.5 * rng.normal(size=6), 0.5 * rng.normal(size=6), rng.normal(size=(4, 6))
     inputs = [tensor(x, requires_grad=True), tensor(gamma, requires_grad=True), tensor(beta, requires_grad=True)]
-    out, grads = _backward_through(_bind(layer_norm, eps=eps), inputs, upstream, course=course)
+    out = _connected(layer_norm, _call(_bind(layer_norm, eps=eps), *inputs, course=course))
     expected = gamma * _standardised(x, eps) + beta
-    mistakes = [("the variance is divided by n - 1: LayerNorm uses the biased variance (divide by n)",
-                 gamma * _standardised(x, eps, ddof=1) + beta),
-                ("it normalises each feature over the batch (axis 0, that is BatchNorm): LayerNorm normalises "
-                 "each example over its features (axis -1)", gamma * _standardised(x, eps, axis=0) + beta),
-                ("eps is outside the square root: divide by sqrt(var + eps)",
-                 gamma * _standardised(x, eps, eps_outside=True) + beta),
-                ("gamma and beta are missing: return gamma * x_hat + beta", _standardised(x, eps)),
-                ("it divides by the variance: divide by the standard deviation sqrt(var + eps)",
-                 gamma * (x - x.mean(-1, keepdims=True)) / (x.var(-1, keepdims=True) + eps) + beta)]
-    _check_shape(out.data, expected, "layer_norm(x, gamma, beta)")
+    _check_shape(out.data, expected, f"layer_norm(x, gamma, beta, eps={eps:g})")
     if not _close(out.data, expected):
         i = _worst(out.data, expected)
+        mistakes = _normalisation_mistakes(x, gamma, beta, eps, -1, 0, (
+            "it normalises each feature over the batch (axis 0, that is BatchNorm): LayerNorm normalises each "
+            "example over its features (axis -1)"))
         hint = _recognise(out.data, mistakes) or "y = gamma * (x - mean) / sqrt(var + eps) + beta, per row"
-        raise ExerciseError(f"at row {i[0]}, feature {i[1]} expected {_fmt(expected[i])}, "
-                            f"got {_fmt(out.data[i])}: {hint}")
-    _check_layer_norm_gradients(grads, x, gamma, beta, eps, upstream)
-    _passed("layer_norm normalises each row over its 6 features, and its gradients with respect to x, "
-            "gamma and beta match finite differences")
+        raise ExerciseError(f"layer_norm(x, gamma, beta, eps={eps:g}) at row {i[0]}, feature {i[1]}: expected "
+                            f"{_fmt(expected[i])}, got {_fmt(out.data[i])}: {hint}")
+    _watched(layer_norm, course, out.backward, upstream)
+    _check_gradients([t.grad for t in inputs], x, gamma, beta, upstream,
+                     lambda v: v["gamma"] * _standardised(v["x"], eps) + v["beta"])
+    _passed(f"layer_norm(x, gamma, beta, eps={eps:g}) matches gamma (x - mean) / sqrt(var + eps) + beta on 4 rows "
+            f"of 6 features, and its gradients with respect to x, gamma and beta match finite differences")
 
 
-def _check_layer_norm_gradients(grads, x, gamma, beta, eps, upstream):
+def _connected(fn, out):
+    """`out` if it is a Tensor through which a gradient can reach the inputs; an ExerciseError if not."""
+    if not isinstance(out, Tensor):
+        raise ExerciseError(f"{_name(fn)} should return a Tensor, got {type(out).__name__}")
+    if not out.requires_grad:
+        raise ExerciseError(f"the Tensor {_name(fn)} returns is not connected to its inputs, so no gradient can "
+                            f"reach them: build it from Tensor operations (or record_op), not from .data arrays")
+    return out
+
+
+def _check_gradients(grads, x, gamma, beta, upstream, forward, explain=None):
+    """Each gradient against central differences of sum(upstream * forward(x, gamma, beta)).
+
+    `explain(name, got)`, if given, returns the explanation of a wrong gradient, or None.
+    """
     args = {"x": x, "gamma": gamma, "beta": beta}
     for (name, value), got in zip(args.items(), grads):
         def loss(v, name=name):
-            values = {**args, name: v}
-            return np.sum(upstream * (values["gamma"] * _standardised(values["x"], eps) + values["beta"]))
+            return np.sum(upstream * forward({**args, name: v}))
         expected = _finite_difference(loss, value)
         if got is None:
             raise ExerciseError(f"no gradient reached {name}: compute the output from {name} with Tensor "
-                                f"operations (not {name}.data)")
+                                f"operations (not {name}.data), or, with record_op, list {name} among its parents "
+                                f"and return one gradient per parent from backward")
+        hint = (f": {name} is shared by every example of the batch, so sum its gradient over the batch (axis 0)"
+                if name != "x" and np.shape(got) == x.shape else "")
+        _check_shape(got, expected, f"the gradient with respect to {name}", hint)
         if not _close(got, expected, rtol=1e-4, atol=1e-6):
-            raise ExerciseError(f"the gradient with respect to {name} should be {_fmt(expected)}, got {_fmt(got)}")
+            hint = explain(name, got) if explain else None
+            if np.ndim(expected) == 2:  # (one entry: a whole matrix is too long to read)
+                i = _worst(got, expected)
+                where, expected, got = f" at example (row) {i[0]}, feature {i[1]}", expected[i], got[i]
+            else:
+                where = ""
+            raise ExerciseError(f"the gradient with respect to {name}{where} should be {_fmt(expected)}, got "
+                                f"{_fmt(got)}" + (f": {hint}" if hint else ""))
 
 
+# ----- 5.2 batch normalisation, forward and backward -------------------------------------------
+def check_batch_norm(batch_norm, eps=1e-2, n=6, features=4, seed=9):
+    """`batch_norm(x, gamma, beta, eps)`: BatchNorm in training mode, one record_op with its own backward.
 
-CHECKERS = [check_layer_norm]
+    Each feature (column) of x is normalised over the batch with its biased variance, eps inside the
+    square root; the feature scales go down to 0.1 (variance about 0.01) and eps is 1e-2, so where eps
+    goes, and whether it is the eps passed in, shows. The backward is compared with finite differences
+    for a random upstream gradient (with an upstream gradient of ones, dL/dx would be 0).
+    """
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["batch_norm"]
+    rng = np.random.default_rng(seed)
+    scales = np.resize([0.1, 0.3, 1.0, 2.0], features)
+    x = rng.normal(size=(n, features)) * scales + rng.normal(size=features)
+    gamma, beta = 1 + 0.5 * rng.normal(size=features), 0.5 * rng.normal(size=features)
+    upstream = rng.normal(size=(n, features))
+    inputs = [tensor(x, requires_grad=True), tensor(gamma, requires_grad=True), tensor(beta, requires_grad=True)]
+    call = f"batch_norm(x, gamma, beta, eps={eps:g})"
+    out = _connected(batch_norm, _call(_bind(batch_norm, eps=eps), *inputs, course=course))
+    expected = gamma * _standardised(x, eps, axis=0) + beta
+    _check_shape(out.data, expected, call)
+    if not _close(out.data, expected):
+        i = _worst(out.data, expected)
+        mistakes = _normalisation_mistakes(x, gamma, beta, eps, 0, -1, (
+            "it normalises each example over its features (axis -1, that is LayerNorm): BatchNorm normalises "
+            "each feature over the batch (axis 0)"))
+        hint = _recognise(out.data, mistakes) or "y = gamma * (x - mean) / sqrt(var + eps) + beta, per feature"
+        raise ExerciseError(f"{call} for example {i[0]}, feature {i[1]}: expected {_fmt(expected[i])}, "
+                            f"got {_fmt(out.data[i])}: {hint}")
+    if {id(p) for p in getattr(out, "_parents", ())} != {id(t) for t in inputs}:
+        raise ExerciseError(f"{call} is right, but its result is not one record_op whose parents are x, gamma "
+                            f"and beta: part of it comes from Tensor operations, whose backward the autograd "
+                            f"writes for you. Compute the output with numpy (x.data, gamma.data, beta.data) and "
+                            f"return record_op(out, (x, gamma, beta), backward), with a backward you write.")
+    _watched(batch_norm, course, out.backward, upstream)
+    _check_gradients([t.grad for t in inputs], x, gamma, beta, upstream,
+                     lambda v: v["gamma"] * _standardised(v["x"], eps, axis=0) + v["beta"],
+                     _batch_norm_backward_mistakes(x, gamma, eps, upstream))
+    _passed(f"{call} normalises each of the {features} features over the batch of {n} (biased variance, eps "
+            f"inside the square root), and its backward gives dL/dx, dL/dgamma and dL/dbeta matching finite "
+            f"differences for a random upstream gradient")
+
+
+def _batch_norm_backward_mistakes(x, gamma, eps, g):
+    """explain(name, got): the usual wrong backwards of batch norm, for the upstream gradient g."""
+    n = len(x)
+    x_hat = _standardised(x, eps, axis=0)
+
+    def dx(g, eps=eps, gamma=gamma, mean_term=True, var_term=True, scale=1.0 / n):
+        x_hat = _standardised(x, eps, axis=0)
+        total = n * g - (g.sum(0) if mean_term else 0) - (x_hat * (g * x_hat).sum(0) if var_term else 0)
+        return scale * gamma / np.sqrt(x.var(0) + eps) * total
+
+    ones = np.ones_like(g)
+    constants = ("it treats the batch's mean and variance as constants: they depend on every x of the batch, "
+                 "so dx has two more terms, dx = (1/N) gamma / sqrt(var + eps) (N g - sum g - x_hat sum(g x_hat))")
+    mistakes = {
+        "x": [(constants, dx(g, mean_term=False, var_term=False)),
+              ("it misses the term that comes through the variance, - x_hat sum(g x_hat): "
+               "dx = (1/N) gamma / sqrt(var + eps) (N g - sum g - x_hat sum(g x_hat))", dx(g, var_term=False)),
+              ("it misses the term that comes through the mean, - sum g: "
+               "dx = (1/N) gamma / sqrt(var + eps) (N g - sum g - x_hat sum(g x_hat))", dx(g, mean_term=False)),
+              (f"it is N = {n} times too large: the closed form has a factor 1/N", dx(g, scale=1.0)),
+              ("gamma is missing: the output is gamma x_hat + beta, so dx carries the factor gamma",
+               dx(g, gamma=1.0)),
+              ("it ignores the upstream gradient g (it is the gradient of the sum of the outputs, which is 0 "
+               "for batch norm): use the g that backward receives", dx(ones)),
+              ("it ignores the upstream gradient g and " + constants[3:],
+               dx(ones, mean_term=False, var_term=False))],
+        "gamma": [("it ignores the upstream gradient g: dgamma = sum over the batch of g * x_hat",
+                   x_hat.sum(0)),
+                  ("it uses x where x_hat belongs: dgamma = sum over the batch of g * x_hat", (g * x).sum(0)),
+                  ("dgamma and dbeta are swapped: backward returns one gradient per parent, in the order of "
+                   "record_op's parents", g.sum(0)),
+                  ("it is the mean over the batch: gamma is used by every example, so its gradient is the sum",
+                   (g * x_hat).mean(0))],
+        "beta": [("it ignores the upstream gradient g: dbeta = sum over the batch of g", ones.sum(0)),
+                 ("dgamma and dbeta are swapped: backward returns one gradient per parent, in the order of "
+                  "record_op's parents", (g * x_hat).sum(0)),
+                 ("it is the mean over the batch: beta is used by every example, so its gradient is the sum",
+                  g.mean(0))],
+    }
+    if eps != 1e-5:
+        mistakes["x"].append((f"the backward uses eps = 1e-05 (the default), not the eps = {eps:g} passed in",
+                              dx(g, eps=1e-5)))
+    return lambda name, got: _recognise(got, mistakes[name])
+
+
+# ----- 5.3 the forget-gate bias ----------------------------------------------------------------
+_GATES = ("input gate i", "forget gate f", "candidate g", "output gate o")
+
+
+def _lstm(input_size, hidden, seed):
+    with _course_generator_untouched(), seeded(seed):
+        return nn.LSTM(input_size, hidden)
+
+
+def check_set_forget_bias(set_forget_bias, value=1.5, hidden=8, seed=10):
+    """`set_forget_bias(lstm, value)` makes the forget gate's bias b_if + b_hf equal `value` for every
+    unit, in place, and changes nothing else; then measures what that does over 50 steps."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["set_forget_bias"]
+    lstm = _lstm(3, hidden, seed)
+    before = {name: p.data.copy() for name, p in lstm.named_parameters()}
+    call = f"set_forget_bias(lstm, {value:g})"
+    _call(set_forget_bias, lstm, value, course=course)
+    after = {name: np.asarray(getattr(lstm, name).data, dtype=float) for name in before}
+    H = hidden
+    for name in ("weight_ih", "weight_hh"):
+        if after[name].shape != before[name].shape or not np.array_equal(after[name], before[name]):
+            raise ExerciseError(f"{call} changed lstm.{name}: only the forget gate's biases should change")
+    for name in ("bias_ih", "bias_hh"):
+        _check_shape(after[name], before[name], f"lstm.{name} after {call}")
+        for k, gate in enumerate(_GATES):
+            part = slice(k * H, (k + 1) * H)
+            if k != 1 and not np.array_equal(after[name][part], before[name][part]):
+                raise ExerciseError(
+                    f"{call} changed entries {k * H} to {(k + 1) * H - 1} of lstm.{name}, the {gate}'s part: "
+                    f"the four gates sit side by side in the order i, f, g, o, so with hidden_size H = {H} the "
+                    f"forget gate's part is entries H to 2H - 1 ({H} to {2 * H - 1})")
+    f = slice(H, 2 * H)
+    total = after["bias_ih"][f] + after["bias_hh"][f]
+    if not _close(total, np.full(H, value)):
+        old_ih, old_hh = before["bias_ih"][f], before["bias_hh"][f]
+        ih, hh, full = after["bias_ih"][f], after["bias_hh"][f], np.full(H, value)
+        mistakes = [
+            (_close(ih, old_ih) and _close(hh, old_hh),
+             "nothing changed: change lstm.bias_ih (or bias_hh) in place, through its .data"),
+            (_close(total, old_ih + old_hh + value),
+             f"it adds {value:g} to the forget gate's bias instead of setting it (nn.LSTM(..., forget_bias) adds "
+             f"to a freshly drawn bias): afterwards the gate's bias must be {value:g}, whatever it was before"),
+            (_close(ih, full) and _close(hh, full),
+             f"both bias_ih and bias_hh hold {value:g} in their forget part, and the gate adds them (x_t W_if + "
+             f"b_if + h_(t-1) W_hf + b_hf), so its bias is {2 * value:g}: set one to {value:g} and the other to 0"),
+            (_close(ih, full) and _close(hh, old_hh),
+             "bias_hh's forget part still holds its initial random values, and the gate adds them to bias_ih's: "
+             f"its bias is b_if + b_hf. Set bias_hh's forget part to 0 (and bias_ih's to {value:g})"),
+            (_close(ih, old_ih) and _close(hh, full),
+             "bias_ih's forget part still holds its initial random values, and the gate adds them to bias_hh's: "
+             f"its bias is b_if + b_hf. Set bias_ih's forget part to 0 (and bias_hh's to {value:g})")]
+        hint = next((explanation for found, explanation in mistakes if found),
+                    "the forget gate's bias is b_if + b_hf: bias_ih[H:2H] + bias_hh[H:2H]")
+        raise ExerciseError(f"after {call} the forget gate's bias b_if + b_hf (bias_ih[{H}:{2 * H}] + "
+                            f"bias_hh[{H}:{2 * H}]) should be {value:g} for each of the {H} units, got "
+                            f"{_fmt(total)}: {hint}")
+    reach = {bias: _gradient_reaching_step_1(set_forget_bias, bias, course) for bias in (0.0, 2.0)}
+    if not reach[2.0] > 100 * reach[0.0]:
+        raise ExerciseError(f"with {_name(set_forget_bias)}(lstm, 2) the gradient reaching step 1 of 50 is "
+                            f"{_fmt(reach[2.0])}, with bias 0 {_fmt(reach[0.0])}: a forget gate near "
+                            f"sigmoid(2) = 0.88 should let far more of it through than one near 0.5")
+    _passed(f"{call} sets b_if + b_hf to {value:g} for all {H} units and leaves the weights and the other gates' "
+            f"biases as they were; over 50 steps, the gradient reaching step 1 (|dL/dx_1|, L the sum of h_50) "
+            f"is {reach[2.0] / reach[0.0]:.2g} times larger at forget bias 2 than at 0")
+
+
+def _gradient_reaching_step_1(set_forget_bias, bias, course, steps=50, seed=20):
+    """|dL/dx_1| over `steps` steps of an LSTM(2, 16) whose forget bias your function set; L = sum of h_T."""
+    lstm = _lstm(2, 16, seed)
+    _call(set_forget_bias, lstm, bias, course=course)
+    x = tensor(np.random.default_rng(seed).normal(size=(8, steps, 2)), requires_grad=True)
+    _, (h, _) = lstm(x)
+    h.sum().backward()
+    return float(np.linalg.norm(x.grad[:, 0]))
+
+
+# ----- 5.4 the gradient reaching each step ------------------------------------------------------
+def check_input_gradient_norms(input_gradient_norms, steps=30, batch=4, hidden=8, seed=11):
+    """`input_gradient_norms(lstm, x)`: |dL/dx_t| for t = 1..T, L the sum of the last hidden state h_T."""
+    __tracebackhide__ = True
+    course = COURSE_IMPLEMENTATIONS["input_gradient_norms"]
+    lstm = _lstm(2, hidden, seed)
+    lstm.bias_ih.data[hidden:2 * hidden] += 1.0  # (so the gradient spans a few decades over the steps)
+    before = [p.data.copy() for p in lstm.parameters()]
+    x = np.random.default_rng(seed).normal(size=(batch, steps, 2))
+    expected, mistakes = _through_time(lstm, x)
+    call = f"input_gradient_norms(lstm, x) for x of shape {x.shape}"
+    got = _array(_call(input_gradient_norms, lstm, x.copy(), course=course), call)
+    if any(not np.array_equal(p.data, b) for p, b in zip(lstm.parameters(), before)):
+        raise ExerciseError(f"{call} changed the LSTM's parameters: measure the network as it is")
+    if np.shape(got) in ((batch, steps), (steps, batch)):
+        raise ExerciseError(f"{call} has shape {np.shape(got)}, one number per example and step; expected one "
+                            f"per step, shape ({steps},): the norm of dL/dx_t over the batch and the input "
+                            f"features together")
+    _check_shape(got, expected, call, ": one number per time step t = 1, ..., T")
+    if not _close(got, expected, rtol=1e-6, atol=1e-12):
+        t = _worst(got, expected)[0]
+        hint = _recognise(got, mistakes) or ("entry t - 1 is the norm of the gradient of L = h_T.sum() with "
+                                             "respect to the input x_t, over the batch and the input features")
+        raise ExerciseError(f"{call} at step t = {t + 1}: expected {_fmt(expected[t])}, got {_fmt(got[t])}: {hint}")
+    _passed(f"input_gradient_norms gives |dL/dx_t| for each of the {steps} steps, L the sum of the last hidden "
+            f"state h_{steps}: {_fmt(expected[-1])} at t = {steps}, {_fmt(expected[0])} at t = 1")
+
+
+def _through_time(lstm, x):
+    """|dL/dx_t| per step for L = h_T.sum(), and [(explanation, value)] of the usual wrong measurements."""
+    batch, steps, _ = x.shape
+    xt = tensor(x, requires_grad=True)
+    _, (h, _) = lstm(xt)
+    states = {"hidden state h_t": lstm.hidden_states, "cell state c_t": lstm.cell_states}
+    for tensors in states.values():
+        for s in tensors:
+            s.retain_grad()
+    h.sum().backward()
+    expected = np.linalg.norm(xt.grad, axis=(0, 2))
+    every = tensor(x, requires_grad=True)
+    outputs, _ = lstm(every)
+    outputs.sum().backward()
+    mistakes = [("the steps are in reverse order: entry 0 is t = 1, the input furthest from the loss",
+                 expected[::-1]),
+                ("these are squared norms: take the square root (np.linalg.norm)", expected**2),
+                (f"the loss is the mean of h_T: the task's L is its sum, h_T.sum() (the mean divides every "
+                 f"gradient by {batch * lstm.hidden_size})", expected / (batch * lstm.hidden_size)),
+                ("the loss reads every step's hidden state (outputs.sum()): the task's L reads only the last one, "
+                 "h_T", np.linalg.norm(every.grad, axis=(0, 2)))]
+    for name, tensors in states.items():
+        mistakes.append((f"this is the gradient reaching the {name}, not the input x_t: measure x.grad, with x a "
+                         f"Tensor made with requires_grad=True", np.array([np.linalg.norm(s.grad) for s in tensors])))
+    lstm.zero_grad()
+    return expected, mistakes
+
+
+# ----- 5.5 case 6: measure, diagnose, repair (the run is in gradcourse.casebook) ---------------
+def _batch_norms(model):
+    return [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+
+
+def _check_training_mode(train_step, watched, seed):
+    """One call of your step on case 6's network, left in eval mode as its run leaves it, must
+    normalise with the batch's statistics (which also updates each BatchNorm's running statistics)."""
+    model = casebook.case6_model(seed)
+    model.eval()
+    xb, yb = next(casebook._batches(seed, steps=1))
+    watched(model, optim.SGD(model.parameters(), lr=0.0), xb, yb)
+    if all(norm.num_batches_tracked == 0 for norm in _batch_norms(model)):
+        raise ExerciseError(f"after one call of {_name(train_step)}(model, optimizer, xb, yb) on case 6's network "
+                            f"as its run leaves it, every BatchNorm layer still holds running_mean = 0 and "
+                            f"running_var = 1 (num_batches_tracked = 0): the step's forward pass normalised with "
+                            f"these running statistics, not with the batch's mean and variance, so nothing keeps "
+                            f"the activations at one scale through the layers.")
+
+
+def check_case6_repair(train_step, seeds=(0, 1, 2)):
+    """`train_step(model, optimizer, xb, yb)` trains case 6's network as BatchNorm needs, to the threshold."""
+    __tracebackhide__ = True
+    watched = _watched_repair(train_step, COURSE_IMPLEMENTATIONS["case6_train_step"])
+    with _course_generator_untouched():
+        _check_training_mode(train_step, watched, seeds[0])
+        accuracies = casebook.case6_measure(watched, seeds)
+    _check_accuracies(6, accuracies, seeds, f"trained with {_name(train_step)}",
+                      "Its BatchNorm layers do normalise with the batch's statistics: check that the step "
+                      "trains on (xb, yb) as case 6's did (clear, forward, backward, step) and returns the loss.")
+
+
+CHECKERS = [check_layer_norm, check_batch_norm, check_set_forget_bias, check_input_gradient_norms,
+            check_cause, check_case6_repair]

@@ -1,0 +1,80 @@
+"""Case 5 (exercise 3.5): its broken run fails and its repair passes, with the margins its threshold rests on.
+
+Case 5 trains a ReLU network on the digits with SGD at lr = 5 and clips the joint gradient norm at
+0.1, but after `optimizer.step()`, where clipping changes nothing. Measured over seeds 0-9:
+
+    run                                    test accuracy, seeds 0-9
+    broken (clipped after the step)        0.098 to 0.102   (peak loss 6 to 2e43)
+    repaired (clipped before the step)     0.962 to 0.980
+
+so THRESHOLDS[5] = 0.9 passes every repaired seed by at least 0.062 and fails every broken one by
+at least 0.79. The reference repair lives here and in the solutions notebook, not in the package.
+"""
+import numpy as np
+import pytest
+
+import gradcourse as gc
+from gradcourse import casebook
+from gradcourse import functional as F
+
+SEEDS = range(10)
+LOWEST_REPAIRED, HIGHEST_BROKEN = 0.962, 0.102  # seeds 0-9
+
+
+def clip_before_step(model, optimizer, xb, yb):
+    """The reference repair: clear, backward, clip, step."""
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(gc.tensor(xb)), yb)
+    loss.backward()
+    gc.optim.clip_grad_norm_(model.parameters(), casebook.CASE5_MAX_NORM)
+    optimizer.step()
+    return loss.item()
+
+
+def test_the_threshold_separates_every_repaired_seed_from_every_broken_one():
+    repaired = np.array(casebook.case5_measure(clip_before_step, SEEDS))
+    broken = np.array(casebook.case5_measure(None, SEEDS))
+    assert repaired.min() == pytest.approx(LOWEST_REPAIRED, abs=0.0015), repaired
+    assert broken.max() == pytest.approx(HIGHEST_BROKEN, abs=0.0015), broken
+    threshold = casebook.threshold(5)
+    assert repaired.min() - threshold >= 0.06 and threshold - broken.max() >= 0.79
+
+
+def test_the_broken_run_blows_up_exactly_as_a_run_without_clipping():
+    """Clipping after the step changes .grad, which the next step clears: the run is the unclipped one."""
+    def no_clipping(model, optimizer, xb, yb):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(gc.tensor(xb)), yb)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+    for seed in (0, 1):
+        broken, unclipped = casebook.case5_training(seed), casebook.case5_training(seed, no_clipping)
+        assert np.array_equal(broken.loss, unclipped.loss)
+        assert max(broken.loss) > 2.5 * broken.loss[0]  # (it spikes: the peak in seeds 0-9 is 6 to 2e43)
+
+
+def test_the_first_step_must_be_clipped_in_every_seed():
+    """The checker measures a repair's first step: the batch's gradient must be well above max_norm there."""
+    for seed in SEEDS:
+        model = casebook._mlp(seed)
+        xb, yb = next(casebook._batches(seed, steps=1))
+        F.cross_entropy(model(gc.tensor(xb)), yb).backward()
+        assert gc.optim.grad_norm(model.parameters()) > 2.5 * casebook.CASE5_MAX_NORM  # 0.28 to 0.38
+
+
+def test_case5_has_its_named_cause_and_after_step_sees_every_step():
+    assert [name for name in casebook.CAUSES if casebook.is_cause(5, name)] == ["clip_after_step"]
+    seen = []
+    run = casebook.case5_training(0, after_step=lambda model, t: seen.append(t))
+    assert seen == list(range(1, casebook.STEPS + 1)) and len(run.loss) == casebook.STEPS
+
+
+def test_a_non_finite_gradient_ends_the_run_instead_of_raising():
+    def explodes(model, optimizer, xb, yb):
+        for p in model.parameters():
+            p.grad = np.full(p.shape, np.nan)
+        optimizer.step()  # (SGD refuses a nan gradient with a FloatingPointError)
+        return 1.0
+    run = casebook.case5_training(0, explodes)
+    assert len(run.loss) == 1 and np.isnan(run.loss[0]) and run.test_accuracy == 0.0

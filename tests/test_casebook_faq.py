@@ -1,0 +1,107 @@
+"""Cases 7 and 8 (exercises 6.5 and 6.6): the broken runs fail, the reference repairs pass, with the
+margins their thresholds rest on.
+
+Each threshold (`casebook.threshold(case)`, a test accuracy every graded seed must reach) was chosen
+from these distributions, measured over seeds 0-9:
+
+    case  cause                run                                        test accuracy, seeds 0-9
+    7     exploding_init       broken (N(0, 1) weights, 7 layers)         0.000 to 0.102
+                               repaired (kaiming_normal_ every weight)    0.920 to 0.958
+    8     exploding_recurrent  broken (W_hh spectral radius about 4)      0.000 to 0.000
+                               repaired (W_hh rescaled to radius 0.9)     0.876 to 0.942
+
+so threshold(7) = 0.85 passes every repaired seed by at least 0.07 and fails every broken one by at
+least 0.748; threshold(8) = 0.80 passes every repaired seed by at least 0.076 and fails every broken
+one by 0.80. Case 7's first loss exceeds 1e4 in every seed; its run ends with a nan loss at step 5 in
+7 of 10 seeds, and in the other 3 every unit has died and the loss sits at ln 10. Case 8's run ends
+with a nan loss at step 4 to 6 in every seed. The reference repairs live here and in
+the solutions notebook, not in the package.
+"""
+import math
+
+import numpy as np
+import pytest
+
+import gradcourse as gc
+from gradcourse import casebook, nn
+
+SEEDS = range(10)
+MEASURED = {  # (lowest repaired accuracy, highest broken accuracy), seeds 0-9
+    7: (0.920, 0.102),
+    8: (0.876, 0.000),
+}
+MARGINS = {7: (0.05, 0.7), 8: (0.05, 0.75)}  # (repaired above, broken below the threshold), at least
+
+
+def kaiming(model):  # exercise 6.5's reference repair
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            gc.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+
+
+def rescale_recurrent(model):  # exercise 6.6's reference repair
+    w = model.rnn.weight_hh.data
+    w *= 0.9 / np.max(np.abs(np.linalg.eigvals(w)))
+
+
+REPAIRS = {7: (casebook.case7_measure, kaiming), 8: (casebook.case8_measure, rescale_recurrent)}
+
+
+@pytest.mark.parametrize("case", [7, 8])
+def test_the_threshold_separates_every_repaired_seed_from_every_broken_one(case):
+    measure, repair = REPAIRS[case]
+    repaired, broken = np.array(measure(repair, SEEDS)), np.array(measure(None, SEEDS))
+    lowest, highest = MEASURED[case]
+    assert repaired.min() == pytest.approx(lowest, abs=0.0015), repaired
+    assert broken.max() == pytest.approx(highest, abs=0.0015), broken
+    above, below = MARGINS[case]
+    assert repaired.min() - casebook.threshold(case) >= above and casebook.threshold(case) - broken.max() >= below
+
+
+def test_each_case_has_one_of_the_named_causes():
+    named = [[name for name in casebook.CAUSES if casebook.is_cause(case, name)] for case in (7, 8)]
+    assert named == [["exploding_init"], ["exploding_recurrent"]]
+
+
+def test_the_broken_runs_blow_up_within_a_few_steps():
+    """What the exercises' demos show: case 7 is broken before its first step, case 8's loss becomes nan."""
+    for seed in SEEDS:
+        run7, run8 = casebook.case7_training(seed), casebook.case8_training(seed)
+        assert run7.loss[0] > 1e4 and (math.isnan(run7.loss[-1]) or run7.loss[-1] == pytest.approx(math.log(10), abs=0.02))
+        assert math.isnan(run8.loss[-1]) and 4 <= len(run8.loss) <= 6 and run8.test_accuracy == 0.0
+
+
+def test_case7_grows_layer_by_layer_and_case8_step_by_step_before_any_step():
+    X_train, _, y_train, _ = casebook.digits_split(0)
+    row = gc.diagnostics.measure_at_init(casebook.case7_model(0), X_train[:256], y_train[:256], loss="cross_entropy")
+    assert np.all(np.diff(np.log(row["act_std"])) > np.log(3))      # the activations grow x3 or more per layer
+    assert np.all(np.diff(np.log(row["grad_norm"])) < -np.log(3))   # dL/dh grows towards the input
+    model = casebook.case8_model(0)
+    logits = model(gc.tensor(X_train[:256]))
+    for h in model.rnn.hidden_states:
+        h.retain_grad()
+    gc.functional.cross_entropy(logits, y_train[:256]).backward()
+    reaching = np.array([np.linalg.norm(h.grad) for h in model.rnn.hidden_states])
+    assert np.all(np.diff(np.log(reaching)) < -np.log(2))           # dL/dh_t grows x2 or more per step back
+    assert np.max(np.abs(np.linalg.eigvals(model.rnn.weight_hh.data))) > 3
+
+
+def test_a_case_builds_the_same_network_and_leaves_the_course_generator_alone():
+    gc.manual_seed(0)
+    before = gc.rng.generator().bit_generator.state
+    for build in (casebook.case7_model, casebook.case8_model):
+        a, b = build(4), build(4)
+        assert all(np.array_equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters()))
+    casebook.case7_training(1, kaiming)
+    assert gc.rng.generator().bit_generator.state == before
+
+
+def test_digits_rnn_reads_a_digit_row_by_row():
+    model = casebook.case8_model(0)
+    X_train = casebook.digits_split(0)[0]
+    logits = model(gc.tensor(X_train[:5]))
+    assert logits.shape == (5, 10) and len(model.rnn.hidden_states) == 8
+    first_rows = gc.tensor(X_train[:5, :8])  # h_1 depends on the first row (8 pixels) only
+    expected = np.maximum(first_rows.data @ model.rnn.weight_ih.data + model.rnn.bias_ih.data
+                          + model.rnn.bias_hh.data, 0)
+    assert np.allclose(model.rnn.hidden_states[0].data, expected)

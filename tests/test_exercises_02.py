@@ -1,0 +1,210 @@
+"""Exercises 2's checkers: each accepts a right answer, explains the usual wrong ones in words and
+refuses the course's own implementation. (The sigmoid's and linear regression's are in
+test_exercises.py.)"""
+import math
+
+import numpy as np
+import pytest
+
+import gradcourse as gc
+from gradcourse import exercises as ex
+from gradcourse import nn
+
+from checking import fails_with, passes
+
+
+# ----- 2.3 the bound ----------------------------------------------------------------------------
+def jacobian_bound(weights, max_slope):
+    return math.prod(max_slope * np.linalg.norm(W, 2) for W in weights)
+
+
+def test_jacobian_bound(capsys):
+    passes(ex.check_jacobian_bound, jacobian_bound, capsys)
+    fails_with(ex.check_jacobian_bound, lambda ws, s: math.prod(s * np.linalg.norm(W) for W in ws), "Frobenius")
+    fails_with(ex.check_jacobian_bound, lambda ws, s: math.prod(np.linalg.norm(W, 2) for W in ws),
+               "max_slope is missing")
+    fails_with(ex.check_jacobian_bound, lambda ws, s: s * jacobian_bound(ws, 1.0), "applied once")
+    fails_with(ex.check_jacobian_bound, lambda ws, s: sum(s * np.linalg.norm(W, 2) for W in ws), "added")
+
+
+def test_a_max_slope_hard_coded_to_the_sigmoid_s_fails_the_visible_check():
+    """(issue 15, item 5: the task names max_slope, so the visible check uses a second value)"""
+    fails_with(ex.check_jacobian_bound, lambda ws, s: jacobian_bound(ws, 0.25),
+               "max_slope = 1", "whatever max_slope is")
+
+
+# ----- 2.5 the initialisation -------------------------------------------------------------------
+GAINS = {"linear": 1.0, "relu": math.sqrt(2.0), "tanh": 5.0 / 3.0}
+
+
+def init_weight(fan_in, fan_out, nonlinearity, rng):
+    return rng.normal(0.0, GAINS[nonlinearity] / math.sqrt(fan_in), size=(fan_in, fan_out))
+
+
+def with_std(std):
+    """An init_weight that draws N(0, std(fan_in, fan_out, nonlinearity)^2) from rng."""
+    return lambda fan_in, fan_out, nl, rng: rng.normal(0.0, std(fan_in, fan_out, nl), size=(fan_in, fan_out))
+
+
+def test_init_weight(capsys):
+    passes(ex.check_init_weight, init_weight, capsys)
+    uniform = lambda fi, fo, nl, rng: rng.uniform(-1, 1, (fi, fo)) * math.sqrt(3) * GAINS[nl] / math.sqrt(fi)
+    passes(ex.check_init_weight, uniform, capsys)  # any zero-mean distribution of the right std
+    passes(ex.check_init_weight, lambda *args: gc.tensor(init_weight(*args)), capsys)
+    ex.check_init_weight(init_weight, fan_in=100, fan_out=300, width=64, seeds=(3, 4, 5))  # the hidden test
+
+
+@pytest.mark.parametrize("std, phrases", [
+    (lambda fi, fo, nl: GAINS[nl] / math.sqrt(fo), ["divided by sqrt(fan_out)"]),
+    (lambda fi, fo, nl: GAINS[nl] ** 2 / fi, ["square root is missing", "2.3e-32 (layer 30)"]),
+    (lambda fi, fo, nl: GAINS[nl] / fi, ["square root is missing"]),
+    (lambda fi, fo, nl: 1 / math.sqrt(fi), ["for 'relu'", "the std halves every 2 layers", "(layer 30)"]),
+    (lambda fi, fo, nl: GAINS[nl] ** 2 / math.sqrt(fi), ["for 'relu'", "the gain is squared"]),
+    (lambda fi, fo, nl: GAINS[nl] * math.sqrt(2 / (fi + fo)), ["Glorot (Xavier)'s std", "uses fan_in only"]),
+    (lambda fi, fo, nl: GAINS[nl] / math.sqrt(3 * fi), ["U(-a, a) with a = std"]),
+    (lambda fi, fo, nl: 1.0, ["N(0, 1) whatever the width", "3.7e+31 (layer 30)"]),
+    (lambda fi, fo, nl: (5 / 3 if nl == "relu" else GAINS[nl]) / math.sqrt(fi), ["the gain of 'tanh'"]),
+    (lambda fi, fo, nl: (1.0 if nl == "tanh" else GAINS[nl]) / math.sqrt(fi), ["for 'tanh'", "5/3"]),
+], ids=["fan_out", "variance", "no_sqrt", "relu_gain_1", "gain_squared", "xavier", "uniform",
+        "standard_normal", "tanh_gain_for_relu", "tanh_gain_1"])
+def test_init_weight_names_the_wrong_scale_and_what_it_does_in_30_layers(std, phrases):
+    fails_with(ex.check_init_weight, with_std(std), *phrases)
+
+
+def test_init_weight_names_the_other_mistakes():
+    fails_with(ex.check_init_weight, lambda fi, fo, nl, rng: init_weight(fo, fi, nl, rng),
+               "shape (64, 256), expected (256, 64)", "(in_features, out_features)")
+    fails_with(ex.check_init_weight, lambda fi, fo, nl, rng: init_weight(fi, fo, nl, np.random.default_rng()),
+               "it does not draw from rng")
+    fails_with(ex.check_init_weight, lambda fi, fo, nl, rng: init_weight(fi, fo, nl, np.random.default_rng(0)),
+               "the same weights twice from one rng")
+    fails_with(ex.check_init_weight, lambda fi, fo, nl, rng: np.abs(init_weight(fi, fo, nl, rng)), "mean 0")
+    fails_with(ex.check_init_weight, lambda fi, fo, nl, rng: np.full((fi, fo), 0.1) + 0 * rng.random(),
+               "equal weights")
+
+    def one_column_repeated(fan_in, fan_out, nonlinearity, rng):
+        W = rng.normal(size=(fan_in, 1)).repeat(fan_out, axis=1)
+        W -= W.mean()
+        return W * GAINS[nonlinearity] / math.sqrt(fan_in) / W.std()
+    # the right mean and std, but every unit of a layer computes the same thing: the stack shows it
+    fails_with(ex.check_init_weight, one_column_repeated, "through 30 linear layers", "outside [0.33, 3]")
+
+
+def test_init_weight_not_written_yet():
+    def init_weight(fan_in, fan_out, nonlinearity, rng):
+        raise NotImplementedError()
+    fails_with(ex.check_init_weight, init_weight, "init_weight is not written yet")
+
+
+def test_init_weight_refuses_the_course_s_initialisation():
+    def with_kaiming(fan_in, fan_out, nonlinearity, rng):
+        return gc.init.kaiming_normal_(gc.tensor(np.zeros((fan_in, fan_out))), nonlinearity=nonlinearity).data
+
+    def with_calculate_gain(fan_in, fan_out, nonlinearity, rng):
+        return rng.normal(0.0, gc.init.calculate_gain(nonlinearity) / math.sqrt(fan_in), (fan_in, fan_out))
+
+    def with_a_linear(fan_in, fan_out, nonlinearity, rng):
+        return nn.Linear(fan_in, fan_out).weight.data * math.sqrt(3) * GAINS[nonlinearity]
+    fails_with(ex.check_init_weight, with_kaiming, "runs gradcourse.init.kaiming_normal_", "scores 0")
+    fails_with(ex.check_init_weight, with_calculate_gain, "runs gradcourse.init.calculate_gain", "scores 0")
+    fails_with(ex.check_init_weight, with_a_linear, "runs gradcourse.init.init_linear_", "scores 0")
+
+
+# ----- 2.6 the Jacobian's spectrum --------------------------------------------------------------
+def jacobian_rows(model, x, clear=True):
+    inp = gc.tensor(x.reshape(1, -1), requires_grad=True)
+    out = model(inp)
+    rows = []
+    for i in range(out.shape[1]):
+        if clear:
+            inp.grad = None
+        g = np.zeros(out.shape)
+        g[0, i] = 1.0
+        out.backward(g)
+        rows.append(inp.grad[0].copy())
+    return np.array(rows)
+
+
+def jacobian_singular_values(model, x):
+    return np.linalg.svd(jacobian_rows(model, x), compute_uv=False)
+
+
+def test_jacobian_singular_values(capsys):
+    passes(ex.check_jacobian_singular_values, jacobian_singular_values, capsys)
+    ex.check_jacobian_singular_values(jacobian_singular_values, seed=29)  # the hidden test
+    # J^T has the same singular values: building J by columns is as right as by rows
+    passes(ex.check_jacobian_singular_values, lambda m, x: np.linalg.svd(jacobian_rows(m, x).T, compute_uv=False),
+           capsys)
+
+
+@pytest.mark.parametrize("submission, phrase", [
+    (lambda m, x: jacobian_rows(m, x), "returned the Jacobian itself"),
+    (lambda m, x: np.linalg.svd(jacobian_rows(m, x)), "np.linalg.svd returns (U, S, Vh)"),
+    (lambda m, x: jacobian_singular_values(m, x) ** 2, "squares of the singular values"),
+    (lambda m, x: np.sort(jacobian_singular_values(m, x)), "increasing order"),
+    (lambda m, x: np.linalg.svd(jacobian_rows(m, x, clear=False), compute_uv=False), "the rows add up"),
+    (lambda m, x: np.array([np.linalg.norm(jacobian_rows(m, x).sum(axis=0))]), "gradient of the sum of the outputs"),
+    (lambda m, x: jacobian_singular_values(m, np.zeros_like(x)), "Jacobian at x = 0"),
+    (lambda m, x: np.linalg.svd(jacobian_rows(m, x)[:x.size], compute_uv=False), "one row per output unit (6)"),
+], ids=["jacobian", "svd_tuple", "squared", "ascending", "accumulated", "sum", "at_zero", "n_in_rows"])
+def test_jacobian_singular_values_names_the_mistake(submission, phrase):
+    fails_with(ex.check_jacobian_singular_values, submission, phrase)
+
+
+def test_jacobian_singular_values_refuses_the_course_s_diagnostics():
+    fails_with(ex.check_jacobian_singular_values, gc.diagnostics.jacobian_singular_values,
+               "is gradcourse.diagnostics.jacobian_singular_values", "scores 0")
+    via_jacobian = lambda m, x: np.linalg.svd(gc.diagnostics.input_output_jacobian(m, x), compute_uv=False)
+    fails_with(ex.check_jacobian_singular_values, via_jacobian, "runs gradcourse.diagnostics.input_output_jacobian")
+
+
+# ----- 2.7 case 4 -------------------------------------------------------------------------------
+def repair(model):
+    """The solutions notebook's repair, with the init of 2.5."""
+    rng = gc.rng.generator()
+    linears = [layer for layer in model if isinstance(layer, nn.Linear)]
+    for layer in linears:
+        layer.weight.data[...] = init_weight(*layer.weight.shape, "linear" if layer is linears[-1] else "tanh", rng)
+
+
+def zero_the_biases(model):
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            layer.bias.data[...] = 0.0
+
+
+def halve_the_weights(model):
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            layer.weight.data *= 0.5
+
+
+def zero_the_weights(model):
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            layer.weight.data[...] = 0.0
+
+
+def test_case4(capsys):
+    ex.check_cause(4, "saturated_init")
+    assert capsys.readouterr().out == '✓ case 4: "saturated_init" is the cause\n'
+    fails_with(lambda cause: ex.check_cause(4, cause), "exploding_init", "is not what went wrong in case 4")
+    passes(ex.check_case4_repair, repair, capsys)
+
+
+@pytest.mark.parametrize("non_repair, phrases", [
+    (zero_the_biases, ["0.547, 0.533, 0.571", "put 75%, 70%, 70% of their outputs", "beyond |tanh| > 0.97"]),
+    (halve_the_weights, ["0.811, 0.818, 0.816", "put 53%, 41%, 40% of their outputs"]),
+    (zero_the_weights, ["a layer's weights are all equal"]),
+])
+def test_a_cheap_repair_fails_with_a_measurement(non_repair, phrases):
+    fails_with(ex.check_case4_repair, non_repair, "every seed needs at least 0.85", *phrases)
+
+
+def test_the_new_checkers_leave_the_course_generator_alone(capsys):
+    gc.manual_seed(0)
+    before = gc.rng.generator().bit_generator.state
+    ex.check_init_weight(init_weight)
+    ex.check_jacobian_singular_values(jacobian_singular_values)
+    ex.check_case4_repair(repair)
+    assert gc.rng.generator().bit_generator.state == before

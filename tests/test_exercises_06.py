@@ -1,0 +1,220 @@
+"""The checkers of notebook 6 (FAQ): each accepts a right answer, names the typical wrong ones, and
+refuses the course's own implementation. (test_exercises.py also uses exercise 6.1's
+dead_relu_fraction in its sections on what a student sees and on answers within reach; the margins
+of cases 7 and 8 are in test_casebook_faq.py.)"""
+import math
+
+import numpy as np
+import pytest
+
+import gradcourse as gc
+from gradcourse import casebook, nn
+from gradcourse import exercises as ex
+
+from checking import fails_with, passes
+
+
+# ----- 6.1 dead_relu_fraction --------------------------------------------------------------------
+def dead_relu_fraction(activations):
+    return float(np.mean(np.all(activations == 0, axis=0)))
+
+
+def test_dead_relu_fraction(capsys):
+    passes(ex.check_dead_relu_fraction, dead_relu_fraction, capsys)
+    ex.check_dead_relu_fraction(dead_relu_fraction, activations=np.zeros((3, 4)))
+    fails_with(ex.check_dead_relu_fraction, lambda a: float(np.mean(a == 0)), "zero entries")
+    fails_with(ex.check_dead_relu_fraction, lambda a: 1 - dead_relu_fraction(a), "live units")
+    fails_with(ex.check_dead_relu_fraction, lambda a: float(np.mean(np.any(a == 0, axis=0))), "for any example")
+    fails_with(ex.check_dead_relu_fraction, lambda a: float(np.mean(np.all(a == 0, axis=1))), "wrong axis")
+
+
+# ----- 6.3 lr_range_test: every argument, a factor other than 4, and a nan -------------------------
+def lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor=4.0, spacing="geometric", stop=True,
+                  compare_with_first=False, fixed_factor=None, finite_check=True, keep_last=True, exponent_n=False):
+    factor = diverge_factor if fixed_factor is None else fixed_factor
+    lrs, losses, best = [], [], math.inf
+    for i in range(steps):
+        if spacing == "geometric":
+            lr = lr_min * (lr_max / lr_min) ** (i / (steps if exponent_n else steps - 1))
+        else:
+            lr = float(np.linspace(lr_min, lr_max, steps)[i])
+        loss = step_fn(lr)
+        diverged = (finite_check and not math.isfinite(loss)) or loss > factor * best
+        if stop and diverged and not keep_last:
+            break
+        lrs.append(lr)
+        losses.append(loss)
+        if stop and diverged:
+            break
+        best = losses[0] if compare_with_first else min(best, loss)
+    return lrs, losses
+
+
+def variant(**kwargs):
+    return lambda *args: lr_range_test(*args, **kwargs)
+
+
+def test_lr_range_test(capsys):
+    passes(ex.check_lr_range_test, lr_range_test, capsys)
+    passes(lambda f: ex.check_lr_range_test(f, runs=((1e-3, 100.0, 25, 3.0), (1e-5, 1.0, 50, 1.5))),
+           lr_range_test, capsys)  # the hidden test's settings
+    fails_with(ex.check_lr_range_test, variant(spacing="linear"), "evenly spaced")
+    fails_with(ex.check_lr_range_test, variant(exponent_n=True), "i / steps")
+    fails_with(ex.check_lr_range_test, variant(stop=False), "did not stop when the loss diverged")
+    fails_with(ex.check_lr_range_test, variant(keep_last=False), "the loss that triggered the stop is missing")
+    fails_with(ex.check_lr_range_test, variant(compare_with_first=True), "compared each loss with the first loss")
+
+
+def test_the_visible_check_tries_a_factor_other_than_4_and_a_nan():
+    """Issue 15, item 5: a hard-coded diverge_factor, or a test that never checks for nan, fails visibly."""
+    fails_with(ex.check_lr_range_test, variant(fixed_factor=4.0), "diverge_factor = 2 here",
+               "use the argument, not a fixed 4", "lr_min = 0.001, lr_max = 30, steps = 30")
+    fails_with(ex.check_lr_range_test, variant(finite_check=False), "a comparison with nan is always False",
+               "math.isfinite")
+    message = fails_with(ex.check_lr_range_test, lambda step_fn, lr_min, lr_max, steps, f=4.0:
+                         lr_range_test(step_fn, 1e-4, lr_max, steps, f), "lr_min = 0.001")
+    assert "expected 19 rates from 0.001" in message
+
+
+def test_the_pass_line_names_what_was_checked(capsys):
+    ex.check_lr_range_test(lr_range_test)
+    shown = capsys.readouterr().out
+    assert "(0.0001, 10, 41, 4) and (0.001, 30, 30, 2)" in shown, shown
+    assert "stopping at lr = 1.33, 0.601 (the loss above diverge_factor times the best so far) and 0.316, 0.421 (nan)" \
+        in shown, shown
+
+
+# ----- 6.4 suggest_lr ----------------------------------------------------------------------------
+def suggest_lr(lrs, losses):
+    return lrs[int(np.nanargmin(losses))] / 10
+
+
+def test_suggest_lr(capsys):
+    passes(ex.check_suggest_lr, suggest_lr, capsys)
+    fails_with(ex.check_suggest_lr, lambda lrs, losses: lrs[int(np.nanargmin(losses))], "suggest a tenth")
+    fails_with(ex.check_suggest_lr, lambda lrs, losses: lrs[int(np.argmin(losses))] / 10, "np.nanargmin")
+    fails_with(ex.check_suggest_lr, lambda lrs, losses: lrs[int(np.nanargmax(losses))] / 10, "highest loss")
+
+
+# ----- 6.5 and 6.6: cases 7 and 8 ----------------------------------------------------------------
+def test_cause(capsys):
+    for case, cause in ((7, "exploding_init"), (8, "exploding_recurrent")):
+        ex.check_cause(case, cause)
+        assert capsys.readouterr().out.startswith(f'✓ case {case}: "{cause}"')
+    fails_with(lambda c: ex.check_cause(7, c), "lr_too_high", "is not what went wrong in case 7")
+    fails_with(lambda c: ex.check_cause(8, c), "exploding_init", "is not what went wrong in case 8")
+    fails_with(lambda c: ex.check_cause(7, c), "exploding_recurrent", "is not what went wrong in case 7")
+
+
+def kaiming(model):  # the solution's repair of case 7
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            gc.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+
+
+def zero_biases(model):  # they are 0 already
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            layer.bias.data[...] = 0.0
+
+
+def default_init(model):  # PyTorch's default: Var(W) = 1 / (3 fan_in), too small for ReLU
+    for layer in model:
+        if isinstance(layer, nn.Linear):
+            layer.reset_parameters()
+
+
+def smaller_inputs(model):  # the first layer's output shrinks, but every later layer still multiplies it
+    model[0].weight.data *= 1e-3
+
+
+def a_new_network(model):
+    fresh = casebook.case7_model(0)
+    kaiming(fresh)
+    return fresh
+
+
+def a_wider_first_layer(model):
+    model.layers[0] = nn.Linear(64, 48)
+
+
+def test_case7_repair(capsys):
+    passes(ex.check_case7_repair, kaiming, capsys)
+    fails_with(ex.check_case7_repair, zero_biases, "it still grows layer by layer", "x4.1 per layer", "0.85")
+    fails_with(ex.check_case7_repair, lambda model: None, "it still grows layer by layer")
+    fails_with(ex.check_case7_repair, smaller_inputs, "it still grows layer by layer")
+    fails_with(ex.check_case7_repair, default_init, "it now shrinks layer by layer", "x0.71 per layer")
+    fails_with(ex.check_case7_repair, a_new_network, "returned a new network", "in place")
+    fails_with(ex.check_case7_repair, a_wider_first_layer, "changed the network's layers")
+
+
+def rescale_recurrent(model):  # the solution's repair of case 8
+    w = model.rnn.weight_hh.data
+    w *= 0.9 / np.max(np.abs(np.linalg.eigvals(w)))
+
+
+def orthogonal_recurrent(model):  # another right repair: every singular value of W_hh is 1
+    gc.init.orthogonal_(model.rnn.weight_hh)
+
+
+def smaller_input_weights(model):  # h_1 shrinks, but the product through time is the same
+    model.rnn.weight_ih.data *= 0.1
+
+
+def half_the_recurrent_weight(model):  # spectral radius about 2: still above 1
+    model.rnn.weight_hh.data *= 0.5
+
+
+def test_case8_repair(capsys):
+    passes(ex.check_case8_repair, rescale_recurrent, capsys)
+    passes(ex.check_case8_repair, orthogonal_recurrent, capsys)
+    fails_with(ex.check_case8_repair, smaller_input_weights, "still grows back through time",
+               "What multiplies it once per step", "0.8")
+    fails_with(ex.check_case8_repair, half_the_recurrent_weight, "still grows back through time", "x1.3 per step back")
+
+
+def test_the_hints_of_a_repair_that_breaks_the_network_otherwise():
+    def zero_weights(model):
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                layer.weight.data[...] = 0.0
+
+    def nan_weights(model):
+        model[0].weight.data[...] = np.nan
+
+    def silent_recurrence(model):  # every hidden state 0: no gradient reaches any but the last
+        for p in (model.rnn.weight_ih, model.rnn.weight_hh):
+            p.data[...] = 0.0
+        model.rnn.bias_ih.data[...] = -5.0
+
+    fails_with(ex.check_case7_repair, zero_weights, "hidden layer 1 outputs 0 for every training digit")
+    fails_with(ex.check_case7_repair, nan_weights, "the hidden activations are nan")
+    fails_with(ex.check_case8_repair, silent_recurrence, "no gradient reaches some of the hidden states")
+
+
+def test_a_repair_is_the_student_s_own():
+    def trains_case7_itself(model):
+        casebook.case7_training(0)
+    fails_with(ex.check_case7_repair, trains_case7_itself, "runs gradcourse.casebook (its training runs)",
+               "scores 0")
+
+    def not_written(model):
+        raise NotImplementedError()
+    fails_with(ex.check_case8_repair, not_written, "not written yet")
+
+
+def test_a_repair_that_draws_new_weights_is_graded_the_same_every_time(capsys):
+    """The casebook runs a repair with a generator seeded by the seed, and leaves the course's alone."""
+    gc.manual_seed(3)
+    before = gc.rng.generator().bit_generator.state
+    first = casebook.case7_measure(kaiming, seeds=(0,))
+    gc.init.normal_(gc.tensor(np.zeros(5)))  # the notebook's own generator moves on
+    assert casebook.case7_measure(kaiming, seeds=(0,)) == first
+    gc.manual_seed(3)
+    ex.check_case7_repair(kaiming, seeds=(0,))
+    assert gc.rng.generator().bit_generator.state == before
+
+
+@pytest.mark.parametrize("checker", [ex.check_case7_repair, ex.check_case8_repair])
+def test_the_repair_checkers_are_listed(checker):
+    assert checker in ex.CHECKERS["06_faq"]
