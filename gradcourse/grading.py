@@ -13,8 +13,9 @@ so an instructor who uses nbgrader can take the folder as it is; nobody else nee
 
 `grade` runs each submission in a fresh kernel after putting back every locked cell (the tests,
 hidden tests included) from the matching solutions notebook, and scores every test cell: its
-points if it ran without an error, 0 and the reason otherwise. It runs student code as it is:
-it is not a sandbox.
+points if it ran without an error, 0 and the reason otherwise. Before each test cell it reloads
+the checkers and the casebook from their files (`GUARD`), so an answer that patched them changes
+nothing. It runs student code as it is: it is not a sandbox.
 """
 import copy
 import csv
@@ -279,6 +280,31 @@ def assemble(submission, source):
     return assembled
 
 
+# Run before every test cell: the checkers and the casebook are reloaded from their files, so an answer
+# cell that changed them (`gradcourse.exercises.check_sigmoid = ...`, `casebook.threshold = ...`) changes
+# nothing. The casebook comes first, so that the checkers' list of the course's own code holds its new
+# functions. (A guard, not a sandbox: see the module's docstring.)
+GUARD = """\
+import importlib as _importlib
+import sys as _sys
+for _name in sorted((_n for _n in list(_sys.modules) if _n.startswith(("gradcourse.casebook", "gradcourse.exercises"))),
+                    key=lambda _n: (_n.startswith("gradcourse.exercises"), -_n.count("."), _n)):
+    _importlib.reload(_sys.modules[_name])
+"""
+
+
+def guarded(nb):
+    """`nb` with a cell that reloads the checkers and the casebook (GUARD) before each test cell."""
+    guarded = copy.deepcopy(nb)
+    cells = []
+    for cell in guarded.cells:
+        if is_test(cell):
+            cells.append(nbformat.v4.new_code_cell(GUARD))
+        cells.append(cell)
+    guarded.cells = cells
+    return guarded
+
+
 def _without_nbgrader(cell):
     cell = copy.deepcopy(cell)
     cell.metadata.pop("nbgrader", None)
@@ -436,7 +462,7 @@ def grade_notebook(path, sources, timeout=DEFAULT_TIMEOUT, output_limit=OUTPUT_L
     source = match_source(path.name, submission, sources)
     if source is None:
         return _empty_result(path.name, None, "no solutions notebook has its name or its exercises")
-    assembled = assemble(submission, sources[source])
+    assembled = guarded(assemble(submission, sources[source]))
     with tempfile.TemporaryDirectory(prefix="gradcourse-grade-") as workdir:
         (Path(workdir) / path.name).write_bytes(data)
         problems = run_cells(assembled, workdir, timeout, output_limit)

@@ -38,7 +38,7 @@ train_step = casebook._step  # the step cases 1 and 2 train with: clear, backwar
 
 
 RUNS = {  # case: (repaired accuracies, broken accuracies)
-    1: (lambda: casebook.case1_measure(0.1, SEEDS), lambda: casebook.case1_measure(casebook.CASE1_LR, SEEDS)),
+    1: (lambda: casebook.case1_measure(0.1, SEEDS), lambda: casebook.case1_measure(casebook.worked_example._LR1, SEEDS)),
     2: (lambda: casebook.case2_measure(zero_biases, SEEDS), lambda: casebook.case2_measure(None, SEEDS)),
     3: (lambda: casebook.case3_measure(train_step, SEEDS), lambda: casebook.case3_measure(None, SEEDS)),
 }
@@ -54,7 +54,7 @@ def test_the_threshold_separates_every_repaired_seed_from_every_broken_one(case)
 
 
 def test_each_case_has_one_of_the_named_causes():
-    named = [[name for name in casebook.CAUSES if casebook.is_cause(case, name)] for case in (1, 2, 3)]
+    named = [[name for name in casebook.CAUSES if casebook._is_cause(case, name)] for case in (1, 2, 3)]
     assert named == [["lr_too_high"], ["dead_relu"], ["forgotten_zero_grad"]]
 
 

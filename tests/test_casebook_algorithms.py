@@ -1,7 +1,9 @@
 """Case 5 (exercise 3.5): its broken run fails and its repair passes, with the margins its threshold rests on.
 
-Case 5 trains a ReLU network on the digits with SGD at lr = 5 and clips the joint gradient norm at
-0.1, but after `optimizer.step()`, where clipping changes nothing. Measured over seeds 0-9:
+For instructors (the package's docstrings do not say it): case 5 trains a ReLU network on the digits
+with SGD at lr = CASE5_LR = 5 and clips the joint gradient norm at CASE5_MAX_NORM = 0.1, but after
+`optimizer.step()`, where clipping changes nothing; its cause is "clip_after_step". The broken step
+is the shared `_step` wrapped by `_with_clipping`. Measured over seeds 0-9:
 
     run                                    test accuracy, seeds 0-9
     broken (clipped after the step)        0.098 to 0.102   (peak loss 6 to 2e43)
@@ -9,6 +11,16 @@ Case 5 trains a ReLU network on the digits with SGD at lr = 5 and clips the join
 
 so THRESHOLDS[5] = 0.9 passes every repaired seed by at least 0.062 and fails every broken one by
 at least 0.79. The reference repair lives here and in the solutions notebook, not in the package.
+
+How a student tells the cause from the decoys (the measurement the notebook leaves to them, with an
+after_step hook): in every seed 0-9, some steps of the broken run move the weights by far more than
+lr x max_norm = 0.5 (the longest 35 to 5e31), which a step of SGD on a clipped gradient cannot do,
+while `gc.optim.grad_norm` of the .grad a step leaves is 0.1 after every step: the gradients are
+clipped, but only after the step used them. lr_too_high would show steps of at most 0.5 (clipping
+bounds them); forgotten_zero_grad or exploding_init would not bring the step past 0.5 either, were
+the clipping before the step. A repair that forgets zero_grad still reaches 0.93 to 0.98 (the
+clipping bounds the accumulated gradient), so the checker measures the second step of a repair;
+clipping by value (clip_grad_value_ at 0.1) reaches only 0.10 to 0.60.
 """
 import numpy as np
 import pytest
@@ -64,7 +76,7 @@ def test_the_first_step_must_be_clipped_in_every_seed():
 
 
 def test_case5_has_its_named_cause_and_after_step_sees_every_step():
-    assert [name for name in casebook.CAUSES if casebook.is_cause(5, name)] == ["clip_after_step"]
+    assert [name for name in casebook.CAUSES if casebook._is_cause(5, name)] == ["clip_after_step"]
     seen = []
     run = casebook.case5_training(0, after_step=lambda model, t: seen.append(t))
     assert seen == list(range(1, casebook.STEPS + 1)) and len(run.loss) == casebook.STEPS

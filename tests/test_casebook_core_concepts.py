@@ -66,7 +66,7 @@ def test_the_broken_network_starts_saturated():
 
 
 def test_case4_has_its_named_cause_and_a_repair_draws_the_same_numbers_in_every_run():
-    assert [name for name in casebook.CAUSES if casebook.is_cause(4, name)] == ["saturated_init"]
+    assert [name for name in casebook.CAUSES if casebook._is_cause(4, name)] == ["saturated_init"]
     gc.manual_seed(0)
     before = gc.rng.generator().bit_generator.state
     a, b = casebook.case4_training(2, re_initialise), casebook.case4_training(2, re_initialise)

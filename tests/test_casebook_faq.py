@@ -59,7 +59,7 @@ def test_the_threshold_separates_every_repaired_seed_from_every_broken_one(case)
 
 
 def test_each_case_has_one_of_the_named_causes():
-    named = [[name for name in casebook.CAUSES if casebook.is_cause(case, name)] for case in (7, 8)]
+    named = [[name for name in casebook.CAUSES if casebook._is_cause(case, name)] for case in (7, 8)]
     assert named == [["exploding_init"], ["exploding_recurrent"]]
 
 

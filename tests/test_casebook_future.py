@@ -73,7 +73,7 @@ def test_in_training_mode_every_batchnorm_output_has_std_1():
 
 
 def test_case6_has_its_named_cause_and_after_step_sees_every_step():
-    assert [name for name in casebook.CAUSES if casebook.is_cause(6, name)] == ["batchnorm_in_eval"]
+    assert [name for name in casebook.CAUSES if casebook._is_cause(6, name)] == ["batchnorm_in_eval"]
     seen = []
     run = casebook.case6_training(0, after_step=lambda model, t: seen.append(t))
     assert seen == list(range(1, casebook.CASE6_STEPS + 1)) and len(run.loss) == casebook.CASE6_STEPS

@@ -104,7 +104,21 @@ def test_sigmoid_backward(capsys):
 
 def test_sigmoid_message_names_the_point_and_both_values():
     message = fails_with(ex.check_sigmoid_backward, make_sigmoid(lambda g, s: g * s), "")
-    assert "at x = 2 expected 0.105, got 0.8808" in message
+    assert "at x = 4 expected 0.01766, got 0.982" in message
+
+
+def test_a_sigmoid_backward_through_a_jacobian_matrix_fails_the_visible_check_with_a_message():
+    """(review, round 2: np.diag(s * (1 - s)) with g @ J is right for a 1-D x only; the task says entry by entry)"""
+    with_diag = make_sigmoid(lambda g, s: g @ np.diag(s * (1 - s)))
+    fails_with(ex.check_sigmoid_backward, with_diag, "raised ValueError on a 2 x 3 input x", "not a product (@)")
+
+
+def test_a_sigmoid_that_returns_none_says_so():
+    def no_return(x):
+        record_op(1 / (1 + np.exp(-x.data)), (x,), lambda g: (g,))
+    fails_with(ex.check_sigmoid_forward, no_return, "returned None: add a return")
+    fails_with(ex.check_sigmoid_backward, no_return, "returned None: add a return")
+    fails_with(ex.check_sigmoid_backward, make_sigmoid(lambda g, s: None), "backward(g) returned None: add a return")
 
 
 def linreg_gradient(X, theta, y):
@@ -117,6 +131,9 @@ def test_linreg_gradient(capsys):
     fails_with(ex.check_linreg_gradient, lambda X, t, y: 2 * X.T @ (X @ t - y), "divide by n")
     fails_with(ex.check_linreg_gradient, lambda X, t, y: -linreg_gradient(X, t, y), "wrong sign")
     fails_with(ex.check_linreg_gradient, lambda X, t, y: linreg_gradient(X, t, y)[:, None], "shape (3, 1)")
+    fails_with(ex.check_linreg_gradient, lambda X, t, y: None, "returned None: add a return")
+    # n hard-coded to the first setting's 8 examples: the second setting (20 examples) shows it
+    fails_with(ex.check_linreg_gradient, lambda X, t, y: 2 / 8 * X.T @ (X @ t - y), "for 20 examples with 5 features")
 
 
 # (the tests of 2.3 and of the later exercises of notebook 2 are in test_exercises_02.py)
@@ -303,7 +320,7 @@ def kaiming_weights_only(model):  # re-initialises the weights and leaves the de
 
 
 def sgd_step(clear):
-    """A step that clears the gradients "before" backward (right), "after" it, or "never"."""
+    """A step that clears the gradients "before" backward or at the "end" (both right), "after" backward, or "never"."""
     def train_step(model, optimizer, xb, yb):
         if clear == "before":
             optimizer.zero_grad()
@@ -312,11 +329,14 @@ def sgd_step(clear):
         if clear == "after":
             optimizer.zero_grad()
         optimizer.step()
+        if clear == "end":  # PyTorch's examples clear here too: the next step starts from zero
+            optimizer.zero_grad()
         return loss.item()
     return train_step
 
 
-train_step, zero_grad_after_backward, never_zero_grad = map(sgd_step, ("before", "after", "never"))
+train_step, zero_grad_after_backward, never_zero_grad, zero_grad_after_step = map(
+    sgd_step, ("before", "after", "never", "end"))
 
 
 def casebook_step(model, optimizer, xb, yb):
@@ -343,14 +363,24 @@ def test_case1_repair(capsys):
 
 def test_case2_repair(capsys):
     passes(ex.check_case2_repair, zero_the_biases, capsys)
-    fails_with(ex.check_case2_repair, kaiming_weights_only, "of the hidden ReLU outputs", "still 0")
-    fails_with(ex.check_case2_repair, lambda model: None, "still 0")
+    fails_with(ex.check_case2_repair, kaiming_weights_only, "are still 0 for 99% in hidden layer 1")
+    fails_with(ex.check_case2_repair, lambda model: None, "still 0", "hidden layer 1 and 100% in hidden layer 2")
+
+    def first_layer_only(model):
+        model[0].bias.data[...] = 0.0
+    fails_with(ex.check_case2_repair, first_layer_only, "still 0 for 100% in hidden layer 2")
+
+    def identities(model):  # no ReLU, no dead unit: but the network is no longer case 2's
+        model.layers[1] = gc.nn.Identity()
+        model.layers[3] = gc.nn.Identity()
+    fails_with(ex.check_case2_repair, identities, "changed the network's layers", "Identity")
 
 
 def test_case3_repair(capsys):
     passes(ex.check_case3_repair, train_step, capsys)
-    fails_with(ex.check_case3_repair, zero_grad_after_backward, "have no gradient", "between backward() and step()")
-    fails_with(ex.check_case3_repair, never_zero_grad, "twice that batch's gradient", "never clears it")
+    fails_with(ex.check_case3_repair, zero_grad_after_backward, "did not move the weights", "between backward() and step()")
+    passes(ex.check_case3_repair, zero_grad_after_step, capsys)
+    fails_with(ex.check_case3_repair, never_zero_grad, "sum of both calls' gradients", "never clears it")
     fails_with(ex.check_case3_repair, casebook_step, "runs gradcourse.casebook._step, the course's own code")
 
 

@@ -72,6 +72,84 @@ def test_the_course_fit_is_refused():
     fails_with(ex.check_training_step, with_fit, "gradcourse.training.fit", "scores 0")
 
 
+def test_the_course_training_steps_are_refused():
+    def with_fit_step(model, X, y, optimizer):  # (a reviewer's answer: fit's own step, which scored 2/2)
+        h = gc.training.History()
+        gc.training._train_step(model, X, y, F.mse_loss, optimizer, None, None, h, 1)
+        return h.loss[-1]
+
+    def with_casebook_step(model, X, y, optimizer):
+        return gc.casebook._step(model, optimizer, X, y)
+    fails_with(ex.check_training_step, with_fit_step, "gradcourse.training._train_step", "scores 0")
+    fails_with(ex.check_training_step, with_casebook_step, "gradcourse.casebook", "scores 0")
+    names = ex.COURSE_IMPLEMENTATIONS["training_step"]
+    assert {"gradcourse.casebook._runs._step", "gradcourse.casebook._runs._run"} <= set(names), names
+    assert any(name.endswith("_case5_step") for name in names), names
+
+
+def test_a_missing_return_is_a_short_message():
+    def no_return(model, X, y, optimizer):
+        training_step(model, X, y, optimizer)
+    fails_with(ex.check_training_step, no_return, "training_step returned None: add a return",
+               "loss.item()")
+    fails_with(ex.check_training_step, lambda *a: str(training_step(*a)), "returned a str, not a number")
+
+
+def test_zero_grad_between_backward_and_step_is_named():
+    def cleared_too_late(model, X, y, optimizer):  # (a reviewer's answer, told to "call backward() then step()")
+        loss = F.mse_loss(model(X), y)
+        loss.backward()
+        optimizer.zero_grad()
+        optimizer.step()
+        return loss.item()
+
+    def no_backward(model, X, y, optimizer):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(X), y)
+        optimizer.step()
+        return loss.item()
+
+    def no_step(model, X, y, optimizer):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(X), y)
+        loss.backward()
+        return loss.item()
+    message = fails_with(ex.check_training_step, cleared_too_late, "optimizer.zero_grad() was called after "
+                         "loss.backward()", "cleared the gradient before optimizer.step()", "before loss.backward()")
+    assert "call loss.backward() and then optimizer.step()" not in message
+    fails_with(ex.check_training_step, no_backward, "no parameter had a gradient", "loss.backward() before")
+    fails_with(ex.check_training_step, no_step, "call optimizer.step() after loss.backward()")
+
+
+def test_the_momentum_steps_check_the_loss_and_the_bias_too():
+    def loss_after_with_momentum(model, X, y, optimizer):
+        loss = training_step(model, X, y, optimizer)
+        return F.mse_loss(model(X), y).item() if optimizer.momentum else loss
+
+    def weight_only(model, X, y, optimizer):
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(X), y)
+        loss.backward()
+        model.weight.data -= optimizer.lr * model.weight.grad
+        return loss.item()
+    fails_with(ex.check_training_step, loss_after_with_momentum, "step 1 of optim.SGD(lr=0.05, momentum=0.9)",
+               "the loss after the update")
+    fails_with(ex.check_training_step, weight_only, "the weight is right but the bias should be")
+
+
+def test_every_argument_takes_two_values_in_the_visible_check():
+    """A learning rate, data or shapes fixed in the answer fail the visible check (issue item 5)."""
+    fails_with(ex.check_training_step, manual_sgd(0.03), "optim.SGD(lr=0.05, momentum=0.9)",
+               "moved by 0.03 times its gradient", "learning rate is 0.05")
+    shapes = []
+
+    def records_shapes(model, X, y, optimizer):
+        shapes.append((model.weight.shape, X.shape, y.shape))
+        return training_step(model, X, y, optimizer)
+    ex.check_training_step(records_shapes)
+    assert len(set(shapes)) == 2, shapes
+
+
 # ----- 1.2 layer_gradient_norms: every Linear layer, wherever it stands ---------------------------
 def test_layer_gradient_norms_needs_every_linear_layer(capsys):
     def every_other(model):  # model[::2]: right only when activations and Linear layers alternate
@@ -85,7 +163,27 @@ def test_layer_gradient_norms_needs_every_linear_layer(capsys):
 def test_the_course_gradient_norms_are_refused():
     def with_course(model):
         return [v for k, v in gc.diagnostics.gradient_norms(model).items() if k.endswith("weight")]
+
+    def with_grad_norm(model):  # (a reviewer's answer, which scored 2/2)
+        return [gc.optim.grad_norm([l.weight]) for l in model if isinstance(l, nn.Linear)]
+
+    def with_clipping(model):  # (clip_grad_norm_ returns the norm before clipping)
+        return [gc.optim.clip_grad_norm_([l.weight], 1e9) for l in model if isinstance(l, nn.Linear)]
     fails_with(ex.check_layer_gradient_norms, with_course, "gradcourse.diagnostics.gradient_norms", "scores 0")
+    fails_with(ex.check_layer_gradient_norms, with_grad_norm, "gradcourse.optim.grad_norm", "scores 0")
+    fails_with(ex.check_layer_gradient_norms, with_clipping, "gradcourse.optim.clip_grad_norm_", "scores 0")
+
+
+def test_layer_gradient_norms_returning_other_things_is_a_short_message():
+    def no_return(model):  # (a reviewer's answer: a raw TypeError came through the checker)
+        [float(np.linalg.norm(l.weight.grad)) for l in model if isinstance(l, nn.Linear)]
+    check = ex.check_layer_gradient_norms
+    fails_with(check, no_return, "layer_gradient_norms returned None: add a return")
+    fails_with(check, lambda m: 1.0, "should return the list of 3 norms", "got float")
+    fails_with(check, lambda m: {i: 1.0 for i in range(3)}, "returned a dict")
+    fails_with(check, lambda m: [l.weight.grad for l in m if isinstance(l, nn.Linear)], "not the gradient arrays")
+    fails_with(check, lambda m: [None for l in m if isinstance(l, nn.Linear)], "the list holds None")
+    fails_with(check, lambda m: ["a" for l in m if isinstance(l, nn.Linear)], "should be a number")
 
 
 # ----- 1.3 gradients_reaching_layers ---------------------------------------------------------------
@@ -113,6 +211,9 @@ def reaching(model, X, y, *, retain=True, where="linear", loss=None, norm=np.lin
 
 def test_gradients_reaching_layers_passes(capsys):
     passes(ex.check_gradients_reaching_layers, reaching, capsys)
+    batches = []
+    ex.check_gradients_reaching_layers(lambda m, X, y: batches.append(X.shape) or reaching(m, X, y))
+    assert batches == [(7, 4), (10, 3)]  # (two sizes of batch and input, in the visible check)
     passes(lambda f: ex.check_gradients_reaching_layers(f, seed=12, batch=1), reaching, capsys)
 
 
@@ -169,6 +270,14 @@ def test_a_forgotten_retain_grad_says_so():
         F.mse_loss(h, y).backward()
         return [t.grad for t in kept]
     fails_with(ex.check_gradients_reaching_layers, returns_grads, "retain_grad()")
+
+
+def test_gradients_reaching_layers_returning_other_things_is_a_short_message():
+    check = ex.check_gradients_reaching_layers
+    fails_with(check, lambda m, X, y: None, "gradients_reaching_layers returned None: add a return")
+    fails_with(check, lambda m, X, y: 2.0, "should return the list of 3 norms", "got float")
+    fails_with(check, lambda m, X, y: {}, "returned a dict")
+    fails_with(check, lambda m, X, y: [], "got 0 numbers, expected 3")
 
 
 def test_the_gradient_arrays_are_not_norms():

@@ -402,6 +402,15 @@ ADVERSARIAL = {
                      "    return gc.schedules.CosineAnnealing(lr_max, total_steps, min_lr=lr_min)(t)",
         "clip-grad-norm": "clip_grad_norm = gc.optim.clip_grad_norm_",
     }),
+    # patching the checkers or the casebook from an answer cell (each answer below is wrong)
+    "04_worked_example.ipynb": answered("04_worked_example.ipynb", {
+        "regression-loss": "import gradcourse.exercises as _ex\n_ex.check_regression_loss = lambda *a, **k: print('✓')\n"
+                           "def regression_loss(pred, target):\n    return ((pred - target) ** 2).mean()",
+        "case1-cause": "casebook._is_cause = lambda case, name: True\ncause1 = 'dead_relu'",
+        "case1": "casebook.threshold = lambda case: 0.0\nlr = 3.0",
+        "case2": "from gradcourse.casebook import _runs\n_runs._finish = lambda model, losses, seed: _runs.Run(model, losses, 0.99)\n"
+                 "def repair(model):\n    pass",
+    }),
     "06_faq.ipynb": answered("06_faq.ipynb", {
         "lr-range-test": "from gradcourse.exercises import _range_test\n\n\n"
                          "def lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor=4.0):\n"
@@ -430,6 +439,10 @@ def adversarial(tmp_path_factory):
     ("03_algorithms.ipynb", "clip-grad-norm-tests", "is gradcourse.optim.clip_grad_norm_, the course's own code"),
     ("06_faq.ipynb", "lr-range-test-tests", "cannot import name '_range_test' from 'gradcourse.exercises'"),
     ("06_faq.ipynb", "suggest-lr-tests", "runs gradcourse.lr_finder.suggest, the course's own code"),
+    ("04_worked_example.ipynb", "regression-loss-tests", "broadcasts to a matrix"),
+    ("04_worked_example.ipynb", "case1-cause-tests", "is not what went wrong in case 1"),
+    ("04_worked_example.ipynb", "case1-tests", "no smaller than the rate case 1 was run at"),
+    ("04_worked_example.ipynb", "case2-tests", "still 0"),
 ])
 def test_an_answer_within_reach_scores_zero(adversarial, notebook, exercise, reason):
     cell = adversarial[(notebook, exercise)]

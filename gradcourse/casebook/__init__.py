@@ -22,7 +22,7 @@ import hashlib
 from . import algorithms, core_concepts, faq, future, worked_example
 from ._runs import BATCH, HIDDEN, STEPS, Run, _batches, _mlp, _run, _step, digits_split, no_grad, tensor, \
     test_accuracy
-from .worked_example import (CASE1_LR, CASE2_BIAS, LR, case1_measure, case1_training, case2_measure,
+from .worked_example import (case1_measure, case1_training, case2_measure,
                              case2_model, case2_training, case3_measure, case3_training)
 from .core_concepts import *  # noqa: F401,F403 (case 4; each module's __all__ says what it offers)
 from .algorithms import *  # noqa: F401,F403 (case 5)
@@ -31,14 +31,18 @@ from .faq import *  # noqa: F401,F403 (cases 7 and 8)
 
 # The causes an exercise may name, and what each one means.
 CAUSES = {
-    "dead_relu": "ReLU units that output 0 for every example, so no gradient passes them",
-    "forgotten_zero_grad": "gradients that accumulate over steps because nothing clears them",
-    "batchnorm_in_eval": "BatchNorm left in eval mode (running statistics) while training",
-    "clip_after_step": "gradient clipping applied after the optimiser's step, where it does nothing",
     "lr_too_high": "a learning rate far past the edge of stability",
-    "saturated_init": "squashing units saturated by a too-large initial weight scale",
-    "exploding_init": "ReLU layers initialised too large, so activations and gradients grow layer by layer",
-    "exploding_recurrent": "a recurrent weight whose repeated product makes the gradient grow through time",
+    "lr_too_low": "a learning rate so small that the loss barely moves in the steps the run has",
+    "dead_relu": "ReLU units that output 0 for every example, so no gradient passes them",
+    "saturated_init": "squashing units (tanh, sigmoid) saturated by a too-large initial weight scale",
+    "vanishing_init": "feed-forward layers initialised too small, so the signal and the gradient shrink layer by layer",
+    "exploding_init": "feed-forward layers initialised too large, so the signal and the gradient grow layer by layer",
+    "vanishing_recurrent": "a recurrent weight whose repeated product makes the gradient shrink back through time",
+    "exploding_recurrent": "a recurrent weight whose repeated product makes the gradient grow back through time",
+    "forgotten_zero_grad": "gradients that accumulate over steps because nothing clears them",
+    "clip_after_step": "gradient clipping applied after the optimiser's step, where it does nothing",
+    "batchnorm_in_eval": "BatchNorm left in eval mode (running statistics) while training",
+    "batchnorm_tiny_batch": "batches so small that BatchNorm's batch statistics are mostly noise",
 }
 _MODULES = (worked_example, core_concepts, algorithms, future, faq)
 # sha256 of each case's cause: a check compares your name with it, without the name in plain text.
@@ -57,6 +61,6 @@ def threshold(case):
     return _THRESHOLDS[case]
 
 
-def is_cause(case, name):
+def _is_cause(case, name):
     """Whether `name` is the cause of case `case`."""
     return hashlib.sha256(f"gradcourse-casebook:{name}".encode()).hexdigest() == _CAUSE_DIGESTS[case]

@@ -14,13 +14,13 @@ CAUSE_DIGESTS = {
 # broken runs 0.098 to 0.20.
 THRESHOLDS = {1: 0.85, 2: 0.85, 3: 0.85}
 
-CASE1_LR = 3.0                              # case 1's learning rate
-CASE2_BIAS = -3.0                           # case 2's hidden biases
-LR = 0.1                                    # the learning rate of cases 2 and 3
+_LR1 = 3.0
+_BIAS2 = -3.0
+_LR = 0.1
 
 
 # ----- case 1 --------------------------------------------------------------------------------
-def case1_training(seed=0, lr=CASE1_LR):
+def case1_training(seed=0, lr=_LR1):
     """Case 1 as it was run: a ReLU network, plain SGD at the learning rate `lr`, 200 steps."""
     model = _mlp(seed)
     return _finish(model, _run(model, optim.SGD(model.parameters(), lr=lr), seed), seed)
@@ -36,7 +36,7 @@ def case2_model(seed=0):
     """Case 2's network, freshly built (before any training)."""
     model = _mlp(seed)
     for layer in (model[0], model[2]):
-        layer.bias.data[...] = CASE2_BIAS
+        layer.bias.data[...] = _BIAS2
     return model
 
 
@@ -45,7 +45,7 @@ def case2_training(seed=0, repair=None):
     model = case2_model(seed)
     if repair is not None:
         repair(model)
-    return _finish(model, _run(model, optim.SGD(model.parameters(), lr=LR), seed), seed)
+    return _finish(model, _run(model, optim.SGD(model.parameters(), lr=_LR), seed), seed)
 
 
 def case2_measure(repair, seeds=(0, 1, 2)):
@@ -69,7 +69,7 @@ def case3_training(seed=0, step=None, after_step=None):
     """
     model = _mlp(seed)
     step = _case3_step if step is None else step
-    return _finish(model, _run(model, optim.SGD(model.parameters(), lr=LR), seed, step, after_step), seed)
+    return _finish(model, _run(model, optim.SGD(model.parameters(), lr=_LR), seed, step, after_step), seed)
 
 
 def case3_measure(step, seeds=(0, 1, 2)):

@@ -12,6 +12,24 @@ def _watched_repair(fn, course):
     return watched
 
 
+def _layout(model):
+    """What a repair must keep: each module's type, and each parameter's name, shape and identity."""
+    return ([type(module).__name__ for module in model.modules()],
+            [(name, p.shape, id(p)) for name, p in model.named_parameters()])
+
+
+def _check_kept_layout(fn, layout, model):
+    """ExerciseError if `fn(model)` replaced a layer or a parameter instead of changing its values in place."""
+    modules, parameters = _layout(model)
+    if modules != layout[0]:
+        raise ExerciseError(f"{_name(fn)}(model) changed the network's layers (it was {', '.join(layout[0][1:])}; "
+                            f"now {', '.join(modules[1:])}): keep the layers as they are and change the values "
+                            f"of their parameters in place, through p.data.")
+    if parameters != layout[1]:
+        raise ExerciseError(f"{_name(fn)}(model) replaced or reshaped parameters: change their values in place "
+                            f"(p.data[...] = ...), so that the optimiser, built on the same objects, trains them.")
+
+
 def check_cause(case, cause):
     """`cause`: the name, among `casebook.CAUSES`, of what broke case `case` (its number in the casebook)."""
     __tracebackhide__ = True
@@ -21,7 +39,7 @@ def check_cause(case, cause):
     if not isinstance(cause, str) or cause not in casebook.CAUSES:
         raise ExerciseError(f"{cause!r} is not one of the causes this exercise knows: choose one of {names} "
                             f"(gradcourse.casebook.CAUSES says what each means)")
-    if not casebook.is_cause(case, cause):
+    if not casebook._is_cause(case, cause):
         raise ExerciseError(f'"{cause}" ({casebook.CAUSES[cause]}) is not what went wrong in case {case}: '
                             f"measure again (the loss per step, the gradient norms per layer, the activations) "
                             f"and compare with what each cause would show")

@@ -1,27 +1,53 @@
 """Exercises 1 (background): a training step, the weight gradient of each layer, and the gradient
 reaching each layer's output."""
+import inspect
 import math
 import numbers
+import types
 
 import numpy as np
 
-from .. import diagnostics, nn, optim, training
+from .. import casebook, diagnostics, nn, optim, training
 from ..autograd import Tensor
 from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _call, _close,
                     _course_generator_untouched, _fmt, _passed, _recognise, register_course_implementations)
 
 
+def _casebook_training_steps():
+    """{name: function} of the training steps and runs of `gradcourse.casebook`: every function of its modules
+    named `_step`, `..._step`, `_run` or `_train` (found by name, so that a case added later is covered too)."""
+    modules = [casebook] + [module for module in vars(casebook).values() if isinstance(module, types.ModuleType)
+                            and module.__name__.startswith(casebook.__name__ + ".")]
+    return {f"{function.__module__}.{name}": function
+            for module in modules for name, function in vars(module).items()
+            if inspect.isfunction(function) and function.__module__.startswith(casebook.__name__)
+            and (name.endswith("_step") or name in ("_run", "_train"))}
+
+
 register_course_implementations("training_step", {
     "gradcourse.training.fit": training.fit,
+    "gradcourse.training._train_step (fit's own step)": training._train_step,
+    **_casebook_training_steps(),
 })
 register_course_implementations("layer_gradient_norms", {
     "gradcourse.diagnostics.gradient_norms": diagnostics.gradient_norms,
+    "gradcourse.optim.grad_norm": optim.grad_norm,
+    "gradcourse.optim.clip_grad_norm_": optim.clip_grad_norm_,
+    "gradcourse.diagnostics.GradientFlow.record": diagnostics.GradientFlow.record,
+    "gradcourse.diagnostics.measure_at_init": diagnostics.measure_at_init,
+    "gradcourse.diagnostics.per_layer": diagnostics.per_layer,
+    "gradcourse.diagnostics.check_gradients": diagnostics.check_gradients,
 })
 register_course_implementations("gradients_reaching_layers", {
     "gradcourse.diagnostics.measure_at_init": diagnostics.measure_at_init,
     "gradcourse.diagnostics.GradientFlow": diagnostics.GradientFlow.__init__,
     "gradcourse.diagnostics.GradientFlow.record": diagnostics.GradientFlow.record,
 })
+
+
+def _returned_none(name, what):
+    """The message for an answer that returns None: most often a forgotten `return`."""
+    return ExerciseError(f"{name} returned None: add a return statement at its end, returning {what}")
 
 
 # ----- 1.1 one training step ------------------------------------------------------------------
@@ -39,68 +65,119 @@ def _linear_model(rng, inputs, outputs):
     return model
 
 
-def check_training_step(training_step, lr=0.03, momentum=0.9):
+def _sgd_steps(W, b, X, y, lr, momentum, steps):
+    """Per step of SGD (with momentum, buffer B_t = momentum B_{t-1} + g_t, B_1 = g_1; W <- W - lr B_t) on the
+    mean squared error: (loss before the step, its gradient dL/dW, W and b after the step)."""
+    found, buffers = [], None
+    for _ in range(steps):
+        loss, gW, gb = _mse_linear_gradients(W, b, X, y)
+        buffers = (gW, gb) if buffers is None else (momentum * buffers[0] + gW, momentum * buffers[1] + gb)
+        W, b = W - lr * buffers[0], b - lr * buffers[1]
+        found.append((loss, gW, W, b))
+    return found
+
+
+def _watch_optimizer(optimizer):
+    """Record the calls of optimizer.zero_grad() and .step(), each with whether a parameter had a gradient."""
+    calls, zero_grad, step = [], optimizer.zero_grad, optimizer.step
+
+    def has_gradient():
+        return any(p.grad is not None and np.any(p.grad) for p in optimizer.params)
+
+    def watched_zero_grad(*args, **kwargs):
+        calls.append(("zero_grad", has_gradient()))
+        return zero_grad(*args, **kwargs)
+
+    def watched_step(*args, **kwargs):
+        calls.append(("step", has_gradient()))
+        return step(*args, **kwargs)
+    optimizer.zero_grad, optimizer.step = watched_zero_grad, watched_step
+    return calls
+
+
+def check_training_step(training_step, lr=0.03, momentum=0.9, momentum_lr=0.05):
     """`training_step(model, X, y, optimizer) -> float`: one step of the optimiser on the mean squared
-    error, checked over 2 steps of plain SGD at `lr`, then 2 steps of SGD with `momentum`."""
+    error, checked over 2 steps of plain SGD at `lr`, then 2 steps of SGD with `momentum` at `momentum_lr`,
+    on other data of other shapes."""
     __tracebackhide__ = True
-    course = COURSE_IMPLEMENTATIONS["training_step"]
     rng = np.random.default_rng(1)
-    X, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
-    outputs = y.shape[1]
-
-    # plain SGD: W1 = W0 - lr g0, W2 = W1 - lr g1
-    model = _linear_model(rng, 3, outputs)
-    W0, b0 = model.weight.data.copy(), model.bias.data.copy()
-    loss0, gW0, gb0 = _mse_linear_gradients(W0, b0, X, y)
-    W1, b1 = W0 - lr * gW0, b0 - lr * gb0
-    loss1, gW1, _ = _mse_linear_gradients(W1, b1, X, y)
-    optimizer = optim.SGD(model.parameters(), lr=lr)
-    got_loss = _call(training_step, model, X.copy(), y.copy(), optimizer, course=course)
-    _check_first_step(model, W0, W1, gW0, lr, outputs, got_loss, loss0, loss1)
-    got_loss = _call(training_step, model, X.copy(), y.copy(), optimizer, course=course)
-    _check_second_step(model, W1 - lr * gW1, W1 - lr * (gW0 + gW1))
-    _check_loss(got_loss, loss1, _mse_linear_gradients(W1 - lr * gW1, b1, X, y)[0], "the second step")
-
-    # SGD with momentum: the same first step; then the buffer b2 = momentum g0 + g1, W2 = W1 - lr b2
-    model = _linear_model(rng, 3, outputs)
-    W0, b0 = model.weight.data.copy(), model.bias.data.copy()
-    _, gW0, gb0 = _mse_linear_gradients(W0, b0, X, y)
-    W1, b1 = W0 - lr * gW0, b0 - lr * gb0
-    _, gW1, _ = _mse_linear_gradients(W1, b1, X, y)
-    optimizer = optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    for _ in range(2):
-        _call(training_step, model, X.copy(), y.copy(), optimizer, course=course)
-    W2 = W1 - lr * (momentum * gW0 + gW1)
-    W = model.weight.data
-    if not _close(W, W2):
-        hint = _recognise(W, [(f"this is a plain SGD step, W - lr * dL/dW: the update ignores the optimiser. "
-                               f"Call optimizer.step(), which applies the optimiser's own rule (here SGD with "
-                               f"momentum {momentum}, whose second step also moves by {momentum} times the "
-                               f"first step's gradient)", W1 - lr * gW1)])
-        raise ExerciseError(f"with optim.SGD(lr={lr}, momentum={momentum}), after two steps the weight should "
-                            f"be {_fmt(W2.ravel())}, got {_fmt(W.ravel())}"
-                            + (f": {hint}" if hint else ": let optimizer.step() update the parameters"))
-    _passed(f"training_step: the loss it returns and the parameters match the formulas over 2 steps of "
-            f"optim.SGD at lr = {lr} and 2 steps of optim.SGD with momentum {momentum} "
-            f"({X.shape[0]} examples, {outputs} outputs)")
+    runs = [("optim.SGD", dict(lr=lr), rng.normal(size=(6, 3)), rng.normal(size=(6, 3))),
+            ("optim.SGD", dict(lr=momentum_lr, momentum=momentum), rng.normal(size=(5, 4)), rng.normal(size=(5, 2)))]
+    for name, settings, X, y in runs:
+        _check_two_steps(training_step, rng, f"{name}({', '.join(f'{k}={v}' for k, v in settings.items())})",
+                         settings, X, y)
+    _passed("training_step: the loss it returns, the weight and the bias match the formulas after each of "
+            + " and ".join(f"2 steps of {name}({', '.join(f'{k}={v}' for k, v in settings.items())}) "
+                           f"({X.shape[0]} examples, {X.shape[1]} inputs, {y.shape[1]} outputs)"
+                           for name, settings, X, y in runs))
 
 
-def _check_first_step(model, W0, W1, gW0, lr, outputs, got_loss, loss0, loss_after):
+def _check_two_steps(training_step, rng, optimizer_name, settings, X, y):
     __tracebackhide__ = True
+    lr, momentum = settings["lr"], settings.get("momentum", 0.0)
+    model = _linear_model(rng, X.shape[1], y.shape[1])
+    W0, b0 = model.weight.data.copy(), model.bias.data.copy()
+    expected = _sgd_steps(W0, b0, X, y, lr, momentum, 3)
+    optimizer = optim.SGD(model.parameters(), **settings)
+    calls = _watch_optimizer(optimizer)
+    for step in (1, 2):
+        del calls[:]
+        got_loss = _call(training_step, model, X.copy(), y.copy(), optimizer,
+                         course=COURSE_IMPLEMENTATIONS["training_step"])
+        _check_returned_loss(got_loss)
+        loss, gW, W, b = expected[step - 1]
+        which = f"after {'one step' if step == 1 else 'two steps'} of {optimizer_name}"
+        if step == 1:
+            _check_first_step(model, W0, W, b, gW, lr, y.shape[1], calls, which)
+        else:
+            _, gW0, W1, _ = expected[0]
+            _check_second_step(model, W, b, W1, gW0, gW, lr, momentum, which)
+        _check_loss(got_loss, loss, expected[step][0], f"step {step} of {optimizer_name}")
+
+
+def _check_returned_loss(got_loss):
+    __tracebackhide__ = True
+    if got_loss is None:
+        raise _returned_none("training_step", "the loss of the step as a Python float (loss.item())")
     if isinstance(got_loss, Tensor):
         raise ExerciseError("training_step returned a Tensor: return loss.item(), a Python float, "
                             "so that a list of losses can be printed and plotted")
+    if isinstance(got_loss, bool) or not isinstance(got_loss, numbers.Real):
+        raise ExerciseError(f"training_step returned a {type(got_loss).__name__}, not a number: return "
+                            f"loss.item(), a Python float")
+
+
+def _check_bias(model, b, which):
+    __tracebackhide__ = True
+    if not _close(model.bias.data, b):
+        raise ExerciseError(f"{which} the weight is right but the bias should be {_fmt(b)}, got "
+                            f"{_fmt(model.bias.data)}: every parameter moves, let optimizer.step() update them all")
+
+
+def _check_first_step(model, W0, W1, b1, gW0, lr, outputs, calls, which):
+    __tracebackhide__ = True
     W = model.weight.data
     if not _close(W, W1):
-        raise ExerciseError(f"after one step of optim.SGD(lr={lr}) the weight should be {_fmt(W1.ravel())}, "
-                            f"got {_fmt(W.ravel())}: {_first_step_hint(W0 - W, gW0, lr, outputs)}")
-    _check_loss(got_loss, loss0, loss_after, "the first step")
+        raise ExerciseError(f"{which} the weight should be {_fmt(W1.ravel())}, got {_fmt(W.ravel())}: "
+                            f"{_first_step_hint(W0 - W, gW0, lr, outputs, calls)}")
+    _check_bias(model, b1, which)
 
 
-def _first_step_hint(moved, gW0, lr, outputs):
+def _first_step_hint(moved, gW0, lr, outputs, calls):
     """What the weight's change (W0 - W) says about the mistake, when it is a multiple of the gradient."""
     if np.allclose(moved, 0.0):
-        return "the parameters did not change: call loss.backward() and then optimizer.step()"
+        steps = [had_gradient for call, had_gradient in calls if call == "step"]
+        if not steps:
+            return "the parameters did not change: call optimizer.step() after loss.backward()"
+        if any(steps):
+            return "the parameters did not change: let optimizer.step() update them"
+        if any(call == "zero_grad" and had_gradient for call, had_gradient in calls):
+            return ("the parameters did not change: optimizer.zero_grad() was called after loss.backward(), so "
+                    "it cleared the gradient before optimizer.step() could use it. Clear the gradients first, "
+                    "before loss.backward()")
+        return ("the parameters did not change: when optimizer.step() ran, no parameter had a gradient. Call "
+                "loss.backward() before optimizer.step(), and clear the gradients before backward(), not "
+                "between backward() and step()")
     factor = float(np.sum(moved * gW0) / np.sum(gW0 * gW0))
     if not _close(moved, factor * gW0):
         return "the update is W <- W - lr * dL/dW with L the mean squared error"
@@ -115,12 +192,6 @@ def _first_step_hint(moved, gW0, lr, outputs):
 
 def _check_loss(got_loss, loss_before, loss_after, which):
     __tracebackhide__ = True
-    if isinstance(got_loss, Tensor):
-        raise ExerciseError("training_step returned a Tensor: return loss.item(), a Python float, "
-                            "so that a list of losses can be printed and plotted")
-    if not isinstance(got_loss, numbers.Real):
-        raise ExerciseError(f"training_step returned a {type(got_loss).__name__}, not a number: return "
-                            f"loss.item(), a Python float")
     if _close(got_loss, loss_after) and not _close(got_loss, loss_before):
         raise ExerciseError(f"in {which}, training_step returned {_fmt(got_loss)}, the loss after the update; "
                             f"return the loss of the forward pass, before optimizer.step() ({_fmt(loss_before)})")
@@ -129,15 +200,23 @@ def _check_loss(got_loss, loss_before, loss_after, which):
                             f"error {_fmt(loss_before)} (F.mse_loss(model(X), y))")
 
 
-def _check_second_step(model, W2, W2_accumulated):
+def _check_second_step(model, W2, b2, W1, gW0, gW1, lr, momentum, which):
     __tracebackhide__ = True
     W = model.weight.data
-    if _close(W, W2_accumulated):
+    if _close(W, W1 - lr * (momentum * gW0 + gW0 + gW1)):
         raise ExerciseError("the first step was right but the second used the sum of both steps' gradients: "
                             "gradients accumulate across backward() calls, so call optimizer.zero_grad() "
                             "before loss.backward()")
     if not _close(W, W2):
-        raise ExerciseError(f"after two steps the weight should be {_fmt(W2.ravel())}, got {_fmt(W.ravel())}")
+        hint = None
+        if momentum:
+            hint = _recognise(W, [(f"this is a plain SGD step, W - lr * dL/dW: the update ignores the optimiser. "
+                                   f"Call optimizer.step(), which applies the optimiser's own rule (here SGD with "
+                                   f"momentum {momentum}, whose second step also moves by {momentum} times the "
+                                   f"first step's gradient)", W1 - lr * gW1)])
+        raise ExerciseError(f"{which} the weight should be {_fmt(W2.ravel())}, got {_fmt(W.ravel())}"
+                            + (f": {hint}" if hint else ": let optimizer.step() update the parameters"))
+    _check_bias(model, b2, which)
 
 
 # ----- 1.2 the weight gradient of each layer -------------------------------------------------------
@@ -162,7 +241,8 @@ def _check_weight_gradient_norms(layer_gradient_norms, model, linears):
     __tracebackhide__ = True
     expected = np.array([math.sqrt(np.sum(layer.weight.grad**2)) for layer in linears])
     got = _call(layer_gradient_norms, model, course=COURSE_IMPLEMENTATIONS["layer_gradient_norms"])
-    got = _array(list(got) if not isinstance(got, (Tensor, np.ndarray)) else got, "layer_gradient_norms(model)")
+    got = _as_numbers(got, "layer_gradient_norms", len(linears),
+                      "the list holds None: put a number in it for each Linear layer, the norm of layer.weight.grad")
     if got.shape == (2 * len(linears),):
         raise ExerciseError(f"got {got.size} numbers for {len(linears)} Linear layers: take one norm per layer, "
                             f"of its weight's gradient (layer.weight.grad), and leave the biases out")
@@ -247,18 +327,21 @@ def _reaching_network(rng, sizes, activations):
 
 def check_gradients_reaching_layers(gradients_reaching_layers, seed=3, batch=7):
     """`gradients_reaching_layers(model, X, y) -> list`: ||dL/dz_l|| at the output z_l of each Linear
-    layer of a Sequential, input side first, for L = F.mse_loss(model(X), y)."""
+    layer of a Sequential, input side first, for L = F.mse_loss(model(X), y); checked on 2 networks, with
+    `batch` examples, then `batch` + 3."""
     __tracebackhide__ = True
     rng = np.random.default_rng(seed)
     networks = [_reaching_network(rng, [4, 5, 3, 2], [nn.Tanh, nn.Sigmoid, None]),
                 _reaching_network(rng, [3, 4, 4, 1], [nn.ReLU, None, None])]
-    for model in networks:
-        X = rng.normal(size=(batch, model[0].in_features))
-        y = rng.normal(size=(batch, model[-1].out_features))
+    batches = (batch, batch + 3)
+    for model, n in zip(networks, batches):
+        X = rng.normal(size=(n, model[0].in_features))
+        y = rng.normal(size=(n, model[-1].out_features))
         _check_reaching(gradients_reaching_layers, model, X, y)
     _passed(f"gradients_reaching_layers gives ||dL/dz_l|| at the output of each Linear layer, input side first, "
-            f"for the loss F.mse_loss(model(X), y), in 2 networks of 3 Linear layers ({batch} "
-            f"example{'s' if batch != 1 else ''}; 2 outputs, then 1)")
+            f"for the loss F.mse_loss(model(X), y), in 2 networks of 3 Linear layers ({batches[0]} "
+            f"example{'s' if batches[0] != 1 else ''}, 4 inputs and 2 outputs, then {batches[1]} examples, 3 inputs "
+            f"and 1 output)")
 
 
 def _check_reaching(gradients_reaching_layers, model, X, y):
@@ -275,7 +358,9 @@ def _check_reaching(gradients_reaching_layers, model, X, y):
         raise ExerciseError(f"{type(error).__name__}: {error}. Is a .grad None? An intermediate Tensor (a layer's "
                             f"output) keeps its gradient only if you call .retain_grad() on it before "
                             f"backward(); otherwise its .grad stays None") from None
-    got = _as_numbers(got, len(expected))
+    got = _as_numbers(got, "gradients_reaching_layers", len(expected),
+                      "the list holds None: an intermediate Tensor (a layer's output) keeps its gradient only if "
+                      "you call .retain_grad() on it before backward(); otherwise its .grad stays None")
     linears = len(expected)
     other_counts = [("the first number is the gradient reaching the input X: list only the outputs of the "
                      "Linear layers", np.r_[np.linalg.norm(right["dX"]), expected]),
@@ -311,28 +396,32 @@ def _check_reaching(gradients_reaching_layers, model, X, y):
                             f"{_fmt(got)}: {hint}")
 
 
-def _as_numbers(got, expected_count):
+def _as_numbers(got, name, expected_count, none_inside):
     """Your list of norms as a 1-D float array, or an ExerciseError saying what it holds instead."""
+    __tracebackhide__ = True
+    wanted = f"the list of {expected_count} norms, one per Linear layer"
+    if got is None:
+        raise _returned_none(name, wanted)
     if isinstance(got, (Tensor, np.ndarray)):
-        return _array(got, "gradients_reaching_layers(model, X, y)").ravel() if np.ndim(got) <= 1 \
-            else _not_numbers(got)
+        return _array(got, f"what {name} returned").ravel() if np.ndim(got) <= 1 else _not_numbers(got)
+    if isinstance(got, dict):
+        raise ExerciseError(f"{name} returned a dict: return {wanted}, input side first (a list, not a dict)")
     try:
-        items = list(got)
+        items = [] if isinstance(got, (str, bytes)) else list(got)
     except TypeError:
-        raise ExerciseError(f"gradients_reaching_layers should return a list of {expected_count} numbers, "
-                            f"got {type(got).__name__}: {got!r:.80}") from None
+        items = []
+    if not items and not isinstance(got, (list, tuple)):
+        raise ExerciseError(f"{name} should return {wanted}, got {type(got).__name__}: {got!r:.80}")
     if any(item is None for item in items):
-        raise ExerciseError("the list holds None: an intermediate Tensor (a layer's output) keeps its gradient "
-                            "only if you call .retain_grad() on it before backward(); otherwise its .grad "
-                            "stays None")
+        raise ExerciseError(none_inside)
     if any(np.size(item.data if isinstance(item, Tensor) else item) != 1 for item in items):
         _not_numbers(got)
-    return np.array([float(_array(item, "each entry of the list")) for item in items])
+    return np.array([float(_array(item, "each entry of the list").ravel()[0]) for item in items])
 
 
 def _not_numbers(got):
-    raise ExerciseError("return one number per Linear layer, the norm ||dL/dz_l|| = sqrt(sum of the squared "
-                        "entries of the gradient), not the gradient arrays themselves")
+    raise ExerciseError("return one number per Linear layer, the norm of its gradient, sqrt(sum of the squared "
+                        "entries), not the gradient arrays themselves")
 
 
 CHECKERS = [check_training_step, check_layer_gradient_norms, check_gradients_reaching_layers]

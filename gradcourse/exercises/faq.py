@@ -23,71 +23,105 @@ register_course_implementations("faq_repair", {  # a repair changes the network;
     "gradcourse.casebook (its training runs)": casebook._run,
 })
 
+def _returned(fn, value):
+    """`value`, or a short message when your function returned None (no return statement)."""
+    if value is None:
+        raise ExerciseError(f"{_name(fn)} returned None: add a return (the value it computes)")
+    return value
+
+
+# Two layers' activations, (examples, units): the visible check counts the dead units of each
+DEAD_RELU_ACTIVATIONS = (np.array([[0.0, 0.0, 1.5, 0.0, 0.3],
+                                   [0.0, 2.0, 0.0, 0.0, 1.1],
+                                   [0.0, 0.7, 0.4, 0.0, 0.2],
+                                   [0.0, 0.0, 0.9, 0.0, 0.5],
+                                   [0.0, 1.2, 0.0, 0.0, 0.8],
+                                   [0.0, 0.1, 2.2, 0.0, 0.6]]),
+                         np.array([[0.0, 0.5, 0.0],
+                                   [0.0, 0.0, 1.0],
+                                   [0.0, 2.0, 0.3],
+                                   [0.0, 0.1, 0.4]]))
+
+
 def check_dead_relu_fraction(dead_relu_fraction, activations=None):
     """`dead_relu_fraction(a)`: the fraction of units (columns) that are 0 for every example (row)."""
     __tracebackhide__ = True
     course = COURSE_IMPLEMENTATIONS["dead_relu_fraction"]
-    if activations is None:
-        activations = np.array([[0.0, 0.0, 1.5, 0.0, 0.3],
-                                [0.0, 2.0, 0.0, 0.0, 1.1],
-                                [0.0, 0.7, 0.4, 0.0, 0.2],
-                                [0.0, 0.0, 0.9, 0.0, 0.5],
-                                [0.0, 1.2, 0.0, 0.0, 0.8],
-                                [0.0, 0.1, 2.2, 0.0, 0.6]])
-    a = np.asarray(activations, dtype=np.float64)
-    per_unit = a.reshape(-1, a.shape[-1])
-    dead = np.all(per_unit == 0, axis=0)
-    expected = float(np.mean(dead))
-    got = _array(_call(dead_relu_fraction, a.copy(), course=course), "dead_relu_fraction(activations)")
-    mistakes = [("this is the fraction of zero entries; a unit is dead only when it is zero for every example",
-                 np.mean(per_unit == 0)),
-                ("this is the fraction of live units; return the dead ones", 1 - expected),
-                ("this counts units that are zero for any example; dead means zero for all of them",
-                 np.mean(np.any(per_unit == 0, axis=0))),
-                ("this looks along the wrong axis: rows are examples, columns are units",
-                 np.mean(np.all(per_unit == 0, axis=1)))]
-    if np.ndim(got) != 0 or not _close(got, expected):
-        hint = _recognise(got, mistakes) or "a unit is dead when its column is 0 in every row"
-        raise ExerciseError(f"expected {expected:.3g} ({int(dead.sum())} of {dead.size} units are 0 for every "
-                            f"example), got {_fmt(got)}: {hint}")
-    _passed(f"dead_relu_fraction: {int(dead.sum())} of {dead.size} units are zero on every example "
-            f"-> {expected:.3g}")
+    counted = []
+    for a in (DEAD_RELU_ACTIVATIONS if activations is None else [activations]):
+        a = np.asarray(a, dtype=np.float64)
+        per_unit = a.reshape(-1, a.shape[-1])
+        dead = np.all(per_unit == 0, axis=0)
+        expected = float(np.mean(dead))
+        got = _array(_returned(dead_relu_fraction, _call(dead_relu_fraction, a.copy(), course=course)),
+                     "dead_relu_fraction(activations)")
+        mistakes = [("this is the fraction of zero entries; a unit is dead only when it is zero for every example",
+                     np.mean(per_unit == 0)),
+                    ("this is the fraction of live units; return the dead ones", 1 - expected),
+                    ("this counts units that are zero for any example; dead means zero for all of them",
+                     np.mean(np.any(per_unit == 0, axis=0))),
+                    ("this looks along the wrong axis: rows are examples, columns are units",
+                     np.mean(np.all(per_unit == 0, axis=1)))]
+        if np.ndim(got) != 0 or not _close(got, expected):
+            hint = _recognise(got, mistakes) or "a unit is dead when its column is 0 in every row"
+            raise ExerciseError(f"for activations of shape {a.shape}: expected {expected:.3g} ({int(dead.sum())} "
+                                f"of {dead.size} units are 0 for every example), got {_fmt(got)}: {hint}")
+        counted.append(f"shape {a.shape}: {int(dead.sum())} of {dead.size} units zero on every example -> "
+                       f"{expected:.3g}")
+    _passed(f"dead_relu_fraction on activations of {' and of '.join(counted)}")
 
 
 def _fake_training_loss(lr, curve="rises"):
     """A loss curve like a real range test's: flat for tiny lr, lowest at 0.1, then rising steadily
-    (curve "rises", nan past 3) or turning nan past 0.3 before it has risen far (curve "nan")."""
-    if lr > (0.3 if curve == "nan" else 3.0):
+    (curve "rises", nan past 3), or turning nan past 0.3 before it has risen far (curve "nan"), or nan
+    from the first step on (curve "nan_first")."""
+    if curve == "nan_first" or lr > (0.3 if curve == "nan" else 3.0):
         return math.nan
     x = math.log10(lr) + 1
     return 1.0 + (0.3 if lr <= 0.1 else 2.5) * x * x
 
 
-# The settings the visible check runs: (lr_min, lr_max, steps, diverge_factor), the factor not always 4
-RANGE_TEST_RUNS = ((1e-4, 10.0, 41, 4.0), (1e-3, 30.0, 30, 2.0))
+# The settings the visible check runs: (lr_min, lr_max, steps, diverge_factor), the factor once left at
+# its default (None) and once not 4; each on every curve of _fake_training_loss
+RANGE_TEST_RUNS = ((1e-4, 10.0, 41, None), (1e-3, 30.0, 30, 2.0))
+RANGE_TEST_CURVES = ("rises", "nan", "nan_first")
+DEFAULT_DIVERGE_FACTOR = 4.0
 
 
 def _check_range_test_run(lr_range_test, course, lr_min, lr_max, steps, diverge_factor, curve):
-    """One run of your range test on a fake loss curve; the rate where it stopped."""
+    """One run of your range test on a fake loss curve; the rate where it stopped, and why."""
     __tracebackhide__ = True
 
     def step_fn(lr):
         return _fake_training_loss(lr, curve)
 
-    result = _call(lr_range_test, step_fn, lr_min, lr_max, steps, diverge_factor, course=course)
+    if diverge_factor is None:  # left at its default
+        result = _call(lr_range_test, step_fn, lr_min, lr_max, steps, course=course)
+        diverge_factor = DEFAULT_DIVERGE_FACTOR
+        setting = (f"lr_min = {lr_min:g}, lr_max = {lr_max:g}, steps = {steps}, diverge_factor left at its default "
+                   f"({diverge_factor:g})")
+    else:
+        result = _call(lr_range_test, step_fn, lr_min, lr_max, steps, diverge_factor, course=course)
+        setting = f"lr_min = {lr_min:g}, lr_max = {lr_max:g}, steps = {steps}, diverge_factor = {diverge_factor:g}"
+    if curve == "nan_first":
+        setting += ", a loss that is nan from the first step on"
+    _returned(lr_range_test, result)
     if not isinstance(result, tuple) or len(result) != 2:
         raise ExerciseError(f"lr_range_test should return a tuple (lrs, losses), got {type(result).__name__}")
     lrs, losses = (_array(list(v), name) for v, name in zip(result, ("lrs", "losses")))
     # The fake loss is known at every rate in advance, so the expected run is one computation over a
     # whole sequence of rates: it stops at the first loss that is not finite or exceeds
     # factor times the lowest loss before it (and keeps that loss).
-    def until_divergence(rates, factor=diverge_factor, finite_check=True, lowest=np.minimum.accumulate):
+    def until_divergence(rates, factor=diverge_factor, finite_check=True, lowest=np.minimum.accumulate,
+                         check_first=True):
         with np.errstate(invalid="ignore"):
             loss = np.array([_fake_training_loss(lr, curve) for lr in rates])
             before = lowest(np.concatenate([[np.inf], np.nan_to_num(loss, nan=np.inf)]))[:-1]
             diverged = loss > factor * before
             if finite_check:
                 diverged |= ~np.isfinite(loss)
+            if not check_first:
+                diverged[0] = False
         kept = int(np.argmax(diverged)) + 1 if diverged.any() else len(rates)
         return rates[:kept], loss[:kept]
 
@@ -97,8 +131,7 @@ def _check_range_test_run(lr_range_test, course, lr_min, lr_max, steps, diverge_
     i = np.arange(steps)
     every_lr = lr_min * (lr_max / lr_min) ** (i / (steps - 1))
     expected_lrs, expected_losses = until_divergence(every_lr)
-    setting = (f"lr_min = {lr_min:g}, lr_max = {lr_max:g}, steps = {steps}, "
-               f"diverge_factor = {diverge_factor:g}")
+    nan_curve = curve in ("nan", "nan_first")
     mistakes = [("the rates are evenly spaced; a range test spaces them geometrically, "
                  "lr_i = lr_min (lr_max / lr_min)^(i / (steps - 1))",
                  until_divergence(np.linspace(lr_min, lr_max, steps))[0]),
@@ -106,7 +139,10 @@ def _check_range_test_run(lr_range_test, course, lr_min, lr_max, steps, diverge_
                  until_divergence(lr_min * (lr_max / lr_min) ** (i / steps))[0]),
                 ("the test did not stop at the first loss that is not finite: a comparison with nan is always "
                  "False, so `loss > diverge_factor * best` never stops it; check math.isfinite(loss) too",
-                 until_divergence(every_lr, finite_check=False)[0] if curve == "nan" else None),
+                 until_divergence(every_lr, finite_check=False)[0] if nan_curve else None),
+                ("the test never checked the first loss: a first loss that is not finite ends the test too, "
+                 "after that step", until_divergence(every_lr, check_first=False)[0] if curve == "nan_first"
+                 else None),
                 ("the test did not stop when the loss diverged: break after the first loss that is not finite "
                  "or exceeds diverge_factor * best", every_lr),
                 ("the loss that triggered the stop is missing: append it, then break", expected_lrs[:-1]),
@@ -125,71 +161,154 @@ def _check_range_test_run(lr_range_test, course, lr_min, lr_max, steps, diverge_
             fallback = "lr_i = lr_min (lr_max / lr_min)^(i / (steps - 1))"
         hint = _recognise(lrs, mistakes) or fallback
         got_range = f"from {lrs[0]:.3g} to {lrs[-1]:.3g}" if lrs.size else "none"
-        raise ExerciseError(f"with {setting}: expected {len(expected_lrs)} rates from {expected_lrs[0]:.3g} to "
-                            f"{expected_lrs[-1]:.3g}, got {lrs.size} {got_range}: {hint}")
+        expected_range = (f"from {expected_lrs[0]:.3g} to {expected_lrs[-1]:.3g}" if len(expected_lrs) > 1
+                          else f"({expected_lrs[0]:.3g})")
+        raise ExerciseError(f"with {setting}: expected {len(expected_lrs)} "
+                            f"{'rates' if len(expected_lrs) > 1 else 'rate'} {expected_range}, got {lrs.size} "
+                            f"{got_range}: {hint}")
     if not _close(losses, expected_losses):
         raise ExerciseError(f"with {setting}: the rates are right but the losses are not the values step_fn(lr) "
                             f"returned, in order")
     last = expected_losses[-1]
-    why = ("nan" if not np.isfinite(last) else "the loss above diverge_factor times the best so far"
+    why = ("nan at the first step" if len(expected_lrs) == 1 and not np.isfinite(last) else "nan"
+           if not np.isfinite(last) else "the loss above diverge_factor times the best so far"
            if len(expected_lrs) > 1 and last > diverge_factor * np.min(expected_losses[:-1]) else "lr_max reached")
     return expected_lrs[-1], why
 
 
 def check_lr_range_test(lr_range_test, runs=RANGE_TEST_RUNS):
-    """`lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor) -> (lrs, losses)`.
+    """`lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor=4.0) -> (lrs, losses)`.
 
     Rates grow geometrically from lr_min to lr_max; the test stops after the first loss that is not
-    finite or exceeds diverge_factor times the best so far (that loss is kept). Each of `runs`, a
-    setting (lr_min, lr_max, steps, diverge_factor), is tried on two loss curves: one that rises past
-    diverge_factor times its best, one that turns nan first.
+    finite or exceeds diverge_factor times the best so far (that loss is kept), the first loss too.
+    Each of `runs`, a setting (lr_min, lr_max, steps, diverge_factor), diverge_factor None for its
+    default, is tried on three loss curves: one that rises past diverge_factor times its best, one
+    that turns nan first, one that is nan from the first step on. (Rates are compared to within a
+    relative 1e-6: computed in log space, they may differ from the formula in the last digits.)
     """
     __tracebackhide__ = True
     course = COURSE_IMPLEMENTATIONS["lr_range_test"]
-    stops = [_check_range_test_run(lr_range_test, course, *run, curve) for curve in ("rises", "nan") for run in runs]
+    stops = [_check_range_test_run(lr_range_test, course, *run, curve) for curve in RANGE_TEST_CURVES
+             for run in runs]
     reasons = {}
     for lr, why in stops:
         reasons.setdefault(why, []).append(f"{lr:.3g}")
-    settings = " and ".join(f"({', '.join(f'{v:g}' for v in run)})" for run in runs)
+    settings = " and ".join("(" + ", ".join("default 4" if v is None else f"{v:g}" for v in run) + ")"
+                            for run in runs)
     _passed(f"lr_range_test with (lr_min, lr_max, steps, diverge_factor) = {settings}: the geometric rates and "
             f"their losses, stopping at lr = "
-            + " and ".join(f"{', '.join(lrs)} ({why})" for why, lrs in reasons.items()) + ", that loss kept")
+            + "; at ".join(f"{', '.join(lrs)} ({why})" for why, lrs in reasons.items()) + "; that loss kept")
+
+
+# Two range tests' curves (lrs, losses, position of the lowest finite loss) for the visible check, the rates x3
+# apart so that no two of the mistakes below give the same rate; the second with an infinite loss
+SUGGEST_LR_CURVES = (([1e-4 * 3**i for i in range(10)], [2.3, 2.3, 2.2, 1.9, 1.2, 0.7, 0.5, 0.9, 3.5, math.nan], 6),
+                     ([0.01 * 3**i for i in range(6)], [2.2, 1.4, 0.8, 1.1, math.inf, math.nan], 2))
 
 
 def check_suggest_lr(suggest_lr):
     """`suggest_lr(lrs, losses)`: a tenth of the rate with the lowest finite loss."""
     __tracebackhide__ = True
     course = COURSE_IMPLEMENTATIONS["suggest_lr"]
-    lrs = [1e-4 * 3**i for i in range(10)]  # (x3 apart: no two of the mistakes below give the same rate)
-    losses = [2.3, 2.3, 2.2, 1.9, 1.2, 0.7, 0.5, 0.9, 3.5, math.nan]
-    expected = lrs[6] / 10
-    got = _array(_call(suggest_lr, list(lrs), list(losses), course=course), "suggest_lr(lrs, losses)")
-    mistakes = [("this is the rate at the lowest loss; suggest a tenth of it, safely below the edge of divergence",
-                 lrs[6]),
-                ("this is the rate at the nan loss: np.argmin returns the position of a nan, so use np.nanargmin "
-                 "or skip non-finite losses", lrs[9] / 10),
-                ("this is a tenth of the rate at the highest loss: use the lowest", lrs[8] / 10)]
-    if np.ndim(got) != 0 or not _close(got, expected):
-        hint = _recognise(got, mistakes) or "take a tenth of the rate whose loss is the lowest finite one"
-        raise ExerciseError(f"expected {expected:.3g} (a tenth of lr = {lrs[6]:.3g}, where the loss is lowest), "
-                            f"got {_fmt(got)}: {hint}")
-    _passed(f"suggest_lr picks a tenth of the rate with the lowest finite loss ({expected:.3g})")
+    for lrs, losses, lowest in SUGGEST_LR_CURVES:
+        expected = lrs[lowest] / 10
+        got = _array(_returned(suggest_lr, _call(suggest_lr, list(lrs), list(losses), course=course)),
+                     "suggest_lr(lrs, losses)")
+        with np.errstate(invalid="ignore"):
+            mistakes = [("this is the rate at the lowest loss; suggest a tenth of it, safely below the edge of "
+                         "divergence", lrs[lowest]),
+                        ("this is the rate at the nan loss: np.argmin returns the position of a nan, so use "
+                         "np.nanargmin or skip non-finite losses", lrs[int(np.argmin(losses))] / 10),
+                        ("this is a tenth of the rate at the highest loss: use the lowest",
+                         lrs[int(np.nanargmax(np.where(np.isfinite(losses), losses, np.nan)))] / 10),
+                        ("this is a tenth of the rate at the infinite loss: ignore every loss that is not finite",
+                         lrs[int(np.nanargmax(losses))] / 10)]
+        if np.ndim(got) != 0 or not _close(got, expected):
+            hint = _recognise(got, mistakes) or "take a tenth of the rate whose loss is the lowest finite one"
+            raise ExerciseError(f"for the losses {_fmt(np.array(losses))}: expected {expected:.3g} (a tenth of "
+                                f"lr = {lrs[lowest]:.3g}, where the loss is lowest), got {_fmt(got)}: {hint}")
+    _passed("suggest_lr picks a tenth of the rate with the lowest finite loss on two curves, one with an "
+            "infinite loss: " + " and ".join(f"{lrs[lowest] / 10:.3g}" for lrs, _, lowest in SUGGEST_LR_CURVES))
 
 
 # ----- 06: measure, diagnose, repair (the runs are in gradcourse.casebook) ---------------------
-def _repaired(repair, build, seed):
-    """`build(seed)` changed in place by your repair; an ExerciseError if the repair did something else."""
+_SETTINGS = (bool, int, float, str, type(None))
+
+
+def _build_of(model):
+    """What a network is built of: each module's name, type and settings, and each parameter's name and shape."""
+    modules = [(name, type(m), {k: v for k, v in vars(m).items() if k != "training" and isinstance(v, _SETTINGS)})
+               for name, m in model.named_modules()]
+    return modules, [(name, p.data.shape) for name, p in model.named_parameters()]
+
+
+def _shown(name):
+    """A module's name as a student writes it: model[1], model.rnn."""
+    shown = "model"
+    for part in name.split(".") if name else []:
+        if part.isdigit():
+            shown = shown.removesuffix(".layers") + f"[{part}]"
+        else:
+            shown += f".{part}"
+    return shown
+
+
+def _layers_kept(repair, model, built):
+    """ExerciseError if `repair` changed the network's layers (their types, settings, parameters' shapes)."""
+    __tracebackhide__ = True
+    modules, parameters = _build_of(model)
+    changed = None
+    if [(name, kind) for name, kind, _ in modules] != [(name, kind) for name, kind, _ in built[0]]:
+        was = dict((name, kind) for name, kind, _ in built[0])
+        now = [(name, kind) for name, kind, _ in modules if was.get(name) is not kind]
+        if now and now[0][0] in was:
+            changed = f"{_shown(now[0][0])} was a {was[now[0][0]].__name__}, is now a {now[0][1].__name__}"
+        else:
+            changed = "its list of layers is not the one it was built with"
+    elif modules != built[0]:
+        for (name, _, settings), (_, _, before) in zip(modules, built[0]):
+            for key in sorted(set(settings) | set(before)):
+                if settings.get(key) != before.get(key):
+                    changed = f"{_shown(name)}.{key} was {before.get(key)!r}, is now {settings.get(key)!r}"
+                    break
+            if changed:
+                break
+    elif parameters != built[1]:
+        changed = "its parameters' names or shapes are not those it was built with"
+    else:
+        for name, m in model.named_modules():
+            if "forward" in vars(m) or vars(m).get("_forward_hooks"):
+                changed = f"{_shown(name)} has a new forward, or a forward hook"
+                break
+    if changed:
+        raise ExerciseError(f"{_name(repair)}(model) changed the network's layers ({changed}): keep the layers as "
+                            f"they are, and change only their parameters' values (their .data, or with gc.init)")
+
+
+def _kept_layers(repair):
+    """`repair`, watched (the course's code refused) and checked to change only the values of parameters."""
+    watched = _watched_repair(repair, COURSE_IMPLEMENTATIONS["faq_repair"])
+
+    def checked(model):
+        __tracebackhide__ = True
+        built = _build_of(model)
+        returned = watched(model)
+        if isinstance(returned, nn.Module) and returned is not model:
+            raise ExerciseError(f"{_name(repair)}(model) returned a new network, but the test trains the network "
+                                f"it passed you: change that one in place (its parameters' .data) and return "
+                                f"nothing")
+        _layers_kept(repair, model, built)
+
+    checked.__name__ = _name(repair)
+    return checked
+
+
+def _repaired(checked, build, seed):
+    """`build(seed)` changed in place by your repair, as the casebook changes it."""
     __tracebackhide__ = True
     model = build(seed)
-    shapes = [(name, p.data.shape) for name, p in model.named_parameters()]
     with rng.seeded(10_000 + seed):  # (as the casebook runs a repair)
-        returned = _watched_repair(repair, COURSE_IMPLEMENTATIONS["faq_repair"])(model)
-    if isinstance(returned, nn.Module) and returned is not model:
-        raise ExerciseError(f"{_name(repair)}(model) returned a new network, but the test trains the network it "
-                            f"passed you: change that one in place (its parameters' .data) and return nothing")
-    if [(name, p.data.shape) for name, p in model.named_parameters()] != shapes or "forward" in vars(model):
-        raise ExerciseError(f"{_name(repair)}(model) changed the network's layers: keep every parameter's name "
-                            f"and shape, and change only their values (.data)")
+        checked(model)
     return model
 
 
@@ -208,10 +327,10 @@ def _hidden_activation_stds(model, seed):
 def check_case7_repair(repair, seeds=(0, 1, 2)):
     """Case 7's network, changed in place by `repair(model)` and trained as before, reaches the threshold."""
     __tracebackhide__ = True
-    watched = _watched_repair(repair, COURSE_IMPLEMENTATIONS["faq_repair"])
+    checked = _kept_layers(repair)
     with _course_generator_untouched():
-        stds = _hidden_activation_stds(_repaired(repair, casebook.case7_model, seeds[0]), seeds[0])
-        accuracies = casebook.case7_measure(watched, seeds)
+        stds = _hidden_activation_stds(_repaired(checked, casebook.case7_model, seeds[0]), seeds[0])
+        accuracies = casebook.case7_measure(checked, seeds)
     with np.errstate(all="ignore"):
         factor = (stds[-1] / stds[0]) ** (1 / (len(stds) - 1))
     scale = (f"the std of the hidden activations on the training digits goes from {stds[0]:.3g} after the first "
@@ -247,30 +366,55 @@ def _gradient_through_time(model, seed, examples=256):
                      for h in states])
 
 
-def check_case8_repair(repair, seeds=(0, 1, 2)):
-    """Case 8's recurrent network, changed in place by `repair(model)` and trained as before, reaches the threshold."""
-    __tracebackhide__ = True
-    watched = _watched_repair(repair, COURSE_IMPLEMENTATIONS["faq_repair"])
-    with _course_generator_untouched():
-        reaching = _gradient_through_time(_repaired(repair, casebook.case8_model, seeds[0]), seeds[0])
-        accuracies = casebook.case8_measure(watched, seeds)
+# The band the gradient's factor per step back through time, (|dL/dh_1| / |dL/dh_8|)^(1/7), must lie in
+# on each repaired network before its first step (measured on its 256 first training digits)
+CASE8_FACTOR_BAND = (0.3, 1.5)
+
+
+def _factor_per_step_back(reaching):
     with np.errstate(all="ignore"):
-        ratio = reaching[0] / reaching[-1]
-        factor = ratio ** (1 / (len(reaching) - 1))
-    measured = (f"|dL/dh_1| is {_fmt(ratio)} times |dL/dh_{len(reaching)}| on the training digits "
-                f"(about x{factor:.2g} per step back)")
-    if np.any(np.isnan(reaching)):
-        hint = f"After {_name(repair)}(model), the gradient through time is nan: a parameter holds nan or inf."
-    elif not np.all(np.isfinite(reaching)) or (np.isfinite(factor) and factor > 1.2):
-        hint = (f"After {_name(repair)}(model), the gradient reaching the hidden state still grows back through "
-                f"time: {measured}. What multiplies it once per step is still too large.")
-    elif not np.isfinite(factor) or np.min(reaching) == 0:
-        hint = (f"After {_name(repair)}(model), no gradient reaches some of the hidden states h_t (|dL/dh_t| = "
-                f"{_fmt(reaching)} for t = 1, ..., {len(reaching)}): nothing before them can learn.")
+        return float((reaching[0] / reaching[-1]) ** (1 / (len(reaching) - 1)))
+
+
+def check_case8_repair(repair, seeds=(0, 1, 2)):
+    """Case 8's recurrent network, changed in place by `repair(model)`: before its first step the gradient
+    back through time neither grows nor shrinks by more than CASE8_FACTOR_BAND per step, and trained as
+    before it reaches the threshold."""
+    __tracebackhide__ = True
+    checked = _kept_layers(repair)
+    low, high = CASE8_FACTOR_BAND
+    name = _name(repair)
+    with _course_generator_untouched():
+        reaching = [_gradient_through_time(_repaired(checked, casebook.case8_model, seed), seed) for seed in seeds]
+    factors = [_factor_per_step_back(r) for r in reaching]
+    shown = ", ".join(f"x{f:.2g}" for f in factors)
+    band = (f"per step back through time, the gradient reaching the hidden states changes by {shown} over seeds "
+            f"{list(seeds)} (from h_8 back to h_1, on 256 training digits, before any step); it must change "
+            f"by between x{low:g} and x{high:g} in every seed")
+    for seed, r, f in zip(seeds, reaching, factors):
+        if np.any(np.isnan(r)):
+            raise ExerciseError(f"After {name}(model), the gradient through time is nan (seed {seed}): a parameter "
+                                f"holds nan or inf.")
+        if math.isnan(f) or f < low:
+            zero = np.flatnonzero(r == 0)
+            why = (f" (in seed {seed}, no gradient at all reaches h_{', h_'.join(str(t + 1) for t in zero)})"
+                   if zero.size else "")
+            raise ExerciseError(f"After {name}(model), the gradient now vanishes back through time{why}: {band}. "
+                                f"What happened at the first time steps could not be learnt.")
+        if f > high:
+            raise ExerciseError(f"After {name}(model), the gradient still grows back through time: {band}. What "
+                                f"multiplies it once per step is still too large.")
+    _passed(f"case 8 after {name}(model): per step back through time, the gradient reaching the hidden states "
+            f"changes by {shown} over seeds {list(seeds)} (before any step), each between x{low:g} and x{high:g}")
+    with _course_generator_untouched():
+        accuracies = casebook.case8_measure(checked, seeds)
+    if max(factors) > 1.2:
+        hint = (f"The gradient still grows back through time ({shown} per step back): what multiplies it once "
+                f"per step is still large.")
     else:
-        hint = (f"After {_name(repair)}(model), {measured}: it no longer grows through time. Measure the "
-                f"repaired run's loss per step (casebook.case8_training(seed, repair).loss).")
-    _check_accuracies(8, accuracies, seeds, f"after {_name(repair)}(model)", hint)
+        hint = (f"Measure the repaired run's loss per step (casebook.case8_training(seed, {name}).loss), and the "
+                f"gradient reaching each hidden state.")
+    _check_accuracies(8, accuracies, seeds, f"after {name}(model)", hint)
 
 
 CHECKERS = [check_dead_relu_fraction, check_lr_range_test, check_suggest_lr, check_case7_repair, check_case8_repair]

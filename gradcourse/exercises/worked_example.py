@@ -3,11 +3,11 @@ import math
 
 import numpy as np
 
-from .. import casebook, functional, optim, training
+from .. import casebook, functional, nn, optim, training
 from ..autograd import tensor
 from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _backward_through, _bind, _close,
                     _course_generator_untouched, _fmt, _name, _passed, register_course_implementations)
-from ._repairs import _check_accuracies, _watched_repair, check_cause
+from ._repairs import _check_accuracies, _check_kept_layout, _layout, _watched_repair, check_cause
 
 
 register_course_implementations("regression_loss", {
@@ -63,7 +63,7 @@ def check_case1_repair(lr, seeds=(0, 1, 2)):
         runs = [casebook.case1_training(seed, float(lr)) for seed in seeds]
     accuracies = [run.test_accuracy for run in runs]
     overshoots = any(not np.all(np.isfinite(run.loss)) or max(run.loss) > 1.2 * run.loss[0] for run in runs)
-    if lr >= casebook.CASE1_LR:
+    if lr >= casebook.worked_example._LR1:
         hint = f"lr = {_fmt(lr)} is no smaller than the rate case 1 was run at."
     elif overshoots:
         hint = (f"At lr = {_fmt(lr)} the loss still jumps above where it started: a step this large still "
@@ -74,13 +74,15 @@ def check_case1_repair(lr, seeds=(0, 1, 2)):
     _check_accuracies(1, accuracies, seeds, f"at lr = {_fmt(lr)}", hint)
 
 
-def _relu_zero_fraction(model, seed):
-    """The fraction of case 2's hidden ReLU outputs that are 0 on the training digits of split `seed`."""
-    X_train = casebook.digits_split(seed)[0]
+def _relu_zero_fractions(model, seed):
+    """For each hidden ReLU of case 2's network, the fraction of its outputs that are 0 on the training digits."""
+    h, fractions = casebook.tensor(casebook.digits_split(seed)[0]), []
     with casebook.no_grad():
-        h1 = model[1](model[0](casebook.tensor(X_train)))
-        h2 = model[3](model[2](h1))
-    return float(np.mean([np.mean(h1.data <= 0), np.mean(h2.data <= 0)]))
+        for layer in model:
+            h = layer(h)
+            if isinstance(layer, nn.ReLU):
+                fractions.append(float(np.mean(h.data == 0)))
+    return fractions
 
 
 def check_case2_repair(repair, seeds=(0, 1, 2)):
@@ -89,40 +91,61 @@ def check_case2_repair(repair, seeds=(0, 1, 2)):
     watched = _watched_repair(repair, COURSE_IMPLEMENTATIONS["repair"])
     with _course_generator_untouched():
         model = casebook.case2_model(seeds[0])
+        layout = _layout(model)
         watched(model)
-        zero = _relu_zero_fraction(model, seeds[0])
+        _check_kept_layout(repair, layout, model)
+        zeros = _relu_zero_fractions(model, seeds[0])
         accuracies = casebook.case2_measure(watched, seeds)
-    if zero > 0.9:
-        hint = (f"After {_name(repair)}(model), {zero:.1%} of the hidden ReLU outputs on the training digits are "
-                f"still 0: no gradient passes a ReLU where it outputs 0, so these units cannot recover. "
-                f"Change what keeps them below 0.")
+    still = [f"{zero:.0%} in hidden layer {i}" for i, zero in enumerate(zeros, start=1) if zero > 0.9]
+    if still:
+        hint = (f"After {_name(repair)}(model), the ReLU outputs on the training digits are still 0 for "
+                f"{' and '.join(still)}: no gradient passes a ReLU where it outputs 0, so these units cannot "
+                f"recover. Change what keeps them below 0.")
     else:
         hint = "Measure the repaired network with gradcourse.diagnostics.measure_at_init before training it."
     _check_accuracies(2, accuracies, seeds, f"after {_name(repair)}(model)", hint)
 
 
-def _check_step_gradient(train_step, watched, seed):
-    """Two calls of your step at learning rate 0 on one batch must leave that batch's gradient in .grad."""
+def _batch_gradient(model, xb, yb):
+    """The gradient of the batch's cross-entropy loss at the model's weights; .grad is left as it was."""
+    held = [p.grad for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = None
+    functional.cross_entropy(model(casebook.tensor(xb)), yb).backward()
+    gradient = [p.grad.copy() for p in model.parameters()]
+    for p, grad in zip(model.parameters(), held):
+        p.grad = grad
+    return gradient
+
+
+def _check_step_updates(train_step, watched, seed, lr=0.05):
+    """Two calls of your step on one batch must each move the weights by -lr times the batch's gradient there.
+
+    (Whether the step clears .grad before backward() or after step(), as PyTorch's examples do both, the
+    update is the same; what matters is what the optimiser applied.)
+    """
     model = casebook._mlp(seed)
     xb, yb = next(casebook._batches(seed, steps=1))
-    functional.cross_entropy(model(casebook.tensor(xb)), yb).backward()
-    expected = [p.grad.copy() for p in model.parameters()]
-    model.zero_grad()
-    frozen = optim.SGD(model.parameters(), lr=0.0)  # lr 0: the same weights, so the same gradient
-    watched(model, frozen, xb, yb)
-    watched(model, frozen, xb, yb)
-    grads = [p.grad for p in model.parameters()]
-    if any(g is None for g in grads) or all(not np.any(g) for g in grads):
-        raise ExerciseError(f"after {_name(train_step)}, the parameters have no gradient: the step clears "
-                            f"the gradients between backward() and step(), so the optimiser has nothing to "
-                            f"apply. Clear them before the backward pass.")
-    if all(_close(g, 2 * e, rtol=1e-6) for g, e in zip(grads, expected)):
-        raise ExerciseError(f"after two calls of {_name(train_step)} on the same batch, the gradient is twice "
-                            f"that batch's gradient: each backward() adds to .grad, and the step never "
-                            f"clears it, so every step applies the sum of all past gradients.")
-    if not all(_close(g, e, rtol=1e-6) for g, e in zip(grads, expected)):
-        raise ExerciseError(f"after {_name(train_step)}, .grad is not the gradient of the batch's "
-                            f"cross-entropy loss: compute the loss on (xb, yb), clear, backward, step.")
+    optimizer = optim.SGD(model.parameters(), lr=lr)
+    gradients, before = [], []
+    for call in (1, 2):
+        before.append([p.data.copy() for p in model.parameters()])
+        gradients.append(_batch_gradient(model, xb, yb))
+        watched(model, optimizer, xb, yb)
+        moved = [p.data - w for p, w in zip(model.parameters(), before[-1])]
+        if all(not np.any(m) for m in moved):
+            raise ExerciseError(f"call {call} of {_name(train_step)} did not move the weights: the gradient was "
+                                f"cleared between backward() and step(), so the optimiser had nothing to apply. "
+                                f"Clear it before backward() (or after step()).")
+        if call == 2 and all(_close(m, -lr * (g0 + g1), rtol=1e-6)
+                             for m, g0, g1 in zip(moved, *gradients)):
+            raise ExerciseError(f"the second call of {_name(train_step)} on the same batch moved the weights by "
+                                f"the sum of both calls' gradients: each backward() adds to .grad, and the step "
+                                f"never clears it, so every step applies the sum of all past gradients.")
+        if not all(_close(m, -lr * g, rtol=1e-6) for m, g in zip(moved, gradients[-1])):
+            raise ExerciseError(f"call {call} of {_name(train_step)} did not move the weights by -lr times the "
+                                f"gradient of the batch's cross-entropy loss: compute the loss on (xb, yb), "
+                                f"backward, step, with the gradient cleared once per step.")
 
 
 def check_case3_repair(train_step, seeds=(0, 1, 2)):
@@ -130,7 +153,7 @@ def check_case3_repair(train_step, seeds=(0, 1, 2)):
     __tracebackhide__ = True
     watched = _watched_repair(train_step, COURSE_IMPLEMENTATIONS["train_step"])
     with _course_generator_untouched():
-        _check_step_gradient(train_step, watched, seeds[0])
+        _check_step_updates(train_step, watched, seeds[0])
         accuracies = casebook.case3_measure(watched, seeds)
     _check_accuracies(3, accuracies, seeds, f"trained with {_name(train_step)}",
                       "The step applies one batch's gradient: check the learning rate is left as it is.")

@@ -18,5 +18,5 @@ MISTAKES = {
                               "    loss.backward()\n"
                               "    optimizer.zero_grad()  # too late: backward() has already filled .grad\n"
                               "    optimizer.step()\n    return loss.item()"},
-                    "the parameters have no gradient"),
+                    "did not move the weights"),
 }
