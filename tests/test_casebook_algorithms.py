@@ -15,8 +15,8 @@ at least 0.79. The reference repair lives here and in the solutions notebook, no
 How a student tells the cause from the decoys (the measurement the notebook leaves to them, with an
 after_step hook): in every seed 0-9, some steps of the broken run move the weights by far more than
 lr x max_norm = 0.5 (the longest 35 to 5e31), which a step of SGD on a clipped gradient cannot do,
-while `gc.optim.grad_norm` of the .grad a step leaves is 0.1 after every step: the gradients are
-clipped, but only after the step used them. lr_too_high would show steps of at most 0.5 (clipping
+while `gc.optim.grad_norm` of the .grad a step leaves is at most 0.1 after every step: the gradients
+are clipped, but only after the step used them. lr_too_high would show steps of at most 0.5 (clipping
 bounds them); forgotten_zero_grad or exploding_init would not bring the step past 0.5 either, were
 the clipping before the step. A repair that forgets zero_grad still reaches 0.93 to 0.98 (the
 clipping bounds the accumulated gradient), so the checker measures the second step of a repair;
@@ -66,13 +66,33 @@ def test_the_broken_run_blows_up_exactly_as_a_run_without_clipping():
         assert max(broken.loss) > 2.5 * broken.loss[0]  # (it spikes: the peak in seeds 0-9 is 6 to 2e43)
 
 
-def test_the_first_step_must_be_clipped_in_every_seed():
-    """The checker measures a repair's first step: the batch's gradient must be well above max_norm there."""
+def test_the_first_two_steps_must_be_clipped_in_every_seed():
+    """The checker measures a repair's first two steps: each batch's gradient must be well above max_norm."""
     for seed in SEEDS:
         model = casebook._mlp(seed)
-        xb, yb = next(casebook._batches(seed, steps=1))
-        F.cross_entropy(model(gc.tensor(xb)), yb).backward()
-        assert gc.optim.grad_norm(model.parameters()) > 2.5 * casebook.CASE5_MAX_NORM  # 0.28 to 0.38
+        optimizer = gc.optim.SGD(model.parameters(), lr=casebook.CASE5_LR)
+        for xb, yb in casebook._batches(seed, steps=2):
+            optimizer.zero_grad()
+            F.cross_entropy(model(gc.tensor(xb)), yb).backward()
+            assert gc.optim.grad_norm(model.parameters()) > 2 * casebook.CASE5_MAX_NORM, seed
+            gc.optim.clip_grad_norm_(model.parameters(), casebook.CASE5_MAX_NORM)
+            optimizer.step()
+
+
+def test_the_measurement_the_notebook_leaves_to_the_student_tells_the_cause():
+    """Some steps are far longer than lr x max_norm, though .grad after each step has norm <= max_norm."""
+    bound = casebook.CASE5_LR * casebook.CASE5_MAX_NORM
+    for seed in SEEDS:
+        weights, lengths, grad_norms = {}, [], []
+
+        def record(model, t):
+            weights[t] = [p.data.copy() for p in model.parameters()]
+            grad_norms.append(gc.optim.grad_norm(model.parameters()))
+            if t > 1:
+                lengths.append(np.sqrt(sum(np.sum((a - b) ** 2) for a, b in zip(weights[t], weights.pop(t - 1)))))
+        casebook.case5_training(seed, after_step=record)
+        assert max(lengths) > 50 * bound, (seed, max(lengths))
+        assert max(grad_norms) <= casebook.CASE5_MAX_NORM * (1 + 1e-6), seed
 
 
 def test_case5_has_its_named_cause_and_after_step_sees_every_step():

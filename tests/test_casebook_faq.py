@@ -14,8 +14,27 @@ so threshold(7) = 0.85 passes every repaired seed by at least 0.07 and fails eve
 least 0.748; threshold(8) = 0.80 passes every repaired seed by at least 0.076 and fails every broken
 one by 0.80. Case 7's first loss exceeds 1e4 in every seed; its run ends with a nan loss at step 5 in
 7 of 10 seeds, and in the other 3 every unit has died and the loss sits at ln 10. Case 8's run ends
-with a nan loss at step 4 to 6 in every seed. The reference repairs live here and in
-the solutions notebook, not in the package.
+with a nan loss at step 4 to 6 in every seed.
+
+The reference repairs live here and in the solutions notebook, not in the package: case 7's
+(`kaiming`) draws every weight again with kaiming_normal_ (Var(W) = 2 / fan_in), case 8's
+(`rescale_recurrent`) rescales W_hh to spectral radius 0.9. Other right repairs: orthogonal_ W_hh
+(0.869 to 0.940 over seeds 0-9), kaiming_normal_ W_hh (0.871 to 0.938).
+
+Exercise 6.6 also requires, before any step, that the gradient's factor per step back through time,
+(|dL/dh_1| / |dL/dh_8|)^(1/7) on 256 training digits, lie in CASE8_FACTOR_BAND = (0.3, 1.5) in every
+seed, so that a repair for which the gradient through time vanishes fails for that stated reason:
+
+    case 8, seeds 0-9                     factor per step back   test accuracy
+    broken                                2.40 to 3.28           0.000
+    reference (W_hh radius 0.9)           0.478 to 0.701         0.876 to 0.942
+    orthogonal_ W_hh                      0.652 to 0.781         0.869 to 0.940
+    kaiming_normal_ W_hh                  0.920 to 1.182         0.871 to 0.938
+    W_hh halved (radius about 2)          1.19 to 1.65           0.658 to 0.904
+    W_hh radius 0.5                       0.266 to 0.395         0.733 to 0.913
+    W_hh = 0 (no recurrence)              0                      0.709 to 0.820
+
+W_hh = 0 used to pass 0.80 in some seeds (0.784, 0.744, 0.804 over seeds 0-2); it now fails the band.
 """
 import math
 
@@ -24,6 +43,7 @@ import pytest
 
 import gradcourse as gc
 from gradcourse import casebook, nn
+from gradcourse.exercises.faq import CASE8_FACTOR_BAND, _factor_per_step_back, _gradient_through_time
 
 SEEDS = range(10)
 MEASURED = {  # (lowest repaired accuracy, highest broken accuracy), seeds 0-9
@@ -105,3 +125,28 @@ def test_digits_rnn_reads_a_digit_row_by_row():
     expected = np.maximum(first_rows.data @ model.rnn.weight_ih.data + model.rnn.bias_ih.data
                           + model.rnn.bias_hh.data, 0)
     assert np.allclose(model.rnn.hidden_states[0].data, expected)
+
+
+BAND_MEASURED = {  # (lowest, highest) factor per step back through time, seeds 0-9
+    "broken": (2.398, 3.280),
+    "reference": (0.478, 0.701),
+}
+
+
+def _factor(repair, seed):
+    model = casebook.case8_model(seed)
+    if repair is not None:
+        with gc.rng.seeded(10_000 + seed):
+            repair(model)
+    return _factor_per_step_back(_gradient_through_time(model, seed))
+
+
+def test_case8_band_takes_every_reference_seed_and_no_broken_one():
+    low, high = CASE8_FACTOR_BAND
+    for name, repair in (("broken", None), ("reference", rescale_recurrent)):
+        factors = np.array([_factor(repair, seed) for seed in SEEDS])
+        assert (factors.min(), factors.max()) == pytest.approx(BAND_MEASURED[name], abs=0.002), (name, factors)
+    lowest, highest = BAND_MEASURED["reference"]
+    assert lowest >= 1.5 * low and 2 * highest <= high      # the reference: x1.5 above the band's floor, x2 below its top
+    assert BAND_MEASURED["broken"][0] >= 1.5 * high         # the broken run: x1.5 above its top
+    assert all(_factor(lambda model: model.rnn.weight_hh.data.fill(0.0), seed) == 0 for seed in SEEDS)

@@ -381,7 +381,7 @@ def test_case3_repair(capsys):
     fails_with(ex.check_case3_repair, zero_grad_after_backward, "did not move the weights", "between backward() and step()")
     passes(ex.check_case3_repair, zero_grad_after_step, capsys)
     fails_with(ex.check_case3_repair, never_zero_grad, "sum of both calls' gradients", "never clears it")
-    fails_with(ex.check_case3_repair, casebook_step, "runs gradcourse.casebook._step, the course's own code")
+    fails_with(ex.check_case3_repair, casebook_step, "runs gradcourse.casebook._runs._step, the course's own code")
 
 
 def test_a_repair_not_written_yet_says_so():

@@ -205,9 +205,7 @@ def zero_the_weights(model):
 
 
 def replace_the_tanh(model):
-    for i, layer in enumerate(model):
-        if isinstance(layer, nn.Tanh):
-            model[i] = nn.ReLU()
+    model.layers[:] = [nn.ReLU() if isinstance(layer, nn.Tanh) else layer for layer in model]
 
 
 def test_case4(capsys):
@@ -221,11 +219,11 @@ def test_case4(capsys):
 @pytest.mark.parametrize("partial_repair, phrases", [
     # (review, round 2: every weight times 0.42 scored ✓ on seeds 0-2 and 0 on seeds 3-5; the first layer
     # alone times 1/8 scored 4/4 with layers 2 and 3 still 53% and 68% saturated)
-    (scale_the_weights(0.42), ["put 50%, 31%, 27% of their outputs", "(seed 1)", "at most 20% in every layer"]),
-    (scale_the_weights(0.125, layers=1), ["put 3%, 52%, 68% of their outputs", "at most 20% in every layer"]),
-    (scale_the_weights(0.5), ["put 57%, 40%, 37%", "at most 20%"]),
+    (scale_the_weights(0.42), ["put 49%, 32%, 27% of their outputs", "(seed 4)", "at most 20% in every layer"]),
+    (scale_the_weights(0.125, layers=1), ["put 3%, 53%, 68% of their outputs", "at most 20% in every layer"]),
+    (scale_the_weights(0.5), ["put 56%, 42%, 37%", "at most 20%"]),
     (scale_the_weights(0.3), ["at most 20% in every layer"]),
-    (zero_the_biases, ["put 78%, 71%, 70% of their outputs", "beyond |tanh| > 0.97"]),
+    (zero_the_biases, ["put 77%, 70%, 68% of their outputs", "beyond |tanh| > 0.97"]),
 ])
 def test_a_partial_repair_fails_the_visible_check_with_a_measurement(partial_repair, phrases):
     fails_with(ex.check_case4_repair, partial_repair, *phrases)

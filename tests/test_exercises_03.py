@@ -25,7 +25,7 @@ def cosine_lr(t, lr_max, total_steps, lr_min=0.0):
 
 def test_cosine_lr(capsys):
     passes(ex.check_cosine_lr, cosine_lr, capsys)
-    ex.check_cosine_lr(cosine_lr, lr_max=1.0, total_steps=40, lr_min=0.05)
+    ex.check_cosine_lr(cosine_lr, lr_max=1.0, total_steps=40, lr_min=0.05, then=(0.2, 64))
     unclamped = lambda t, a, T, b=0.0: b + (a - b) * (1 + math.cos(math.pi * t / T)) / 2
     fails_with(ex.check_cosine_lr, unclamped, "at t = 150", "climbs back up")
     no_half = lambda t, a, T, b=0.0: b + (a - b) * (1 + math.cos(math.pi * min(t, T) / T))
@@ -50,6 +50,22 @@ def test_the_default_lr_min_is_checked_too():
                "lr_min left at its default", "with lr_min = 0.0 by default")
 
 
+def test_a_cosine_with_a_hard_coded_lr_max_or_total_steps_fails_the_visible_check():
+    """(reviewers' answers that printed ✓ before: the visible check used lr_max = 0.1, T = 100 only)"""
+    fixed_steps = lambda t, a, T, b=0.0: b + (a - b) * (1 + math.cos(math.pi * min(t, 100) / 100)) / 2
+    fails_with(ex.check_cosine_lr, fixed_steps, "cosine_lr(t, 0.5, 40)", "total_steps is ignored")
+    fixed_lr = lambda t, a, T, b=0.0: b + (0.1 - b) * (1 + math.cos(math.pi * min(t, T) / T)) / 2
+    fails_with(ex.check_cosine_lr, fixed_lr, "cosine_lr(t, 0.5, 40)", "lr_max is ignored")
+    fixed_lr_min = lambda t, a, T, b=0.0: 0.01 + (a - 0.01) * (1 + math.cos(math.pi * min(t, T) / T)) / 2
+    fails_with(ex.check_cosine_lr, fixed_lr_min, "lr_min left at its default")
+
+
+def test_a_cosine_that_returns_none_says_so():
+    def no_return(t, lr_max, total_steps, lr_min=0.0):
+        lr_min + (lr_max - lr_min) * (1 + math.cos(math.pi * min(t, total_steps) / total_steps)) / 2
+    fails_with(ex.check_cosine_lr, no_return, "returned None: add a return")
+
+
 # ----- 3.2 one step of Adam -------------------------------------------------------------------
 def adam_step(theta, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8,
               correct=True, eps_inside=False, t_shift=0):
@@ -64,7 +80,7 @@ def adam_step(theta, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8,
 
 def test_adam_step(capsys):
     passes(ex.check_adam_step, adam_step, capsys)
-    ex.check_adam_step(adam_step, lr=0.01, beta1=0.5, beta2=0.9, eps=1e-2)
+    ex.check_adam_step(adam_step, lr=0.01, beta1=0.5, beta2=0.9, eps=1e-2, default_lr=0.2)
     fails_with(ex.check_adam_step, lambda *a: adam_step(*a, correct=False), "bias correction is missing")
     fails_with(ex.check_adam_step, lambda *a: adam_step(*a, eps_inside=True), "epsilon is inside the square root")
     fails_with(ex.check_adam_step, lambda *a: adam_step(*a, t_shift=-1), "uses t - 1", "t = 1")
@@ -102,6 +118,27 @@ def test_the_default_betas_and_eps_are_checked_too():
     fails_with(ex.check_adam_step, no_defaults, "raised TypeError", "signature")
 
 
+def test_an_adam_with_a_hard_coded_lr_or_other_constants_fails_the_visible_check():
+    """(a reviewer's answer that printed ✓ before: the visible check used lr = 0.1 only)"""
+    def fixed_lr(theta, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+        return adam_step(theta, g, m, v, t, 0.1, beta1, beta2, eps)
+    fails_with(ex.check_adam_step, fixed_lr, "adam_step(theta, g, m, v, t, 0.03)", "lr is ignored")
+
+    def fixed_beta1(theta, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+        return adam_step(theta, g, m, v, t, lr, 0.8, beta2, eps)
+    fails_with(ex.check_adam_step, fixed_beta1, "left at their defaults", "beta1 is ignored")
+
+    def fixed_eps(theta, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+        return adam_step(theta, g, m, v, t, lr, beta1, beta2, 1e-3)
+    fails_with(ex.check_adam_step, fixed_eps, "left at their defaults", "eps is ignored")
+
+
+def test_an_adam_that_returns_none_says_so():
+    def no_return(theta, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+        adam_step(theta, g, m, v, t, lr, beta1, beta2, eps)
+    fails_with(ex.check_adam_step, no_return, "returned None: add a return")
+
+
 # ----- 3.3 a residual block -------------------------------------------------------------------
 class ResidualBlock(nn.Module):
     def __init__(self, width):
@@ -136,6 +173,11 @@ def test_residual_block(capsys):
     fails_with(ex.check_residual_block, ReluAfter, "relu is applied after the addition")
     fails_with(ex.check_residual_block, NoRelu, "relu between fc1 and fc2 is missing")
     fails_with(ex.check_residual_block, Detached, "gradient reaching x")
+
+    class NoReturn(ResidualBlock):
+        def forward(self, x):
+            x + self.fc2(F.relu(self.fc1(x)))
+    fails_with(ex.check_residual_block, NoReturn, "returned None: add a return")
 
 
 # ----- 3.4 clipping by global norm -----------------------------------------------------------
@@ -220,6 +262,28 @@ def test_a_parameter_without_a_gradient_is_checked_visibly():
     fails_with(ex.check_clip_grad_norm, fills_it, "whose .grad was None")
 
 
+def test_clip_grad_norm_refuses_the_course_s_norm_and_says_when_it_returns_none():
+    """(a reviewer's answer: gc.optim.grad_norm computes the joint norm, the core of the exercise)"""
+    def with_grad_norm(params, max_norm):
+        total = gc.optim.grad_norm(params)
+        for p in params:
+            if p.grad is not None and total > max_norm:
+                p.grad *= max_norm / total
+        return total
+    fails_with(ex.check_clip_grad_norm, with_grad_norm, "runs gradcourse.optim.grad_norm", "scores 0")
+
+    def no_return(params, max_norm):
+        clip_grad_norm(params, max_norm)
+    fails_with(ex.check_clip_grad_norm, no_return, "returned None: add a return")
+
+    def fixed_norm(params, max_norm):  # the joint norm of the first gradients, hard-coded
+        for p in params:
+            if p.grad is not None and 13 > max_norm:
+                p.grad *= max_norm / 13
+        return 13.0
+    fails_with(ex.check_clip_grad_norm, fixed_norm, "with max_norm = 1.5")
+
+
 def test_clip_grad_norm_is_checked_at_several_max_norms():
     def fixed_max_norm(params, max_norm):
         return clip_grad_norm(params, 6.5 if max_norm < 13 else max_norm)
@@ -244,7 +308,17 @@ def train_step(model, optimizer, xb, yb, clip=None, where="before"):
 def test_case5_repair(capsys):
     ex.check_case5_repair(train_step)
     out = capsys.readouterr().out
-    assert out.startswith("✓ train_step clips before the step") and "✓ case 5 trained with train_step" in out
+    assert out.startswith("✓ train_step takes a step of SGD on its batch's clipped gradient") and \
+        "✓ case 5 trained with train_step" in out
+
+    def zero_grad_after(model, optimizer, xb, yb):  # clears the gradients after the step instead: fine
+        loss = F.cross_entropy(model(gc.tensor(xb)), yb)
+        loss.backward()
+        gc.optim.clip_grad_norm_(model.parameters(), casebook.CASE5_MAX_NORM)
+        optimizer.step()
+        optimizer.zero_grad()
+        return loss.item()
+    ex.check_case5_repair(zero_grad_after, seeds=(0,))
 
     def with_my_clip(model, optimizer, xb, yb):
         return train_step(model, optimizer, xb, yb, clip=clip_grad_norm)
@@ -263,12 +337,48 @@ def test_a_step_that_clips_after_the_step_or_not_at_all_is_named_from_its_measur
     fails_with(ex.check_case5_repair, too_loose, "does not clip", "at a max_norm above 0.316")
 
 
+def test_a_step_that_forgets_zero_grad_is_named_from_its_second_step():
+    """(a reviewer's answer that scored 3/3 before: its clipped accumulated gradient still trains case 5)"""
+    def forgets(model, optimizer, xb, yb):
+        loss = F.cross_entropy(model(gc.tensor(xb)), yb)
+        loss.backward()
+        gc.optim.clip_grad_norm_(model.parameters(), casebook.CASE5_MAX_NORM)
+        optimizer.step()
+        return loss.item()
+    fails_with(ex.check_case5_repair, forgets, "second step", "the gradients accumulate", "optimizer.zero_grad()")
+
+
+def test_a_step_that_clips_by_value_is_named():
+    by_value = lambda model, optimizer, xb, yb: train_step(
+        model, optimizer, xb, yb, clip=gc.optim.clip_grad_value_)
+    # (seed 0's first gradient has no entry above 0.1: clipping by value leaves it as it is)
+    fails_with(ex.check_case5_repair, by_value, "does not clip", "by value (clip_grad_value_)", "largest entry")
+    # (seed 4's has: clipping by value turns the step)
+    fails_with(lambda step: ex.check_case5_repair(step, seeds=(4,)), by_value, "clipped by value",
+               "clip_grad_value_")
+
+
+def test_a_step_that_returns_no_loss_says_so():
+    def no_return(model, optimizer, xb, yb):
+        train_step(model, optimizer, xb, yb)
+    fails_with(ex.check_case5_repair, no_return, "returned None: add a return", "loss.item()")
+
+    def returns_a_tensor(model, optimizer, xb, yb):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(gc.tensor(xb)), yb)
+        loss.backward()
+        gc.optim.clip_grad_norm_(model.parameters(), casebook.CASE5_MAX_NORM)
+        optimizer.step()
+        return loss
+    fails_with(ex.check_case5_repair, returns_a_tensor, "returned a Tensor")
+
+
 def test_a_lower_learning_rate_is_not_a_repair():
     """Case 5 trains at lr = 5 on purpose: a step that lowers the rate, however it does it, is refused."""
     def lowers_lr(model, optimizer, xb, yb):
         optimizer.lr = 0.1
         return train_step(model, optimizer, xb, yb, where="nowhere")
-    fails_with(ex.check_case5_repair, lowers_lr, "changed optimizer.lr from 5 to 0.1", "Leave the learning rate")
+    fails_with(ex.check_case5_repair, lowers_lr, "changed optimizer.lr from 5 to 0.1", "Leave optimizer.lr")
 
     def shrinks_the_gradient(model, optimizer, xb, yb):  # the same as lr = 0.1, without touching optimizer.lr
         optimizer.zero_grad()
@@ -288,7 +398,7 @@ def test_a_step_clipping_each_gradient_on_its_own_is_named():
             if norm > max_norm:
                 p.grad *= max_norm / norm
     step = lambda model, optimizer, xb, yb: train_step(model, optimizer, xb, yb, clip=per_parameter)
-    fails_with(ex.check_case5_repair, step, "does not point against the batch's gradient", "clipped on its own")
+    fails_with(ex.check_case5_repair, step, "does not point against its batch's gradient", "clipped on its own")
 
 
 def test_case5_refuses_the_course_s_steps_and_says_when_the_step_is_not_written():
@@ -301,7 +411,7 @@ def test_case5_refuses_the_course_s_steps_and_says_when_the_step_is_not_written(
     fails_with(ex.check_case5_repair, not_yet, "not_yet is not written yet")
 
 
-@pytest.mark.parametrize("name", ["lr_too_high", "exploding_init"])
+@pytest.mark.parametrize("name", ["lr_too_high", "lr_too_low", "exploding_init", "forgotten_zero_grad"])
 def test_case5_s_cause_is_not_a_learning_rate_nor_an_initialisation(name):
     fails_with(lambda cause: ex.check_cause(5, cause), name, f'"{name}"', "is not what went wrong in case 5")
 

@@ -48,6 +48,16 @@ def test_a_hard_coded_eps_fails_the_visible_check():
     fails_with(ex.check_layer_norm, lambda x, g, b, eps=1e-5: layer_norm(x, g, b, eps=0.0), "eps is missing")
 
 
+def test_layer_norm_is_checked_at_two_values_of_eps_and_a_missing_return_is_named():
+    """Issue 15, item 5: every argument at two values in the visible check (an eps written in fails it)."""
+    fails_with(ex.check_layer_norm, lambda x, g, b, eps=1e-5: layer_norm(x, g, b, eps=0.01), "eps=0.1",
+               "it ignores eps: the result is that of eps = 0.01")
+
+    def no_return(x, gamma, beta, eps=1e-5):
+        layer_norm(x, gamma, beta, eps)
+    fails_with(ex.check_layer_norm, no_return, "layer_norm(x, gamma, beta, eps=0.01) returned None: add a return")
+
+
 # ----- 5.2 batch_norm: one record_op with a backward of one's own ---------------------------------
 def make_batch_norm(forward=None, backward=None):
     """A batch_norm from record_op; `forward(xd, eps)` and `backward(g, x_hat, inv_std, gamma, n)` may be replaced."""
@@ -119,6 +129,28 @@ def test_batch_norm_backward_mistakes_are_named(backward, name, phrase):
     fails_with(ex.check_batch_norm, make_batch_norm(backward=backward), name, phrase)
 
 
+def test_batch_norm_is_checked_at_two_values_of_eps_in_forward_and_backward():
+    fails_with(ex.check_batch_norm, make_batch_norm(forward=lambda x, eps: (x - x.mean(0)) / np.sqrt(x.var(0) + 0.01)),
+               "eps=0.1", "it ignores eps")
+
+    def backward_eps_written_in(x, gamma, beta, eps=1e-5):  # (right forward; its backward uses eps = 0.01)
+        xd, n = x.data, x.shape[0]
+        x_hat = (xd - xd.mean(axis=0)) / np.sqrt(xd.var(axis=0) + eps)
+        written = (xd - xd.mean(axis=0)) / np.sqrt(xd.var(axis=0) + 0.01)
+        return record_op(gamma.data * x_hat + beta.data, (x, gamma, beta), lambda g: right_backward(
+            g, written, 1 / np.sqrt(xd.var(axis=0) + 0.01), gamma.data, n))
+    fails_with(ex.check_batch_norm, backward_eps_written_in, "eps = 0.1", "the backward ignores eps")
+
+
+def test_batch_norm_without_a_return_is_named():
+    def no_return(x, gamma, beta, eps=1e-5):
+        make_batch_norm()(x, gamma, beta, eps)
+    fails_with(ex.check_batch_norm, no_return, "returned None: add a return")
+    fails_with(ex.check_batch_norm, make_batch_norm(backward=lambda *args: None),
+               "the backward of batch_norm(x, gamma, beta, eps=0.01) for x of shape (6, 4) returned None: "
+               "add a return")
+
+
 def test_batch_norm_must_be_one_record_op_with_its_own_backward():
     def tensor_operations(x, gamma, beta, eps=1e-5):
         centred = x - x.mean(axis=0)
@@ -147,7 +179,16 @@ def test_set_forget_bias_passes_however_the_value_is_split(capsys):
     passes(ex.check_set_forget_bias, lambda lstm, value: set_forget_bias(lstm, value, ih=0.5), capsys)
     passes(lambda f: ex.check_set_forget_bias(f, value=-1.0, hidden=12, seed=56), set_forget_bias, capsys)
     ex.check_set_forget_bias(set_forget_bias)
-    assert "times larger at forget bias 2 than at 0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "at value = 1.5 and at -0.5" in out and "times larger at forget bias 2 than at 0" in out
+    assert "In one LSTM(2, 16) (one seed" in out  # (the ratio is one network's, and says so)
+
+
+@pytest.mark.parametrize("written_in", [1.5, 1.0, 0.0])
+def test_a_set_forget_bias_that_ignores_value_is_told_so(written_in):
+    """A reviewer's answer: the value written in. Named, whether or not it is the first value checked."""
+    fails_with(ex.check_set_forget_bias, lambda lstm, value: set_forget_bias(lstm, written_in),
+               "your function ignores value: set_forget_bias(lstm, 1.5) and set_forget_bias(lstm, -0.5)")
 
 
 def wrong_forget_bias(kind):
@@ -206,6 +247,16 @@ def test_input_gradient_norms_passes(capsys):
     passes(ex.check_input_gradient_norms, lambda lstm, x: list(input_gradient_norms(lstm, x)), capsys)
 
 
+def test_input_gradient_norms_is_checked_on_two_lengths_and_a_missing_return_is_named():
+    def thirty_steps(lstm, x):
+        return input_gradient_norms(lstm, x)[:30] if x.shape[1] >= 30 else np.zeros(30)
+    fails_with(ex.check_input_gradient_norms, thirty_steps, "x of shape (5, 12, 2)", "has shape (30,)")
+
+    def no_return(lstm, x):
+        input_gradient_norms(lstm, x)
+    fails_with(ex.check_input_gradient_norms, no_return, "returned None: add a return")
+
+
 def hidden_state_gradients(lstm, x):
     _, (h_last, _) = lstm(gc.tensor(x))
     for h in lstm.hidden_states:
@@ -258,26 +309,126 @@ def test_case6_cause_and_repair_pass(capsys):
     passes(ex.check_case6_repair, train_step, capsys)
 
 
-def test_a_step_that_leaves_batchnorm_in_eval_mode_is_told_what_its_layers_hold():
-    def no_call(model, optimizer, xb, yb):
-        model.train  # (without the call: changes nothing)
+def step_with(before=None, train=True, after=None, loss_of=None, steps=1):
+    """A train_step: `before(model, xb)` first, training mode if `train`, clear, forward, backward, `steps`
+    optimiser steps, `after(model)`; returns `loss_of(loss)` (loss.item() by default)."""
+    def train_step(model, optimizer, xb, yb):
+        if before is not None:
+            before(model, xb)
+        if train:
+            model.train()
         optimizer.zero_grad()
         loss = F.cross_entropy(model(gc.tensor(xb)), yb)
         loss.backward()
+        for _ in range(steps):
+            optimizer.step()
+        if after is not None:
+            after(model)
+        return loss.item() if loss_of is None else loss_of(loss)
+    return train_step
+
+
+def test_a_step_that_leaves_batchnorm_in_eval_mode_is_told_what_its_layers_did():
+    def no_call(model, optimizer, xb, yb):
+        model.train  # (without the call: changes nothing)
+        return step_with(train=False)(model, optimizer, xb, yb)
+    fails_with(ex.check_case6_repair, no_call, "at step 1 of case 6's run",
+               "BatchNorm layers 1, 2, 3, 4 and 5 (model[1], model[4], model[7], model[10], model[13]) ran in eval "
+               "mode (.training False), with the running statistics.")
+
+
+def test_each_batchnorm_layer_is_told_how_it_ran():
+    """A reviewer's answer: only the first BatchNorm in training mode. The message says so, layer by layer."""
+    def first_only(model, xb):
+        model[1].train()
+    message = fails_with(ex.check_case6_repair, step_with(before=first_only, train=False),
+                         "BatchNorm layer 1 (model[1]) ran in training mode (.training True)",
+                         "BatchNorm layers 2, 3, 4 and 5 (model[4], model[7], model[10], model[13]) ran in eval mode")
+    assert "do normalise with the batch's statistics" not in message
+
+
+def throw_away_forward(model, xb):
+    model.train()
+    model(gc.tensor(xb))  # (fills the running statistics, as a training forward does)
+    model.eval()
+
+
+def kaiming_once(model, xb):
+    if not getattr(model, "reinitialised", False):
+        model.reinitialised = True
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                layer.weight.data[...] = np.random.default_rng(0).normal(size=layer.weight.shape) * np.sqrt(
+                    2 / layer.weight.shape[0])
+
+
+def test_a_throw_away_forward_in_training_mode_does_not_pass():
+    """A reviewer's answer (it scored 3/3 when one call's running statistics were all that was checked):
+    one forward in training mode, then training in eval mode, at every step; with a re-initialisation too."""
+    fails_with(ex.check_case6_repair, step_with(before=throw_away_forward, train=False),
+               "ran in eval mode (.training False), with the running statistics, in 1 of 2 forward passes")
+
+    def both(model, xb):
+        kaiming_once(model, xb)
+        throw_away_forward(model, xb)
+    fails_with(ex.check_case6_repair, step_with(before=both, train=False),
+               "changed model[0].weight, model[3].weight, model[6].weight ... before optimizer.step()",
+               "The repair is the step")
+
+
+def test_the_step_keeps_the_network_and_steps_once():
+    """The repair is the step: no new initialisation (even in training mode), no new layers, one step."""
+    fails_with(ex.check_case6_repair, step_with(before=kaiming_once), "before optimizer.step()")
+
+    def shrink(model):
+        model[0].bias.data *= 0.5
+    fails_with(ex.check_case6_repair, step_with(after=shrink), "changed model[0].bias after optimizer.step()")
+
+    def replace(model, xb):
+        model.layers[0] = nn.Linear(64, 32)
+    fails_with(ex.check_case6_repair, step_with(before=replace), "replaced layers or parameters")
+    fails_with(ex.check_case6_repair, step_with(steps=2), "called optimizer.step() 2 times")
+    fails_with(ex.check_case6_repair, step_with(steps=0), "called optimizer.step() 0 times")
+
+
+def test_the_step_returns_the_batch_s_cross_entropy():
+    fails_with(ex.check_case6_repair, step_with(loss_of=lambda loss: None),
+               "train_step(model, optimizer, xb, yb) returned None: add a return")
+    fails_with(ex.check_case6_repair, step_with(loss_of=lambda loss: 0.0), "returned 0, but the cross-entropy")
+    fails_with(ex.check_case6_repair, step_with(loss_of=lambda loss: loss.item() / 2), "but the cross-entropy")
+    fails_with(ex.check_case6_repair, step_with(loss_of=lambda loss: "low"), "should return the loss as a float")
+
+    def other_batch(model, optimizer, xb, yb):
+        model.train()
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(gc.tensor(xb[::-1].copy())), yb[::-1].copy())
+        loss.backward()
         optimizer.step()
         return loss.item()
-    fails_with(ex.check_case6_repair, no_call, "running_mean = 0 and running_var = 1",
-               "normalised with these running statistics")
+    fails_with(ex.check_case6_repair, other_batch, "never ran the model on xb")
 
 
-def test_case6_wrong_causes_and_the_course_s_step_are_refused():
-    for cause in ("dead_relu", "exploding_init", "saturated_init", "lr_too_high"):
+def test_case6_wrong_causes_and_the_course_s_steps_are_refused():
+    for cause in ("dead_relu", "exploding_init", "saturated_init", "lr_too_high", "vanishing_init", "lr_too_low",
+                  "batchnorm_tiny_batch"):
         fails_with(lambda c: ex.check_cause(6, c), cause, "is not what went wrong in case 6")
 
-    def course_step(model, optimizer, xb, yb):
+    def calling(step):
+        def train_step(model, optimizer, xb, yb):
+            model.train()
+            return step(model, optimizer, xb, yb)
+        return train_step
+    fails_with(ex.check_case6_repair, calling(casebook._step), "runs gradcourse.casebook._runs._step", "scores 0")
+    for name, step in vars(casebook.faq).items():  # (a reviewer's answer: the FAQ cases' step)
+        if name.startswith("_") and callable(step) and "step" in name:
+            fails_with(ex.check_case6_repair, calling(step), "runs gradcourse.casebook.faq.", "scores 0")
+    fails_with(ex.check_case6_repair, calling(casebook.worked_example._case3_step), "runs gradcourse.casebook.",
+               "scores 0")
+
+    def through_training(model, optimizer, xb, yb):
         model.train()
-        return casebook._step(model, optimizer, xb, yb)
-    fails_with(ex.check_case6_repair, course_step, "runs gradcourse.casebook._step", "scores 0")
+        return gc.training._train_step(model, xb, yb, F.cross_entropy, optimizer, None, None, None, 0)
+    fails_with(ex.check_case6_repair, through_training, "runs gradcourse.training._train_step", "scores 0")
 
 
 def test_the_checkers_leave_the_course_generator_alone(capsys):

@@ -2,6 +2,7 @@
 refuses the course's own implementation. (test_exercises.py also uses exercise 6.1's
 dead_relu_fraction in its sections on what a student sees and on answers within reach; the margins
 of cases 7 and 8 are in test_casebook_faq.py.)"""
+import copy
 import math
 
 import numpy as np
@@ -26,6 +27,14 @@ def test_dead_relu_fraction(capsys):
     fails_with(ex.check_dead_relu_fraction, lambda a: 1 - dead_relu_fraction(a), "live units")
     fails_with(ex.check_dead_relu_fraction, lambda a: float(np.mean(np.any(a == 0, axis=0))), "for any example")
     fails_with(ex.check_dead_relu_fraction, lambda a: float(np.mean(np.all(a == 0, axis=1))), "wrong axis")
+    fails_with(ex.check_dead_relu_fraction, lambda a: 0.4, "expected 0.333", "shape (4, 3)")  # two inputs, visibly
+
+
+@pytest.mark.parametrize("checker, arguments", [(ex.check_dead_relu_fraction, "a"),
+                                                (ex.check_lr_range_test, "f, lo, hi, n, k=4.0"),
+                                                (ex.check_suggest_lr, "lrs, losses")])
+def test_an_answer_without_a_return_is_told_so(checker, arguments):
+    fails_with(checker, eval(f"lambda {arguments}: None"), "returned None: add a return")
 
 
 # ----- 6.3 lr_range_test: every argument, a factor other than 4, and a nan -------------------------
@@ -54,6 +63,33 @@ def variant(**kwargs):
     return lambda *args: lr_range_test(*args, **kwargs)
 
 
+def lr_range_test_in_log_space(step_fn, lr_min, lr_max, steps, diverge_factor=4.0):  # a right answer
+    lrs, losses, best = [], [], math.inf
+    for i in range(steps):
+        lr = math.exp(math.log(lr_min) + i / (steps - 1) * math.log(lr_max / lr_min))  # last digits differ
+        loss = step_fn(lr)
+        lrs.append(lr)
+        losses.append(loss)
+        if not math.isfinite(loss) or loss > diverge_factor * best:
+            break
+        best = min(best, loss)
+    return lrs, losses
+
+
+def lr_range_test_first_loss_unchecked(step_fn, lr_min, lr_max, steps, diverge_factor=4.0):
+    lrs, losses = [lr_min], [step_fn(lr_min)]
+    best = losses[0]
+    for i in range(1, steps):
+        lr = lr_min * (lr_max / lr_min) ** (i / (steps - 1))
+        loss = step_fn(lr)
+        lrs.append(lr)
+        losses.append(loss)
+        if not math.isfinite(loss) or loss > diverge_factor * best:
+            break
+        best = min(best, loss)
+    return lrs, losses
+
+
 def test_lr_range_test(capsys):
     passes(ex.check_lr_range_test, lr_range_test, capsys)
     passes(lambda f: ex.check_lr_range_test(f, runs=((1e-3, 100.0, 25, 3.0), (1e-5, 1.0, 50, 1.5))),
@@ -63,6 +99,61 @@ def test_lr_range_test(capsys):
     fails_with(ex.check_lr_range_test, variant(stop=False), "did not stop when the loss diverged")
     fails_with(ex.check_lr_range_test, variant(keep_last=False), "the loss that triggered the stop is missing")
     fails_with(ex.check_lr_range_test, variant(compare_with_first=True), "compared each loss with the first loss")
+
+
+def test_rates_computed_in_log_space_pass_the_visible_and_the_hidden_check(capsys):
+    passes(ex.check_lr_range_test, lr_range_test_in_log_space, capsys)
+    passes(lambda f: ex.check_lr_range_test(f, runs=((1e-3, 100.0, 25, 3.0), (1e-5, 1.0, 50, 1.5))),
+           lr_range_test_in_log_space, capsys)
+
+
+def test_the_visible_check_tries_a_loss_that_is_nan_at_the_first_step():
+    """The task states that the first loss ends the test too when it is not finite: checked visibly."""
+    fails_with(ex.check_lr_range_test, lr_range_test_first_loss_unchecked, "nan from the first step on",
+               "expected 1 rate (0.0001), got 2", "never checked the first loss")
+
+
+def test_a_test_that_runs_past_lr_max_or_steps_twice_per_rate_is_told_so():
+    def never_stops_on_its_own(step_fn, lr_min, lr_max, steps, diverge_factor=4.0):
+        lrs, losses, best, i = [], [], math.inf, 0
+        while True:  # past lr_max when the loss never diverges
+            lr = lr_min * (lr_max / lr_min) ** (i / (steps - 1))
+            loss = step_fn(lr)
+            lrs.append(lr)
+            losses.append(loss)
+            if not math.isfinite(loss) or loss > diverge_factor * best:
+                return lrs, losses
+            best, i = min(best, loss), i + 1
+
+    def looks_before_it_steps(step_fn, lr_min, lr_max, steps, diverge_factor=4.0):
+        lrs, losses = lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor)
+        step_fn(lrs[-1])  # one training step more than the rates it returns
+        return lrs, losses
+
+    fails_with(ex.check_lr_range_test, never_stops_on_its_own, "a loss that falls all the way to lr_max",
+               "more than steps = 41 times")
+    fails_with(ex.check_lr_range_test, looks_before_it_steps, "call step_fn once per rate")
+
+    def one_rate_short(step_fn, lr_min, lr_max, steps, diverge_factor=4.0):
+        lrs, losses, best = [], [], math.inf
+        for i in range(steps - 1):
+            lr = lr_min * (lr_max / lr_min) ** (i / (steps - 1))
+            loss = step_fn(lr)
+            lrs.append(lr)
+            losses.append(loss)
+            if not math.isfinite(loss) or loss > diverge_factor * best:
+                break
+            best = min(best, loss)
+        return lrs, losses
+
+    fails_with(ex.check_lr_range_test, one_rate_short, "a loss that falls all the way to lr_max",
+               "stopped before lr_max")
+
+
+def test_the_visible_check_leaves_diverge_factor_at_its_default_once():
+    def wrong_default(step_fn, lr_min, lr_max, steps, diverge_factor=2.0):
+        return lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor)
+    fails_with(ex.check_lr_range_test, wrong_default, "diverge_factor left at its default (4)")
 
 
 def test_the_visible_check_tries_a_factor_other_than_4_and_a_nan():
@@ -79,9 +170,9 @@ def test_the_visible_check_tries_a_factor_other_than_4_and_a_nan():
 def test_the_pass_line_names_what_was_checked(capsys):
     ex.check_lr_range_test(lr_range_test)
     shown = capsys.readouterr().out
-    assert "(0.0001, 10, 41, 4) and (0.001, 30, 30, 2)" in shown, shown
-    assert "stopping at lr = 1.33, 0.601 (the loss above diverge_factor times the best so far) and 0.316, 0.421 (nan)" \
-        in shown, shown
+    assert "(0.0001, 10, 41, default 4) and (0.001, 30, 30, 2)" in shown, shown
+    assert ("ending at lr = 1.33, 0.601 (the loss above diverge_factor times the best so far); at 0.316, 0.421 "
+            "(nan); at 0.0001, 0.001 (nan at the first step); at 10, 30 (lr_max reached)") in shown, shown
 
 
 # ----- 6.4 suggest_lr ----------------------------------------------------------------------------
@@ -94,6 +185,7 @@ def test_suggest_lr(capsys):
     fails_with(ex.check_suggest_lr, lambda lrs, losses: lrs[int(np.nanargmin(losses))], "suggest a tenth")
     fails_with(ex.check_suggest_lr, lambda lrs, losses: lrs[int(np.argmin(losses))] / 10, "np.nanargmin")
     fails_with(ex.check_suggest_lr, lambda lrs, losses: lrs[int(np.nanargmax(losses))] / 10, "highest loss")
+    fails_with(ex.check_suggest_lr, lambda lrs, losses: 0.00729, "for the losses [2.2, 1.4", "expected 0.009")
 
 
 # ----- 6.5 and 6.6: cases 7 and 8 ----------------------------------------------------------------
@@ -104,6 +196,8 @@ def test_cause(capsys):
     fails_with(lambda c: ex.check_cause(7, c), "lr_too_high", "is not what went wrong in case 7")
     fails_with(lambda c: ex.check_cause(8, c), "exploding_init", "is not what went wrong in case 8")
     fails_with(lambda c: ex.check_cause(7, c), "exploding_recurrent", "is not what went wrong in case 7")
+    fails_with(lambda c: ex.check_cause(7, c), "vanishing_init", "is not what went wrong in case 7")
+    fails_with(lambda c: ex.check_cause(8, c), "vanishing_recurrent", "is not what went wrong in case 8")
 
 
 def kaiming(model):  # the solution's repair of case 7
@@ -129,13 +223,23 @@ def smaller_inputs(model):  # the first layer's output shrinks, but every later 
 
 
 def a_new_network(model):
-    fresh = casebook.case7_model(0)
+    fresh = copy.deepcopy(model)
     kaiming(fresh)
     return fresh
 
 
 def a_wider_first_layer(model):
     model.layers[0] = nn.Linear(64, 48)
+
+
+def tanh_for_relu(model):  # a reviewer's answer: it used to end in an IndexError
+    for i, layer in enumerate(model.layers):
+        if isinstance(layer, nn.ReLU):
+            model.layers[i] = nn.Tanh()
+
+
+def a_forward_hook(model):  # the weights as they were, every output scaled down
+    model[0].register_forward_hook(lambda module, inputs, output: output * 0.1)
 
 
 def test_case7_repair(capsys):
@@ -146,6 +250,8 @@ def test_case7_repair(capsys):
     fails_with(ex.check_case7_repair, default_init, "it now shrinks layer by layer", "x0.71 per layer")
     fails_with(ex.check_case7_repair, a_new_network, "returned a new network", "in place")
     fails_with(ex.check_case7_repair, a_wider_first_layer, "changed the network's layers")
+    fails_with(ex.check_case7_repair, tanh_for_relu, "model[1] was a ReLU, is now a Tanh", "keep the layers as they are")
+    fails_with(ex.check_case7_repair, a_forward_hook, "model[0] has a new forward, or a forward hook")
 
 
 def rescale_recurrent(model):  # the solution's repair of case 8
@@ -165,12 +271,31 @@ def half_the_recurrent_weight(model):  # spectral radius about 2: still above 1
     model.rnn.weight_hh.data *= 0.5
 
 
+def no_recurrence(model):  # a reviewer's answer: h_8 reads the last row only (0.784, 0.744, 0.804 by accuracy)
+    model.rnn.weight_hh.data[...] = 0.0
+
+
+def a_tanh_rnn(model):
+    model.rnn.nonlinearity = "tanh"
+
+
 def test_case8_repair(capsys):
     passes(ex.check_case8_repair, rescale_recurrent, capsys)
     passes(ex.check_case8_repair, orthogonal_recurrent, capsys)
     fails_with(ex.check_case8_repair, smaller_input_weights, "still grows back through time",
-               "What multiplies it once per step", "0.8")
-    fails_with(ex.check_case8_repair, half_the_recurrent_weight, "still grows back through time", "x1.3 per step back")
+               "What multiplies it once per step", "between x0.3 and x1.5")
+    fails_with(ex.check_case8_repair, half_the_recurrent_weight, "still grows back through time",
+               "x1.26, x1.48, x1.53 over seeds [0, 1, 2]")
+    fails_with(ex.check_case8_repair, no_recurrence, "vanishes back through time",
+               "no gradient at all reaches h_1, h_2, h_3, h_4, h_5, h_6, h_7", "x0, x0, x0")
+    fails_with(ex.check_case8_repair, a_tanh_rnn, "model.rnn.nonlinearity was 'relu', is now 'tanh'")
+
+
+def test_the_pass_lines_of_case8_name_the_band(capsys):
+    ex.check_case8_repair(rescale_recurrent)
+    shown = capsys.readouterr().out
+    assert "changes by x0.478, x0.628, x0.631 over seeds [0, 1, 2] (before any step), each between x0.3 and x1.5" \
+        in shown, shown
 
 
 def test_the_hints_of_a_repair_that_breaks_the_network_otherwise():
@@ -189,13 +314,13 @@ def test_the_hints_of_a_repair_that_breaks_the_network_otherwise():
 
     fails_with(ex.check_case7_repair, zero_weights, "hidden layer 1 outputs 0 for every training digit")
     fails_with(ex.check_case7_repair, nan_weights, "the hidden activations are nan")
-    fails_with(ex.check_case8_repair, silent_recurrence, "no gradient reaches some of the hidden states")
+    fails_with(ex.check_case8_repair, silent_recurrence, "vanishes back through time", "no gradient at all reaches h_1")
 
 
 def test_a_repair_is_the_student_s_own():
     def trains_case7_itself(model):
         casebook.case7_training(0)
-    fails_with(ex.check_case7_repair, trains_case7_itself, "runs gradcourse.casebook (its training runs)",
+    fails_with(ex.check_case7_repair, trains_case7_itself, "runs gradcourse.casebook", "the course's own code",
                "scores 0")
 
     def not_written(model):

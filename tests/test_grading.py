@@ -341,7 +341,8 @@ def test_in_a_kernel_a_failed_check_is_a_short_block_and_a_pass_is_rich_output(t
     (passed,), (error,), (own_bug,) = (cell.outputs for cell in nb.cells)
     # a ✓ is rich output: green HTML in Jupyter, the same line as text/plain (which nbval compares)
     assert passed.output_type == "display_data"
-    assert passed.data["text/plain"] == "✓ dead_relu_fraction: 2 of 5 units are zero on every example -> 0.4"
+    assert passed.data["text/plain"] == ("✓ dead_relu_fraction: 2 of 5 units are zero on every example -> 0.4; "
+                                         "1 of 3 units are zero on every example -> 0.333")
     assert "✓ dead_relu_fraction" in passed.data["text/html"] and "#2e7d32" in passed.data["text/html"]
     # a failure is still an error (nbgrader and `gradcourse grade` count the cell failed) ...
     assert error.output_type == "error" and error.ename == "ExerciseError" and "zero entries" in error.evalue

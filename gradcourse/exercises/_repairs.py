@@ -1,10 +1,30 @@
 """What every measure-diagnose-repair exercise shares: naming the cause, and grading a repaired run."""
+import inspect
+import sys
+
 from .. import casebook
-from ._core import ExerciseError, _call, _name, _passed
+from ._core import COURSE_IMPLEMENTATIONS, ExerciseError, _call, _name, _passed, register_course_implementations
+
+
+def _casebook_functions():
+    """{qualified name: function} of every function the casebook defines: its runs, its steps, its builders."""
+    found = {}
+    for module_name, module in sorted(sys.modules.items()):
+        if module is not None and module_name.startswith("gradcourse.casebook"):
+            for name, value in vars(module).items():
+                if inspect.isfunction(value) and value.__module__ == module_name:
+                    found[f"{module_name}.{name}"] = value
+    return found
+
+
+register_course_implementations("casebook", _casebook_functions())
 
 
 def _watched_repair(fn, course):
-    """`fn` as the casebook calls it, refusing (as `_call` does) the `course` code and the checkers'."""
+    """`fn` as the casebook calls it, refusing (as `_call` does) the `course` code, the checkers' and any
+    of the casebook's own functions (a repair that runs the casebook's step is not a repair)."""
+    course = tuple(course) + COURSE_IMPLEMENTATIONS["casebook"]
+
     def watched(*args):
         __tracebackhide__ = True
         return _call(fn, *args, course=course)

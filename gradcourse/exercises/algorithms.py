@@ -1,5 +1,5 @@
 """Exercises 3 (algorithms): cosine annealing, one step of Adam, a residual block, clipping by norm,
-and case 5 (a run whose clipping does not work) to measure, diagnose and repair."""
+and case 5 (a clipped run at a large learning rate) to measure, diagnose and repair."""
 import numpy as np
 
 from .. import casebook, functional, nn, optim, schedules, training

@@ -1,33 +1,21 @@
 """Exercises 1 (background): a training step, the weight gradient of each layer, and the gradient
 reaching each layer's output."""
-import inspect
 import math
 import numbers
-import types
 
 import numpy as np
 
-from .. import casebook, diagnostics, nn, optim, training
+from .. import diagnostics, nn, optim, training
 from ..autograd import Tensor
 from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _call, _close,
                     _course_generator_untouched, _fmt, _passed, _recognise, register_course_implementations)
-
-
-def _casebook_training_steps():
-    """{name: function} of the training steps and runs of `gradcourse.casebook`: every function of its modules
-    named `_step`, `..._step`, `_run` or `_train` (found by name, so that a case added later is covered too)."""
-    modules = [casebook] + [module for module in vars(casebook).values() if isinstance(module, types.ModuleType)
-                            and module.__name__.startswith(casebook.__name__ + ".")]
-    return {f"{function.__module__}.{name}": function
-            for module in modules for name, function in vars(module).items()
-            if inspect.isfunction(function) and function.__module__.startswith(casebook.__name__)
-            and (name.endswith("_step") or name in ("_run", "_train"))}
+from ._repairs import _casebook_functions
 
 
 register_course_implementations("training_step", {
     "gradcourse.training.fit": training.fit,
     "gradcourse.training._train_step (fit's own step)": training._train_step,
-    **_casebook_training_steps(),
+    **_casebook_functions(),  # (its training steps and runs among them)
 })
 register_course_implementations("layer_gradient_norms", {
     "gradcourse.diagnostics.gradient_norms": diagnostics.gradient_norms,

@@ -1,6 +1,6 @@
 """Exercises 2 (core concepts): the sigmoid in the autograd, a gradient by hand, a bound on a deep
 gradient, an initialisation that keeps the signal through 30 layers, the spectrum of a network's
-Jacobian, and case 4 (a network that learns far too slowly) to measure, diagnose and repair."""
+Jacobian, and case 4 (a loss that falls, a test accuracy that lags) to measure, diagnose and repair."""
 import math
 
 import numpy as np
@@ -11,7 +11,7 @@ from ..rng import seeded
 from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _backward_through, _call, _check_shape,
                     _close, _course_generator_untouched, _finite_difference, _fmt, _name, _passed, _recognise,
                     _refuse_course_code, _watched, _worst, register_course_implementations)
-from ._repairs import _check_accuracies, _watched_repair, check_cause
+from ._repairs import _check_accuracies, _check_kept_layout, _layout, _watched_repair, check_cause
 
 
 register_course_implementations("sigmoid", {
@@ -45,7 +45,7 @@ def _returned_none(what):
 
 
 def _shape_of(x):
-    return " x ".join(map(str, x.shape)) or "0-d"
+    return f"{x.size}-entry" if x.ndim == 1 else " x ".join(map(str, x.shape)) or "0-d"
 
 
 def _raised(error, x, part):
@@ -124,8 +124,9 @@ def _sigmoid_gradient(sigmoid, x, upstream, course):
 
 def _check_backward_shape(got, x):
     if got is None:
-        raise ExerciseError("no gradient reached x: return record_op(out, (x,), backward) so the engine "
-                            "knows x is the input")
+        raise ExerciseError("no gradient reached x. If your backward(g) returned None: add a return, a tuple "
+                            "with one gradient per input (`return (g * ...,)`); and return record_op(out, (x,), "
+                            "backward), so that the engine knows x is the input")
     if np.shape(got) != x.shape:
         raise ExerciseError(f"the gradient reaching x has shape {np.shape(got)}, expected {x.shape}: backward "
                             f"must return a tuple with one gradient per input, e.g. `return (g * ...,)` "
@@ -543,22 +544,15 @@ def _saturated_fractions(model, seed):
 SATURATION_BOUND = 0.2
 
 
-def _layout(model):
-    """What a repair must keep: each layer's type and its parameters' shapes."""
-    return [(type(layer).__name__, [p.shape for p in layer.parameters()]) for layer in model]
-
-
 def _repaired_case4(repair, watched, seed):
     """Case 4's network for `seed`, changed by your repair as the case changes it, or a ✗ if the repair
     changed the network's layers or left a parameter nan or inf."""
     __tracebackhide__ = True
     model = casebook.case4_model(seed)
-    before = _layout(model)
+    layout = _layout(model)
     with seeded(seed + casebook.core_concepts._REPAIR_SEED):
         watched(model)
-    if _layout(model) != before:
-        raise ExerciseError(f"{_name(repair)}(model) changed the network's layers or the shapes of their "
-                            f"parameters: the task keeps the network and changes only its parameters' .data")
+    _check_kept_layout(repair, layout, model)
     if not all(np.all(np.isfinite(p.data)) for p in model.parameters()):
         raise ExerciseError(f"after {_name(repair)}(model) a parameter holds nan or inf")
     return model
@@ -581,6 +575,8 @@ def check_case4_repair(repair, seeds=(0, 1, 2, 3, 4, 5)):
                 f"digits beyond |tanh| > 0.97 (seed {worst}); the task allows at most {SATURATION_BOUND:.0%} in "
                 f"every layer. There the slope 1 - tanh^2 is below 0.06: such a unit passes almost no gradient "
                 f"and hardly moves. Change what drives them there, in every layer.")
+        _passed(f"after {_name(repair)}(model) the tanh layers saturate at most {shown} of their outputs on the "
+                f"training digits (seed {worst}, the worst of {len(seeds)}; the bound is {SATURATION_BOUND:.0%})")
         accuracies = casebook.case4_measure(watched, seeds)
     weights = [layer.weight.data for model in models.values() for layer in model if isinstance(layer, nn.Linear)]
     if any(np.std(W) == 0 for W in weights):
@@ -591,8 +587,6 @@ def check_case4_repair(repair, seeds=(0, 1, 2, 3, 4, 5)):
                 f"Measure the repaired network's activations and gradients "
                 f"(gc.diagnostics.measure_at_init) before training it, and its loss per step.")
     _check_accuracies(4, accuracies, seeds, f"after {_name(repair)}(model)", hint)
-    _passed(f"after {_name(repair)}(model) the tanh layers saturate at most {shown} of their outputs "
-            f"(seed {worst}, the worst of {len(seeds)}; the bound is {SATURATION_BOUND:.0%})")
 
 
 CHECKERS = [check_sigmoid_forward, check_sigmoid_backward, check_linreg_gradient, check_jacobian_bound,

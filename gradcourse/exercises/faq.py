@@ -64,17 +64,18 @@ def check_dead_relu_fraction(dead_relu_fraction, activations=None):
                      np.mean(np.all(per_unit == 0, axis=1)))]
         if np.ndim(got) != 0 or not _close(got, expected):
             hint = _recognise(got, mistakes) or "a unit is dead when its column is 0 in every row"
-            raise ExerciseError(f"for activations of shape {a.shape}: expected {expected:.3g} ({int(dead.sum())} "
-                                f"of {dead.size} units are 0 for every example), got {_fmt(got)}: {hint}")
-        counted.append(f"shape {a.shape}: {int(dead.sum())} of {dead.size} units zero on every example -> "
-                       f"{expected:.3g}")
-    _passed(f"dead_relu_fraction on activations of {' and of '.join(counted)}")
+            raise ExerciseError(f"expected {expected:.3g} ({int(dead.sum())} of {dead.size} units are 0 for every "
+                                f"example, in activations of shape {a.shape}), got {_fmt(got)}: {hint}")
+        counted.append(f"{int(dead.sum())} of {dead.size} units are zero on every example -> {expected:.3g}")
+    _passed(f"dead_relu_fraction: {'; '.join(counted)}")
 
 
 def _fake_training_loss(lr, curve="rises"):
     """A loss curve like a real range test's: flat for tiny lr, lowest at 0.1, then rising steadily
     (curve "rises", nan past 3), or turning nan past 0.3 before it has risen far (curve "nan"), or nan
-    from the first step on (curve "nan_first")."""
+    from the first step on (curve "nan_first"); or falling all the way to lr_max (curve "falls")."""
+    if curve == "falls":
+        return 2.0 / (1.0 + lr)
     if curve == "nan_first" or lr > (0.3 if curve == "nan" else 3.0):
         return math.nan
     x = math.log10(lr) + 1
@@ -84,7 +85,7 @@ def _fake_training_loss(lr, curve="rises"):
 # The settings the visible check runs: (lr_min, lr_max, steps, diverge_factor), the factor once left at
 # its default (None) and once not 4; each on every curve of _fake_training_loss
 RANGE_TEST_RUNS = ((1e-4, 10.0, 41, None), (1e-3, 30.0, 30, 2.0))
-RANGE_TEST_CURVES = ("rises", "nan", "nan_first")
+RANGE_TEST_CURVES = ("rises", "nan", "nan_first", "falls")
 DEFAULT_DIVERGE_FACTOR = 4.0
 
 
@@ -92,19 +93,26 @@ def _check_range_test_run(lr_range_test, course, lr_min, lr_max, steps, diverge_
     """One run of your range test on a fake loss curve; the rate where it stopped, and why."""
     __tracebackhide__ = True
 
-    def step_fn(lr):
-        return _fake_training_loss(lr, curve)
-
     if diverge_factor is None:  # left at its default
-        result = _call(lr_range_test, step_fn, lr_min, lr_max, steps, course=course)
-        diverge_factor = DEFAULT_DIVERGE_FACTOR
+        arguments, diverge_factor = (lr_min, lr_max, steps), DEFAULT_DIVERGE_FACTOR
         setting = (f"lr_min = {lr_min:g}, lr_max = {lr_max:g}, steps = {steps}, diverge_factor left at its default "
                    f"({diverge_factor:g})")
     else:
-        result = _call(lr_range_test, step_fn, lr_min, lr_max, steps, diverge_factor, course=course)
+        arguments = (lr_min, lr_max, steps, diverge_factor)
         setting = f"lr_min = {lr_min:g}, lr_max = {lr_max:g}, steps = {steps}, diverge_factor = {diverge_factor:g}"
-    if curve == "nan_first":
-        setting += ", a loss that is nan from the first step on"
+    setting += {"nan_first": ", a loss that is nan from the first step on",
+                "falls": ", a loss that falls all the way to lr_max"}.get(curve, "")
+    calls = []
+    too_many = ExerciseError(f"with {setting}: {_name(lr_range_test)} called step_fn more than steps = {steps} "
+                             f"times: the test runs one training step per rate, for at most `steps` rates")
+
+    def step_fn(lr):  # (it runs inside your code, so it calls none of the checkers' functions but the loss)
+        calls.append(lr)
+        if len(calls) > steps:  # (a test that never stops would otherwise never end)
+            raise too_many
+        return _fake_training_loss(lr, curve)
+
+    result = _call(lr_range_test, step_fn, *arguments, course=course)
     _returned(lr_range_test, result)
     if not isinstance(result, tuple) or len(result) != 2:
         raise ExerciseError(f"lr_range_test should return a tuple (lrs, losses), got {type(result).__name__}")
@@ -143,6 +151,8 @@ def _check_range_test_run(lr_range_test, course, lr_min, lr_max, steps, diverge_
                 ("the test never checked the first loss: a first loss that is not finite ends the test too, "
                  "after that step", until_divergence(every_lr, check_first=False)[0] if curve == "nan_first"
                  else None),
+                ("the test stopped before lr_max: when the loss never diverges, it runs all `steps` rates, the last "
+                 "one lr_max", expected_lrs[:-1] if curve == "falls" else None),
                 ("the test did not stop when the loss diverged: break after the first loss that is not finite "
                  "or exceeds diverge_factor * best", every_lr),
                 ("the loss that triggered the stop is missing: append it, then break", expected_lrs[:-1]),
@@ -169,6 +179,9 @@ def _check_range_test_run(lr_range_test, course, lr_min, lr_max, steps, diverge_
     if not _close(losses, expected_losses):
         raise ExerciseError(f"with {setting}: the rates are right but the losses are not the values step_fn(lr) "
                             f"returned, in order")
+    if len(calls) != lrs.size:
+        raise ExerciseError(f"with {setting}: step_fn ran {len(calls)} training steps, but lrs has {lrs.size} rates: "
+                            f"call step_fn once per rate, and record each rate with its loss")
     last = expected_losses[-1]
     why = ("nan at the first step" if len(expected_lrs) == 1 and not np.isfinite(last) else "nan"
            if not np.isfinite(last) else "the loss above diverge_factor times the best so far"
@@ -182,8 +195,8 @@ def check_lr_range_test(lr_range_test, runs=RANGE_TEST_RUNS):
     Rates grow geometrically from lr_min to lr_max; the test stops after the first loss that is not
     finite or exceeds diverge_factor times the best so far (that loss is kept), the first loss too.
     Each of `runs`, a setting (lr_min, lr_max, steps, diverge_factor), diverge_factor None for its
-    default, is tried on three loss curves: one that rises past diverge_factor times its best, one
-    that turns nan first, one that is nan from the first step on. (Rates are compared to within a
+    default, is tried on four loss curves: one that rises past diverge_factor times its best, one
+    that turns nan first, one that is nan from the first step on, one that falls all the way. (Rates are compared to within a
     relative 1e-6: computed in log space, they may differ from the formula in the last digits.)
     """
     __tracebackhide__ = True
@@ -196,8 +209,8 @@ def check_lr_range_test(lr_range_test, runs=RANGE_TEST_RUNS):
     settings = " and ".join("(" + ", ".join("default 4" if v is None else f"{v:g}" for v in run) + ")"
                             for run in runs)
     _passed(f"lr_range_test with (lr_min, lr_max, steps, diverge_factor) = {settings}: the geometric rates and "
-            f"their losses, stopping at lr = "
-            + "; at ".join(f"{', '.join(lrs)} ({why})" for why, lrs in reasons.items()) + "; that loss kept")
+            f"their losses (the loss that ended the test kept), ending at lr = "
+            + "; at ".join(f"{', '.join(lrs)} ({why})" for why, lrs in reasons.items()))
 
 
 # Two range tests' curves (lrs, losses, position of the lowest finite loss) for the visible check, the rates x3
@@ -220,9 +233,7 @@ def check_suggest_lr(suggest_lr):
                         ("this is the rate at the nan loss: np.argmin returns the position of a nan, so use "
                          "np.nanargmin or skip non-finite losses", lrs[int(np.argmin(losses))] / 10),
                         ("this is a tenth of the rate at the highest loss: use the lowest",
-                         lrs[int(np.nanargmax(np.where(np.isfinite(losses), losses, np.nan)))] / 10),
-                        ("this is a tenth of the rate at the infinite loss: ignore every loss that is not finite",
-                         lrs[int(np.nanargmax(losses))] / 10)]
+                         lrs[int(np.nanargmax(np.where(np.isfinite(losses), losses, np.nan)))] / 10)]
         if np.ndim(got) != 0 or not _close(got, expected):
             hint = _recognise(got, mistakes) or "take a tenth of the rate whose loss is the lowest finite one"
             raise ExerciseError(f"for the losses {_fmt(np.array(losses))}: expected {expected:.3g} (a tenth of "
@@ -387,7 +398,7 @@ def check_case8_repair(repair, seeds=(0, 1, 2)):
     with _course_generator_untouched():
         reaching = [_gradient_through_time(_repaired(checked, casebook.case8_model, seed), seed) for seed in seeds]
     factors = [_factor_per_step_back(r) for r in reaching]
-    shown = ", ".join(f"x{f:.2g}" for f in factors)
+    shown = ", ".join(f"x{f:.3g}" for f in factors)
     band = (f"per step back through time, the gradient reaching the hidden states changes by {shown} over seeds "
             f"{list(seeds)} (from h_8 back to h_1, on 256 training digits, before any step); it must change "
             f"by between x{low:g} and x{high:g} in every seed")

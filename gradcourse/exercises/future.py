@@ -37,8 +37,8 @@ def _course_training_steps():
 
     steps = {"gradcourse.casebook (its training runs)": casebook._run,
              "gradcourse.training._train_step": training._train_step, "gradcourse.training.fit": training.fit}
-    modules = [sys.modules[casebook._run.__module__]] + [getattr(casebook, m) for m in casebook.__dict__
-                                                          if isinstance(getattr(casebook, m), types.ModuleType)]
+    modules = [module for name, module in sys.modules.items()
+               if module is not None and name.startswith(casebook.__name__ + ".")]
     for module in modules:
         for name, value in vars(module).items():
             if isinstance(value, types.FunctionType) and value.__module__ == module.__name__:

@@ -33,12 +33,12 @@ MISTAKES = {
                              "each gradient was clipped on its own"),
     # what the loss alone suggests; the lengths of the steps say otherwise
     "case5-cause-tests": ({"case5-cause": 'cause5 = "lr_too_high"'}, '"lr_too_high"'),
+    # a reviewer's answer that scored 3/3 once: the clipped, accumulated gradient still trains case 5
     "case5-tests": ({"case5": "def train_step(model, optimizer, xb, yb):\n"
-                              "    optimizer.zero_grad()\n"
                               "    loss = gc.functional.cross_entropy(model(gc.tensor(xb)), yb)\n"
                               "    loss.backward()\n"
-                              "    optimizer.step()\n"
                               "    gc.optim.clip_grad_norm_(model.parameters(), casebook.CASE5_MAX_NORM)\n"
+                              "    optimizer.step()\n"
                               "    return loss.item()"},
-                    "clips after the step"),
+                    "the gradients accumulate"),
 }

@@ -17,12 +17,12 @@ MISTAKES = {
                                         "g.sum(axis=0)\n"
                                         "    return record_op(out, (x, gamma, beta), backward)"},
                          "treats the batch's mean and variance as constants"),
-    # PyTorch's LSTM has two bias vectors too, and the gate adds them
+    # the value of the worked example written in, whatever value is passed
     "forget-bias-tests": ({"forget-bias": "def set_forget_bias(lstm, value):\n"
                                           "    H = lstm.hidden_size\n"
-                                          "    lstm.bias_ih.data[H:2 * H] = value\n"
-                                          "    lstm.bias_hh.data[H:2 * H] = value"},
-                          "both bias_ih and bias_hh hold 1.5"),
+                                          "    lstm.bias_ih.data[H:2 * H] = 1.5\n"
+                                          "    lstm.bias_hh.data[H:2 * H] = 0.0"},
+                          "your function ignores value"),
     # the loss of a sequence model that predicts at every step, not the task's
     "input-gradients-tests": ({"input-gradients": "def input_gradient_norms(lstm, x):\n"
                                                   "    x = gc.tensor(x, requires_grad=True)\n"
@@ -32,13 +32,23 @@ MISTAKES = {
                               "reads every step's hidden state"),
     # the activations shrink layer by layer towards 0, as if the ReLUs were dying
     "case6-cause-tests": ({"case6-cause": 'cause6 = "dead_relu"'}, "is not what went wrong in case 6"),
-    # model.train without the call: an attribute read, which changes nothing
+    # read as vanishing_init: a Kaiming re-initialisation at the first step, and a throw-away forward pass in
+    # training mode (which fills the running statistics) before training in eval mode (a reviewer's answer)
     "case6-tests": ({"case6": "def train_step(model, optimizer, xb, yb):\n"
-                              "    model.train\n"
+                              "    if not getattr(model, 'reinitialised', False):\n"
+                              "        model.reinitialised = True\n"
+                              "        for layer in model:\n"
+                              "            if isinstance(layer, nn.Linear):\n"
+                              "                fan_in = layer.weight.shape[0]\n"
+                              "                layer.weight.data[...] = np.random.default_rng(0).normal(\n"
+                              "                    size=layer.weight.shape) * np.sqrt(2 / fan_in)\n"
+                              "    model.train()\n"
+                              "    model(gc.tensor(xb))\n"
+                              "    model.eval()\n"
                               "    optimizer.zero_grad()\n"
                               "    loss = gc.functional.cross_entropy(model(gc.tensor(xb)), yb)\n"
                               "    loss.backward()\n"
                               "    optimizer.step()\n"
                               "    return loss.item()"},
-                    "normalised with these running statistics"),
+                    "changed model[0].weight, model[3].weight, model[6].weight ... before optimizer.step()"),
 }

@@ -5,19 +5,20 @@ MISTAKES = {
     "dead-relu-tests": ({"dead-relu": "def dead_relu_fraction(activations):\n"
                                       "    return float(np.mean(activations == 0))"},
                         "fraction of zero entries"),
-    # diverge_factor written into the rule: right at the default 4, wrong for the factor 2 the test passes
+    # the first loss taken before the loop and never checked: a nan there does not end the test
     "lr-range-test-tests": ({"lr-range-test": "def lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor=4.0):\n"
-                                              "    lrs, losses, best = [], [], math.inf\n"
-                                              "    for i in range(steps):\n"
+                                              "    lrs, losses = [lr_min], [step_fn(lr_min)]\n"
+                                              "    best = losses[0]\n"
+                                              "    for i in range(1, steps):\n"
                                               "        lr = lr_min * (lr_max / lr_min) ** (i / (steps - 1))\n"
                                               "        loss = step_fn(lr)\n"
                                               "        lrs.append(lr)\n"
                                               "        losses.append(loss)\n"
-                                              "        if not math.isfinite(loss) or loss > 4 * best:\n"
+                                              "        if not math.isfinite(loss) or loss > diverge_factor * best:\n"
                                               "            break\n"
                                               "        best = min(best, loss)\n"
                                               "    return lrs, losses"},
-                            "use the argument, not a fixed 4"),
+                            "never checked the first loss"),
     # np.argmin returns the position of a nan
     "suggest-lr-tests": ({"suggest-lr": "def suggest_lr(lrs, losses):\n"
                                         "    return lrs[int(np.argmin(losses))] / 10"},
@@ -30,10 +31,10 @@ MISTAKES = {
                               "        if isinstance(layer, nn.Linear):\n"
                               "            layer.bias.data[...] = 0.0"},
                     "it still grows layer by layer"),
-    # it is initialised too large, but not layer by layer: one weight, once per time step
-    "case8-cause-tests": ({"case8-cause": 'cause8 = "exploding_init"'}, "is not what went wrong in case 8"),
-    # smaller inputs: the first hidden state shrinks, but the product through time is the same
+    # |dL/dh_t| read forwards in time: it falls from h_1 to h_8, that is, it grows back through time
+    "case8-cause-tests": ({"case8-cause": 'cause8 = "vanishing_recurrent"'}, "is not what went wrong in case 8"),
+    # no recurrence at all: h_8 reads the last row only, and no gradient reaches h_1, ..., h_7
     "case8-tests": ({"case8": "def repair8(model):\n"
-                              "    model.rnn.weight_ih.data *= 0.1"},
-                    "still grows back through time"),
+                              "    model.rnn.weight_hh.data[...] = 0.0"},
+                    "vanishes back through time"),
 }
