@@ -12,7 +12,7 @@ from gradcourse import functional as F
 from gradcourse import nn
 from gradcourse.autograd import record_op
 
-from checking import fails_with, passes
+from checking import ResidualBlock, fails_with, passes
 
 
 def test_exercise_error_is_an_assertion_error():
@@ -137,17 +137,6 @@ def test_linreg_gradient(capsys):
 
 
 # (the tests of 2.3 and of the later exercises of notebook 2 are in test_exercises_02.py)
-
-
-# ----- 03 algorithms -------------------------------------------------------------------------
-# (the checkers' tests are in test_exercises_03.py; this block is used by the tests below)
-class ResidualBlock(nn.Module):
-    def __init__(self, width):
-        self.fc1 = nn.Linear(width, width)
-        self.fc2 = nn.Linear(width, width)
-
-    def forward(self, x):
-        return x + self.fc2(F.relu(self.fc1(x)))
 
 
 # ----- 04 worked example ---------------------------------------------------------------------
