@@ -347,6 +347,7 @@ def test_case1_repair(capsys):
     fails_with(ex.check_case1_repair, 0.01, "too slowly", "0.85")
     fails_with(ex.check_case1_repair, 2.0, "overshoots")
     fails_with(ex.check_case1_repair, 3.0, "no smaller than the rate case 1 was run at")
+    fails_with(ex.check_case1_repair, 0.9, "at 1.5 times your rate (1.35)", "overshoots")  # just below the edge
     fails_with(ex.check_case1_repair, None, "lr should be a number")
 
 
@@ -369,6 +370,15 @@ def test_case3_repair(capsys):
     passes(ex.check_case3_repair, train_step, capsys)
     fails_with(ex.check_case3_repair, zero_grad_after_backward, "did not move the weights", "between backward() and step()")
     passes(ex.check_case3_repair, zero_grad_after_step, capsys)
+    for returns, phrase in ((lambda loss: None, "returned None"), (lambda loss: loss, "returned a Tensor"),
+                            (lambda loss: 0.0, "not the batch's cross-entropy loss")):
+        def step_returning(model, optimizer, xb, yb, returns=returns):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(gc.tensor(xb)), yb)
+            loss.backward()
+            optimizer.step()
+            return returns(loss)
+        fails_with(ex.check_case3_repair, step_returning, phrase)
     fails_with(ex.check_case3_repair, never_zero_grad, "sum of both calls' gradients", "never clears it")
     fails_with(ex.check_case3_repair, casebook_step, "runs gradcourse.casebook._runs._step, the course's own code")
 

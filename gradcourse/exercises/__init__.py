@@ -33,6 +33,7 @@ exercises share. Every checker is importable from here; `CHECKERS` lists them by
 """
 from . import algorithms, background, core_concepts, faq, future, worked_example
 from ._core import COURSE_IMPLEMENTATIONS, ExerciseError, Passed
+from ._repairs import other_seeds
 
 # Each notebook's module lists its checkers in CHECKERS; all of them are importable from here.
 _MODULES = {"01_background": background, "02_core_concepts": core_concepts, "03_algorithms": algorithms,

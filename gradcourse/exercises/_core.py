@@ -7,6 +7,7 @@ import html
 import inspect
 import sys
 import textwrap
+import threading
 
 import numpy as np
 
@@ -154,7 +155,8 @@ def _watched(fn, course, call, *args):
     """`call(*args)`, failing if it runs one of the `course` implementations or this module's code.
 
     (sys.setprofile sees every Python function call while your code runs, wherever it comes from:
-    passed directly, wrapped in a lambda, imported under another name.)
+    passed directly, wrapped in a lambda, imported under another name; threading.setprofile sees
+    the calls of any thread your code starts.)
     """
     __tracebackhide__ = True
     functions = _course_functions()
@@ -165,13 +167,15 @@ def _watched(fn, course, call, *args):
         if event == "call" and not found and frame.f_code in forbidden:
             found.append(forbidden[frame.f_code])
 
-    previous = sys.getprofile()
+    previous, previous_in_threads = sys.getprofile(), threading.getprofile()
     sys.setprofile(profile)
+    threading.setprofile(profile)
     try:
         return call(*args)
     finally:
         switched_off = sys.getprofile() is not profile
         sys.setprofile(previous)
+        threading.setprofile(previous_in_threads)
         if found:
             raise _not_yours(fn, f"runs {found[0]}")
         if switched_off:

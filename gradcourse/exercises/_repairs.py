@@ -1,8 +1,9 @@
 """What every measure-diagnose-repair exercise shares: naming the cause, and grading a repaired run."""
+import contextlib
 import inspect
 import sys
 
-from .. import casebook
+from .. import casebook, training
 from ._core import COURSE_IMPLEMENTATIONS, ExerciseError, _call, _name, _passed, register_course_implementations
 
 
@@ -17,12 +18,13 @@ def _casebook_functions():
     return found
 
 
-register_course_implementations("casebook", _casebook_functions())
+register_course_implementations("casebook", {**_casebook_functions(), "gradcourse.training.fit": training.fit,
+                                             "gradcourse.training._train_step": training._train_step})
 
 
 def _watched_repair(fn, course):
-    """`fn` as the casebook calls it, refusing (as `_call` does) the `course` code, the checkers' and any
-    of the casebook's own functions (a repair that runs the casebook's step is not a repair)."""
+    """`fn` as the casebook calls it, refusing (as `_call` does) the `course` code, the checkers', any
+    of the casebook's own functions and the course's training step (a repair that runs them is not a repair)."""
     course = tuple(course) + COURSE_IMPLEMENTATIONS["casebook"]
 
     def watched(*args):
@@ -66,10 +68,30 @@ def check_cause(case, cause):
     _passed(f'case {case}: "{cause}" is the cause')
 
 
+_tolerance = [0.0]  # how far below the threshold a seed may end: 0, or OTHER_SEEDS_TOLERANCE inside other_seeds()
+OTHER_SEEDS_TOLERANCE = 0.05
+
+
+@contextlib.contextmanager
+def other_seeds(tolerance=OTHER_SEEDS_TOLERANCE):
+    """Grade a repair on seeds it was not tuned on: each may end up to `tolerance` below the threshold.
+
+    (The hidden tests train each case on three more seeds. A repair tuned until the visible check
+    passes sits near the threshold there, and accuracy varies from seed to seed: the tolerance keeps
+    such a repair from failing on other seeds by chance, while a repair that does not fix the cause
+    still fails by far.)
+    """
+    _tolerance.append(tolerance)
+    try:
+        yield
+    finally:
+        _tolerance.pop()
+
+
 def _check_accuracies(case, accuracies, seeds, what, hint):
     shown = ", ".join(f"{a:.3f}" for a in accuracies)
-    if min(accuracies) < casebook.threshold(case):
+    required = round(casebook.threshold(case) - _tolerance[-1], 3)
+    if min(accuracies) < required:
         raise ExerciseError(f"case {case} {what}: test accuracy {shown} over seeds {list(seeds)}; every seed "
-                            f"needs at least {casebook.threshold(case)}. {hint}")
-    _passed(f"case {case} {what}: test accuracy {shown} over seeds {list(seeds)}, each at least "
-            f"{casebook.threshold(case)}")
+                            f"needs at least {required:g}. {hint}")
+    _passed(f"case {case} {what}: test accuracy {shown} over seeds {list(seeds)}, each at least {required:g}")

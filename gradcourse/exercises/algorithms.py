@@ -498,7 +498,10 @@ def _check_returned_loss(returned, loss, name, which):
         raise _returned_none(call, "the batch's cross-entropy loss as a float, loss.item()")
     if isinstance(returned, Tensor):
         raise ExerciseError(f"{call} returned a Tensor: return the loss as a float, loss.item()")
-    if not isinstance(returned, (int, float, np.floating, np.integer)) or abs(float(returned) - loss) > 1e-6 * abs(loss):
+    if not isinstance(returned, (int, float, np.floating, np.integer)):
+        raise ExerciseError(f"{call} returned {type(returned).__name__} {returned!r:.60}: return the loss as a "
+                            f"Python float, loss.item()")
+    if abs(float(returned) - loss) > 1e-6 * abs(loss):
         raise ExerciseError(f"{call} returned {returned!r:.60}, not the batch's cross-entropy loss {loss:.6g} (at "
                             f"the weights before the step): return loss.item()")
 
@@ -558,7 +561,7 @@ def _check_step(update, length, gradient, norm, held, model, name, which):
                             f"casebook.CASE5_MAX_NORM, and step with the optimiser as it is.")
 
 
-def check_case5_repair(train_step, seeds=(0, 1, 2)):
+def check_case5_repair(train_step, seeds=(0, 1, 2, 3, 4, 5)):
     """`train_step(model, optimizer, xb, yb)`: one step of SGD on the batch, its gradient clipped at
     CASE5_MAX_NORM, returning the loss. Measured on two steps, then graded on case 5's accuracy."""
     __tracebackhide__ = True

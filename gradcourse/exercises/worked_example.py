@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .. import casebook, functional, nn, optim, training
-from ..autograd import tensor
+from ..autograd import Tensor, tensor
 from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _backward_through, _bind, _close,
                     _course_generator_untouched, _fmt, _name, _passed, register_course_implementations)
 from ._repairs import _check_accuracies, _check_kept_layout, _layout, _watched_repair, check_cause
@@ -52,26 +52,45 @@ def check_regression_loss(regression_loss, n=5, seed=7):
 
 
 # ----- 04: measure, diagnose, repair (the runs are in gradcourse.casebook) ---------------------
-def check_case1_repair(lr, seeds=(0, 1, 2)):
-    """Case 1 retrained with SGD at the learning rate `lr` reaches the threshold on every seed."""
+def _overshoot(runs, seeds):
+    """(seed, peak loss, first loss) of the first run whose loss rose above 1.2 times its first value, or None."""
+    for seed, run in zip(seeds, runs):
+        peak = max(run.loss) if np.all(np.isfinite(run.loss)) else math.inf
+        if peak > 1.2 * run.loss[0]:
+            return seed, peak, run.loss[0]
+    return None
+
+
+def check_case1_repair(lr, seeds=(0, 1, 2, 3, 4, 5), margin=1.5):
+    """Case 1 retrained with SGD at the learning rate `lr` reaches the threshold on every seed, its loss never
+    rising above 1.2 times its first value, nor at `margin` times `lr` (a rate safely below the edge;
+    margin=None leaves that run out)."""
     __tracebackhide__ = True
     if lr is None or isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)):
         raise ExerciseError(f"lr should be a number (the learning rate case 1 is trained at), got {lr!r:.80}")
     if not (math.isfinite(lr) and lr > 0):
         raise ExerciseError(f"lr should be a positive learning rate, got {_fmt(lr)}")
-    with _course_generator_untouched():
-        runs = [casebook.case1_training(seed, float(lr)) for seed in seeds]
-    accuracies = [run.test_accuracy for run in runs]
-    overshoots = any(not np.all(np.isfinite(run.loss)) or max(run.loss) > 1.2 * run.loss[0] for run in runs)
     if lr >= casebook.worked_example._LR1:
-        hint = f"lr = {_fmt(lr)} is no smaller than the rate case 1 was run at."
-    elif overshoots:
-        hint = (f"At lr = {_fmt(lr)} the loss still jumps above where it started: a step this large still "
-                f"overshoots. Lower it until the loss falls steadily.")
-    else:
-        hint = (f"At lr = {_fmt(lr)} the loss falls, but too slowly to train in {casebook.STEPS} steps: "
-                f"this rate is far below the edge of stability; raise it.")
+        raise ExerciseError(f"lr = {_fmt(lr)} is no smaller than the rate case 1 was run at.")
+    with _course_generator_untouched():
+        for rate in (float(lr),) + (() if margin is None else (margin * float(lr),)):
+            runs = [casebook.case1_training(seed, rate) for seed in seeds]
+            jump = _overshoot(runs, seeds)
+            if jump is not None:
+                seed, peak, first = jump
+                where = "at your rate" if rate == lr else f"at {margin:g} times your rate ({_fmt(rate)})"
+                raise ExerciseError(f"{where}, the loss of seed {seed} rises to {_fmt(peak)}, above 1.2 times its "
+                                    f"first value {_fmt(first)}: a step this large overshoots. A repair leaves a "
+                                    f"margin below the edge of stability: lower lr until the loss falls steadily "
+                                    f"at {margin:g} times your rate too.")
+            if rate == lr:
+                accuracies = [run.test_accuracy for run in runs]
+    hint = (f"At lr = {_fmt(lr)} the loss falls, but too slowly to train in {casebook.STEPS} steps: "
+            f"this rate is far below the edge of stability; raise it.")
     _check_accuracies(1, accuracies, seeds, f"at lr = {_fmt(lr)}", hint)
+    if margin is not None:
+        _passed(f"case 1 at {margin:g} times lr = {_fmt(lr)}: the loss never rose above 1.2 times its first value in "
+                f"seeds {list(seeds)}, so lr leaves a margin below the edge of stability")
 
 
 def _relu_zero_fractions(model, seed):
@@ -85,7 +104,7 @@ def _relu_zero_fractions(model, seed):
     return fractions
 
 
-def check_case2_repair(repair, seeds=(0, 1, 2)):
+def check_case2_repair(repair, seeds=(0, 1, 2, 3, 4, 5)):
     """Case 2's network, changed in place by `repair(model)` and trained as before, reaches the threshold."""
     __tracebackhide__ = True
     watched = _watched_repair(repair, COURSE_IMPLEMENTATIONS["repair"])
@@ -111,11 +130,30 @@ def _batch_gradient(model, xb, yb):
     held = [p.grad for p in model.parameters()]
     for p in model.parameters():
         p.grad = None
-    functional.cross_entropy(model(casebook.tensor(xb)), yb).backward()
+    loss = functional.cross_entropy(model(casebook.tensor(xb)), yb)
+    loss.backward()
     gradient = [p.grad.copy() for p in model.parameters()]
     for p, grad in zip(model.parameters(), held):
         p.grad = grad
-    return gradient
+    return gradient, loss.item()
+
+
+def _check_returned_loss(train_step, returned, loss):
+    """The step must return the batch's loss before the update, as a Python number."""
+    if returned is None:
+        raise ExerciseError(f"{_name(train_step)} returned None: add a return at its end, returning the batch's "
+                            f"loss as a float (loss.item())")
+    if isinstance(returned, Tensor):
+        raise ExerciseError(f"{_name(train_step)} returned a Tensor: return loss.item(), a Python float, so that "
+                            f"the run can record and plot it")
+    try:
+        value = float(returned)
+    except (TypeError, ValueError):
+        raise ExerciseError(f"{_name(train_step)} returned {type(returned).__name__} {returned!r:.60}: return the "
+                            f"batch's loss as a float (loss.item())") from None
+    if not _close(value, loss, rtol=1e-6):
+        raise ExerciseError(f"{_name(train_step)} returned {_fmt(value)}, not the batch's cross-entropy loss "
+                            f"{_fmt(loss)} before the update: return loss.item() of the loss you backpropagated")
 
 
 def _check_step_updates(train_step, watched, seed, lr=0.05):
@@ -130,8 +168,9 @@ def _check_step_updates(train_step, watched, seed, lr=0.05):
     gradients, before = [], []
     for call in (1, 2):
         before.append([p.data.copy() for p in model.parameters()])
-        gradients.append(_batch_gradient(model, xb, yb))
-        watched(model, optimizer, xb, yb)
+        gradient, loss = _batch_gradient(model, xb, yb)
+        gradients.append(gradient)
+        returned = watched(model, optimizer, xb, yb)
         moved = [p.data - w for p, w in zip(model.parameters(), before[-1])]
         if all(not np.any(m) for m in moved):
             raise ExerciseError(f"call {call} of {_name(train_step)} did not move the weights: the gradient was "
@@ -142,13 +181,14 @@ def _check_step_updates(train_step, watched, seed, lr=0.05):
             raise ExerciseError(f"the second call of {_name(train_step)} on the same batch moved the weights by "
                                 f"the sum of both calls' gradients: each backward() adds to .grad, and the step "
                                 f"never clears it, so every step applies the sum of all past gradients.")
+        _check_returned_loss(train_step, returned, loss)
         if not all(_close(m, -lr * g, rtol=1e-6) for m, g in zip(moved, gradients[-1])):
             raise ExerciseError(f"call {call} of {_name(train_step)} did not move the weights by -lr times the "
                                 f"gradient of the batch's cross-entropy loss: compute the loss on (xb, yb), "
                                 f"backward, step, with the gradient cleared once per step.")
 
 
-def check_case3_repair(train_step, seeds=(0, 1, 2)):
+def check_case3_repair(train_step, seeds=(0, 1, 2, 3, 4, 5)):
     """`train_step(model, optimizer, xb, yb)` uses one batch's gradient per step and trains case 3."""
     __tracebackhide__ = True
     watched = _watched_repair(train_step, COURSE_IMPLEMENTATIONS["train_step"])
