@@ -322,3 +322,46 @@ def test_the_checkers_of_notebook_1_leave_the_course_generator_alone(capsys):
                                              if isinstance(l, nn.Linear)])
     ex.check_gradients_reaching_layers(reaching)
     assert gc.rng.generator().bit_generator.state == before
+
+
+# ----- review, round 2: what the visible check accepts, the hidden one accepts too; no false ✗ -----
+def test_clearing_the_weight_s_gradient_only_is_named():
+    def weight_only(model, X, y, optimizer):
+        model.weight.grad = None  # the bias's gradient accumulates
+        loss = F.mse_loss(model(X), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+    fails_with(ex.check_training_step, weight_only, "the weight is right but the bias",
+               "sum of both steps' bias gradients", "optimizer.zero_grad()")
+
+
+def _norms_of_weight_gradients(model):
+    return [np.linalg.norm(layer.weight.grad) for layer in model if isinstance(layer, nn.Linear)]
+
+
+def test_layer_gradient_norms_return_types_pass_visible_and_hidden_checks(capsys):
+    answers = [lambda m: (float(v) for v in _norms_of_weight_gradients(m)),  # a generator
+               lambda m: map(float, _norms_of_weight_gradients(m)),
+               lambda m: [np.array([v]) for v in _norms_of_weight_gradients(m)],  # (1,)-shaped arrays
+               lambda m: [gc.tensor(v) for v in _norms_of_weight_gradients(m)]]  # 0-d Tensors
+    for answer in answers:
+        passes(ex.check_layer_gradient_norms, answer, capsys)
+        passes(lambda f: ex.check_layer_gradient_norms(f, seed=12), answer, capsys)  # the hidden test
+
+
+def test_gradients_reaching_layers_return_types_pass_visible_and_hidden_checks(capsys):
+    answers = [lambda m, X, y: (v for v in reaching(m, X, y)),
+               lambda m, X, y: [gc.tensor(v) for v in reaching(m, X, y)],
+               lambda m, X, y: gc.tensor(reaching(m, X, y)),
+               lambda m, X, y: [np.array([v]) for v in reaching(m, X, y)]]
+    for answer in answers:
+        passes(ex.check_gradients_reaching_layers, answer, capsys)
+        passes(lambda f: ex.check_gradients_reaching_layers(f, seed=12, batch=1, sigmoid_blocks=8), answer,
+               capsys)  # the hidden test
+
+
+def test_the_deep_sigmoid_network_is_checked_exactly():
+    def rounded(model, X, y):  # right to 3 digits only: the small gradients near the input are off
+        return [float(f"{v:.3g}") for v in reaching(model, X, y)]
+    fails_with(lambda f: ex.check_gradients_reaching_layers(f, sigmoid_blocks=8), rounded, "expected")

@@ -60,13 +60,13 @@ def test_init_weight(capsys):
     (lambda fi, fo, nl: GAINS[nl] / math.sqrt(fo), ["divided by sqrt(fan_out)"]),
     (lambda fi, fo, nl: GAINS[nl] ** 2 / fi, ["square root is missing", "2.3e-32 (layer 30)"]),
     (lambda fi, fo, nl: GAINS[nl] / fi, ["square root is missing"]),
-    (lambda fi, fo, nl: 1 / math.sqrt(fi), ["for 'relu'", "the std halves every 2 layers", "(layer 30)"]),
-    (lambda fi, fo, nl: GAINS[nl] ** 2 / math.sqrt(fi), ["for 'relu'", "the gain is squared"]),
+    (lambda fi, fo, nl: 1 / math.sqrt(fi), ["init_weight(256, 64, 'relu', rng)", "the std halves every 2 layers", "(layer 30)"]),
+    (lambda fi, fo, nl: GAINS[nl] ** 2 / math.sqrt(fi), ["init_weight(256, 64, 'relu', rng)", "the gain is squared"]),
     (lambda fi, fo, nl: GAINS[nl] * math.sqrt(2 / (fi + fo)), ["Glorot (Xavier)'s std", "uses fan_in only"]),
     (lambda fi, fo, nl: GAINS[nl] / math.sqrt(3 * fi), ["U(-a, a) with a = std"]),
     (lambda fi, fo, nl: 1.0, ["N(0, 1) whatever the width", "3.7e+31 (layer 30)"]),
     (lambda fi, fo, nl: (5 / 3 if nl == "relu" else GAINS[nl]) / math.sqrt(fi), ["the gain of 'tanh'"]),
-    (lambda fi, fo, nl: (1.0 if nl == "tanh" else GAINS[nl]) / math.sqrt(fi), ["for 'tanh'", "5/3"]),
+    (lambda fi, fo, nl: (1.0 if nl == "tanh" else GAINS[nl]) / math.sqrt(fi), ["init_weight(256, 64, 'tanh', rng)", "5/3"]),
 ], ids=["fan_out", "variance", "no_sqrt", "relu_gain_1", "gain_squared", "xavier", "uniform",
         "standard_normal", "tanh_gain_for_relu", "tanh_gain_1"])
 def test_init_weight_names_the_wrong_scale_and_what_it_does_in_30_layers(std, phrases):
@@ -88,8 +88,22 @@ def test_init_weight_names_the_other_mistakes():
         W = rng.normal(size=(fan_in, 1)).repeat(fan_out, axis=1)
         W -= W.mean()
         return W * GAINS[nonlinearity] / math.sqrt(fan_in) / W.std()
-    # the right mean and std, but every unit of a layer computes the same thing: the stack shows it
-    fails_with(ex.check_init_weight, one_column_repeated, "through 30 linear layers", "outside [0.33, 3]")
+    # the right mean and std, but every unit of a layer computes the same thing
+    fails_with(ex.check_init_weight, one_column_repeated, "equal columns", "the same gradient")
+
+
+def test_init_weight_is_checked_with_fan_in_below_fan_out_too():
+    # (review, round 2: the visible check drew 256 x 64 only, where these agree with fan_in; the hidden
+    # one draws 100 x 300 and scored them 0)
+    def larger_fan(fan_in, fan_out, nonlinearity, rng):
+        return rng.normal(0.0, GAINS[nonlinearity] / math.sqrt(max(fan_in, fan_out)), size=(fan_in, fan_out))
+
+    def orthogonal_times_gain(fan_in, fan_out, nonlinearity, rng):
+        q, _ = np.linalg.qr(rng.normal(size=(max(fan_in, fan_out), min(fan_in, fan_out))))
+        q = q if fan_in >= fan_out else q.T
+        return GAINS[nonlinearity] * q
+    fails_with(ex.check_init_weight, larger_fan, "init_weight(64, 256, 'linear', rng)", "sqrt(fan_out) (here the larger")
+    fails_with(ex.check_init_weight, orthogonal_times_gain, "init_weight(64, 256, 'linear', rng)", "sqrt(fan_out)")
 
 
 def test_a_uniform_draw_of_the_right_std_fails_the_visible_check():
@@ -219,14 +233,25 @@ def test_case4(capsys):
 @pytest.mark.parametrize("partial_repair, phrases", [
     # (review, round 2: every weight times 0.42 scored ✓ on seeds 0-2 and 0 on seeds 3-5; the first layer
     # alone times 1/8 scored 4/4 with layers 2 and 3 still 53% and 68% saturated)
-    (scale_the_weights(0.42), ["put 49%, 32%, 27% of their outputs", "(seed 4)", "at most 20% in every layer"]),
-    (scale_the_weights(0.125, layers=1), ["put 3%, 53%, 68% of their outputs", "at most 20% in every layer"]),
-    (scale_the_weights(0.5), ["put 56%, 42%, 37%", "at most 20%"]),
-    (scale_the_weights(0.3), ["at most 20% in every layer"]),
-    (zero_the_biases, ["put 77%, 70%, 68% of their outputs", "beyond |tanh| > 0.97"]),
+    (scale_the_weights(0.42), ["put 50%, 31%, 27% of their outputs", "(seed 9)", "at most 40% in every layer"]),
+    (scale_the_weights(0.125, layers=1), ["put 3%, 53%, 68% of their outputs", "at most 40% in every layer"]),
+    (scale_the_weights(0.5), ["put 57%, 41%, 38%", "at most 40%"]),
+    (zero_the_biases, ["put 78%, 70%, 69% of their outputs", "beyond |tanh| > 0.97"]),
 ])
 def test_a_partial_repair_fails_the_visible_check_with_a_measurement(partial_repair, phrases):
     fails_with(ex.check_case4_repair, partial_repair, *phrases)
+
+
+@pytest.mark.parametrize("standard_repair", [
+    # (review, round 2: Glorot's normal and uniform with tanh's gain 5/3 saturate 20% to 24% and failed the
+    # former bound of 20%)
+    lambda model: [gc.init.xavier_normal_(layer.weight, gain=5 / 3) for layer in model if isinstance(layer, nn.Linear)],
+    lambda model: [gc.init.xavier_uniform_(layer.weight, gain=5 / 3) for layer in model if isinstance(layer, nn.Linear)],
+    lambda model: [gc.init.orthogonal_(layer.weight, gain=5 / 3) for layer in model if isinstance(layer, nn.Linear)],
+    scale_the_weights(0.3),
+])
+def test_a_standard_initialisation_passes(standard_repair, capsys):
+    passes(ex.check_case4_repair, standard_repair, capsys)
 
 
 def test_a_repair_that_leaves_no_signal_fails_on_accuracy_with_a_measurement():
@@ -245,3 +270,20 @@ def test_the_new_checkers_leave_the_course_generator_alone(capsys):
     ex.check_jacobian_singular_values(jacobian_singular_values)
     ex.check_case4_repair(repair)
     assert gc.rng.generator().bit_generator.state == before
+
+
+# ----- review, round 2: what the visible check accepts, the hidden one accepts too ---------------
+def test_jacobian_bound_in_a_one_entry_array_is_asked_for_a_number(capsys):
+    def keepdims(weights, max_slope):
+        return np.prod([max_slope * np.linalg.norm(W, 2) for W in weights], keepdims=True)
+    fails_with(ex.check_jacobian_bound, keepdims, "returned an array of shape (1,)", "return a number")
+    for answer in (lambda ws, s: gc.tensor(jacobian_bound(ws, s)), lambda ws, s: np.float64(jacobian_bound(ws, s))):
+        passes(ex.check_jacobian_bound, answer, capsys)
+        passes(lambda f: ex.check_jacobian_bound(f, seed=23), answer, capsys)  # the hidden test
+
+
+def test_linreg_gradient_as_a_tensor_passes_visible_and_hidden_checks(capsys):
+    def answer(X, theta, y):
+        return gc.tensor(2.0 / len(y) * X.T @ (X @ theta - y))
+    passes(ex.check_linreg_gradient, answer, capsys)
+    passes(lambda f: ex.check_linreg_gradient(f, n=50, features=7, seed=21), answer, capsys)

@@ -399,7 +399,69 @@ def test_the_step_returns_the_batch_s_cross_entropy():
         loss.backward()
         optimizer.step()
         return loss.item()
-    fails_with(ex.check_case6_repair, other_batch, "never ran the model on xb")
+    fails_with(ex.check_case6_repair, other_batch, "ran the model on an input of xb's shape that is not xb as given",
+               "differing from xb by up to")
+
+    def rounded(model, optimizer, xb, yb):
+        model.train()
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(gc.tensor(np.round(xb, 1))), yb)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+    fails_with(ex.check_case6_repair, rounded, "a float64 array differing from xb by up to 0.0498")
+
+    def half(model, optimizer, xb, yb):
+        model.train()
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(gc.tensor(xb[:32])), yb[:32])
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+    fails_with(ex.check_case6_repair, half, "never ran the model on the batch xb, of shape (64, 64) (its forward "
+               "passes took inputs of shape (32, 64))")
+
+
+def reference_but(*, zero=None, forward=None, train=None, after=None):
+    """The reference step with one part written another right way."""
+    def train_step(model, optimizer, xb, yb):
+        (train or (lambda m: m.train()))(model)
+        (zero or (lambda m, o: o.zero_grad()))(model, optimizer)
+        loss = F.cross_entropy((forward or (lambda m, x: m(gc.tensor(x))))(model, xb), yb)
+        loss.backward()
+        optimizer.step()
+        if after is not None:
+            after(model, optimizer)
+        return loss.item()
+    return train_step
+
+
+def loop_over_layers(model, xb):
+    h = gc.tensor(xb)
+    for layer in model:
+        h = layer(h)
+    return h
+
+
+def each_batch_norm_in_training(model):
+    for layer in model:
+        if isinstance(layer, nn.BatchNorm1d):
+            layer.training = True
+
+
+@pytest.mark.parametrize("step", [
+    reference_but(forward=lambda m, x: m(gc.tensor(x.astype(np.float32)))),  # (a reviewer's answer: float32)
+    reference_but(forward=lambda m, x: m(x)),                                 # a numpy input
+    reference_but(forward=lambda m, x: m.forward(gc.tensor(x))),
+    reference_but(forward=loop_over_layers),
+    reference_but(zero=lambda m, o: m.zero_grad()),
+    reference_but(zero=lambda m, o: None, after=lambda m, o: o.zero_grad()),  # clear after the step
+    reference_but(train=each_batch_norm_in_training),
+    reference_but(after=lambda m, o: m.eval()),                               # back to eval after the step
+], ids=["float32 input", "numpy input", "model.forward", "loop over layers", "model.zero_grad",
+        "zero_grad after step", ".training on each BatchNorm", "eval after step"])
+def test_case6_right_but_unusual_steps_pass(step, capsys):
+    passes(lambda s: ex.check_case6_repair(s, seeds=(0,)), step, capsys)
 
 
 def test_case6_wrong_causes_and_the_course_s_steps_are_refused():

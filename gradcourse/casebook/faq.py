@@ -10,9 +10,9 @@ Both train with plain SGD at the rate `LR` for 200 steps of 64 digits. A step wh
 finite, which the optimiser refuses, ends the run, and its loss is recorded as nan (in every seed
 measured, the loss of that step was nan itself).
 
-A repaired case must reach `THRESHOLDS[case]` in every seed graded. Each threshold was chosen from the
-test accuracies of a reference repair and of the broken run over seeds 0-9; tests/test_casebook_faq.py
-re-measures them and records the margins.
+A repaired case must reach `THRESHOLDS[case]` in every seed graded. The thresholds, and the bands the
+exercises' checkers require of a repaired network before its first step, were chosen from measured
+distributions over 10 seeds (0-9) of broken runs, right repairs and partial ones.
 """
 import math
 
@@ -31,7 +31,7 @@ CAUSE_DIGESTS = {
     7: "47e615360f4f3610807a2080fff3d13dfae4bc8450fbc8e24f3d79c819d6e33f",
     8: "a359c988303e4a93803f4e49fc701ec9ddc409cd9d260be26f89d568c850e91e",
 }
-THRESHOLDS = {7: 0.85, 8: 0.80}
+THRESHOLDS = {7: 0.78, 8: 0.75}
 
 LR = 0.1                 # both cases' learning rate
 CASE7_DEPTH = 6          # case 7's hidden layers, HIDDEN units each, a ReLU after each
@@ -87,7 +87,7 @@ def case7_training(seed=0, repair=None):
     return _train(_repair(case7_model(seed), repair, seed), seed)
 
 
-def case7_measure(repair, seeds=(0, 1, 2)):
+def case7_measure(repair, seeds=(0, 1, 2, 3, 4, 5)):
     """Test accuracy of case 7 with `repair(model)` applied to each freshly built network."""
     return [case7_training(seed, repair).test_accuracy for seed in seeds]
 
@@ -123,6 +123,6 @@ def case8_training(seed=0, repair=None):
     return _train(_repair(case8_model(seed), repair, seed), seed)
 
 
-def case8_measure(repair, seeds=(0, 1, 2)):
+def case8_measure(repair, seeds=(0, 1, 2, 3, 4, 5)):
     """Test accuracy of case 8 with `repair(model)` applied to each freshly built network."""
     return [case8_training(seed, repair).test_accuracy for seed in seeds]

@@ -55,13 +55,13 @@ def _linear_model(rng, inputs, outputs):
 
 def _sgd_steps(W, b, X, y, lr, momentum, steps):
     """Per step of SGD (with momentum, buffer B_t = momentum B_{t-1} + g_t, B_1 = g_1; W <- W - lr B_t) on the
-    mean squared error: (loss before the step, its gradient dL/dW, W and b after the step)."""
+    mean squared error: (loss before the step, its gradient dL/dW, W and b after the step, dL/db)."""
     found, buffers = [], None
     for _ in range(steps):
         loss, gW, gb = _mse_linear_gradients(W, b, X, y)
         buffers = (gW, gb) if buffers is None else (momentum * buffers[0] + gW, momentum * buffers[1] + gb)
         W, b = W - lr * buffers[0], b - lr * buffers[1]
-        found.append((loss, gW, W, b))
+        found.append((loss, gW, W, b, gb))
     return found
 
 
@@ -113,13 +113,16 @@ def _check_two_steps(training_step, rng, optimizer_name, settings, X, y):
         got_loss = _call(training_step, model, X.copy(), y.copy(), optimizer,
                          course=COURSE_IMPLEMENTATIONS["training_step"])
         _check_returned_loss(got_loss)
-        loss, gW, W, b = expected[step - 1]
+        loss, gW, W, b, _ = expected[step - 1]
         which = f"after {'one step' if step == 1 else 'two steps'} of {optimizer_name}"
         if step == 1:
             _check_first_step(model, W0, W, b, gW, lr, y.shape[1], calls, which)
         else:
-            _, gW0, W1, _ = expected[0]
-            _check_second_step(model, W, b, W1, gW0, gW, lr, momentum, which)
+            _, gW0, W1, b1, gb0 = expected[0]
+            gb1 = expected[1][4]
+            # the bias as it would be had its gradient not been cleared (the weight's was)
+            accumulated_bias = b1 - lr * (momentum * gb0 + gb0 + gb1)
+            _check_second_step(model, W, b, W1, gW0, gW, lr, momentum, which, accumulated_bias)
         _check_loss(got_loss, loss, expected[step][0], f"step {step} of {optimizer_name}")
 
 
@@ -135,8 +138,13 @@ def _check_returned_loss(got_loss):
                             f"loss.item(), a Python float")
 
 
-def _check_bias(model, b, which):
+def _check_bias(model, b, which, accumulated=None):
     __tracebackhide__ = True
+    if accumulated is not None and _close(model.bias.data, accumulated) and not _close(accumulated, b):
+        raise ExerciseError(f"{which} the weight is right but the bias should be {_fmt(b)}, got "
+                            f"{_fmt(model.bias.data)}: the second step used the sum of both steps' bias "
+                            f"gradients. Gradients accumulate across backward() calls in every parameter, the "
+                            f"bias too: clear them all before loss.backward(), as optimizer.zero_grad() does")
     if not _close(model.bias.data, b):
         raise ExerciseError(f"{which} the weight is right but the bias should be {_fmt(b)}, got "
                             f"{_fmt(model.bias.data)}: every parameter moves, let optimizer.step() update them all")
@@ -188,7 +196,7 @@ def _check_loss(got_loss, loss_before, loss_after, which):
                             f"error {_fmt(loss_before)} (F.mse_loss(model(X), y))")
 
 
-def _check_second_step(model, W2, b2, W1, gW0, gW1, lr, momentum, which):
+def _check_second_step(model, W2, b2, W1, gW0, gW1, lr, momentum, which, accumulated_bias):
     __tracebackhide__ = True
     W = model.weight.data
     if _close(W, W1 - lr * (momentum * gW0 + gW0 + gW1)):
@@ -204,14 +212,15 @@ def _check_second_step(model, W2, b2, W1, gW0, gW1, lr, momentum, which):
                                    f"first step's gradient)", W1 - lr * gW1)])
         raise ExerciseError(f"{which} the weight should be {_fmt(W2.ravel())}, got {_fmt(W.ravel())}"
                             + (f": {hint}" if hint else ": let optimizer.step() update the parameters"))
-    _check_bias(model, b2, which)
+    _check_bias(model, b2, which, accumulated_bias)
 
 
 # ----- 1.2 the weight gradient of each layer -------------------------------------------------------
-def check_layer_gradient_norms(layer_gradient_norms):
-    """`layer_gradient_norms(model) -> list`: ||dL/dW||_F of each Linear layer, input side first."""
+def check_layer_gradient_norms(layer_gradient_norms, seed=2):
+    """`layer_gradient_norms(model) -> list`: ||dL/dW||_F of each Linear layer, input side first (gradients
+    drawn with `seed`)."""
     __tracebackhide__ = True
-    rng = np.random.default_rng(2)
+    rng = np.random.default_rng(seed)
     with _course_generator_untouched():
         networks = [nn.Sequential(nn.Linear(4, 5), nn.Sigmoid(), nn.Linear(5, 3), nn.Sigmoid(), nn.Linear(3, 2)),
                     nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 4), nn.Linear(4, 2), nn.Tanh())]
@@ -313,15 +322,23 @@ def _reaching_network(rng, sizes, activations):
     return nn.Sequential(*layers)
 
 
-def check_gradients_reaching_layers(gradients_reaching_layers, seed=3, batch=7):
+def check_gradients_reaching_layers(gradients_reaching_layers, seed=3, batch=7, sigmoid_blocks=0):
     """`gradients_reaching_layers(model, X, y) -> list`: ||dL/dz_l|| at the output z_l of each Linear
     layer of a Sequential, input side first, for L = F.mse_loss(model(X), y); checked on 2 networks, with
-    `batch` examples, then `batch` + 3."""
+    `batch` examples, then `batch` + 3 (and, if `sigmoid_blocks`, on that many Linear(6, 6) + Sigmoid blocks
+    and a Linear(6, 2), with 10 examples)."""
     __tracebackhide__ = True
     rng = np.random.default_rng(seed)
     networks = [_reaching_network(rng, [4, 5, 3, 2], [nn.Tanh, nn.Sigmoid, None]),
                 _reaching_network(rng, [3, 4, 4, 1], [nn.ReLU, None, None])]
     batches = (batch, batch + 3)
+    deep = ""
+    if sigmoid_blocks:
+        networks.append(_reaching_network(rng, [6] * (sigmoid_blocks + 1) + [2], [nn.Sigmoid] * sigmoid_blocks
+                                          + [None]))
+        batches += (10,)
+        deep = (f"; and in a network of {sigmoid_blocks} Linear + Sigmoid blocks and an output layer (10 examples), "
+                f"where the gradient near the input is tiny")
     for model, n in zip(networks, batches):
         X = rng.normal(size=(n, model[0].in_features))
         y = rng.normal(size=(n, model[-1].out_features))
@@ -329,7 +346,7 @@ def check_gradients_reaching_layers(gradients_reaching_layers, seed=3, batch=7):
     _passed(f"gradients_reaching_layers gives ||dL/dz_l|| at the output of each Linear layer, input side first, "
             f"for the loss F.mse_loss(model(X), y), in 2 networks of 3 Linear layers ({batches[0]} "
             f"example{'s' if batches[0] != 1 else ''}, 4 inputs and 2 outputs, then {batches[1]} examples, 3 inputs "
-            f"and 1 output)")
+            f"and 1 output){deep}")
 
 
 def _check_reaching(gradients_reaching_layers, model, X, y):

@@ -34,10 +34,10 @@ MISTAKES = {
     # the gradient reaching the layers grows towards the input, as if it exploded
     "case4-cause-tests": ({"case4-cause": 'cause4 = "exploding_init"'}, "is not what went wrong in case 4"),
     # a partial repair (review, round 2): every weight scaled down, but not enough; it used to score ✓ on
-    # seeds 0-2 and 0 on the hidden seeds 3-5, and now fails the visible saturation bound
+    # seeds 0-2 and 0 on the hidden seeds 3-5, and now fails the visible saturation bound (45% to 50%)
     "case4-tests": ({"case4": "def repair(model):\n"
                               "    for layer in model:\n"
                               "        if isinstance(layer, nn.Linear):\n"
                               "            layer.weight.data *= 0.42"},
-                    "the task allows at most 20% in every layer"),
+                    "the task allows at most 40% in every layer"),
 }

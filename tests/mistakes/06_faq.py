@@ -30,7 +30,7 @@ MISTAKES = {
                               "    for layer in model:\n"
                               "        if isinstance(layer, nn.Linear):\n"
                               "            layer.bias.data[...] = 0.0"},
-                    "it still grows layer by layer"),
+                    "the activations still grow layer by layer"),
     # |dL/dh_t| read forwards in time: it falls from h_1 to h_8, that is, it grows back through time
     "case8-cause-tests": ({"case8-cause": 'cause8 = "vanishing_recurrent"'}, "is not what went wrong in case 8"),
     # no recurrence at all: h_8 reads the last row only, and no gradient reaches h_1, ..., h_7
