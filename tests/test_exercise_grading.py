@@ -2,8 +2,11 @@
 typical wrong answer 0 with a message that names the mistake.
 
 The typical mistakes are fixtures, one file per notebook in tests/mistakes/ (its README says how
-they are written). Each notebook is graded in one `gradcourse grade` run of three submissions;
-a class per notebook lets pytest-xdist share the notebooks between its workers.
+they are written). Each notebook is graded in one `gradcourse grade` run: its blank student version and
+its typical mistakes. That the solution scores full is nbval's run of solutions/ (`make test`): the
+same cells, hidden tests included, in a fresh kernel, where every test cell must pass; the grader
+scores a test cell that ran without an error in full (tests/test_grading.py), which one notebook's
+solution, graded here too, confirms. A class per notebook lets pytest-xdist share the notebooks out.
 """
 import importlib.util
 import json
@@ -18,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS, EXERCISES, MISTAKES = ROOT / "solutions", ROOT / "exercises", Path(__file__).parent / "mistakes"
 NOTEBOOKS = sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
 KINDS = ("solution", "blank", "mistakes")
+SOLUTION_GRADED = "01_background"  # the one notebook whose solution is graded here as well as by nbval
 
 
 def mistakes_of(notebook):
@@ -55,9 +59,10 @@ def test_every_test_cell_has_a_typical_mistake(notebook):
 
 
 def grade_three_ways(notebook, root):
-    """{(kind, test cell): that cell's result} for the solution, the blank and the mistakes."""
+    """{(kind, test cell): that cell's result} for the blank and the mistakes (and SOLUTION_GRADED's solution)."""
+    kinds = KINDS if notebook == SOLUTION_GRADED else KINDS[1:]
     paths = []
-    for kind in KINDS:
+    for kind in kinds:
         (root / kind).mkdir()
         path = root / kind / f"{notebook}.ipynb"
         if kind == "mistakes":
@@ -69,7 +74,7 @@ def grade_three_ways(notebook, root):
     assert cli.main(["grade", *paths, "--source", str(SOLUTIONS), "--timeout", "120",
                      "--report", str(report)]) == 0
     results = json.loads(report.read_text(encoding="utf-8"))
-    return {(kind, cell["grade_id"]): cell for kind, result in zip(KINDS, results) for cell in result["cells"]}
+    return {(kind, cell["grade_id"]): cell for kind, result in zip(kinds, results) for cell in result["cells"]}
 
 
 @pytest.fixture(scope="class")
@@ -82,6 +87,13 @@ class GradedNotebook:
     notebook = None
 
     def test_the_solution_scores_full(self, graded):
+        if self.notebook != SOLUTION_GRADED:  # nbval's run, whose stored outputs show every test cell passed
+            assert "solutions/*.ipynb" in (ROOT / "Makefile").read_text(encoding="utf-8")
+            nb = nbformat.read(SOLUTIONS / f"{self.notebook}.ipynb", as_version=4)
+            for cell in (c for c in nb.cells if grading.is_test(c)):
+                assert cell.outputs and all(o.output_type != "error" for o in cell.outputs), grading.grade_id(cell)
+                assert any("✓" in str(o.get("text", o.get("data", ""))) for o in cell.outputs), grading.grade_id(cell)
+            return
         for cell in graded_cells(self.notebook):
             result = graded[("solution", cell)]
             assert result["status"] == "passed" and result["points"] == result["max_points"] > 0, result
