@@ -97,10 +97,10 @@ class Module:
     def parameters(self):
         return [p for _, p in self.named_parameters()]
 
-    def zero_grad(self):
-        """Forget the gradients of the last backward (sets them to None, as PyTorch does)."""
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients of the last backward: None (PyTorch's default), or zeros if not `set_to_none`."""
         for p in self.parameters():
-            p.grad = None
+            p.grad = None if set_to_none or p.grad is None else np.zeros_like(p.grad)
 
     def train(self, mode=True):
         for module in self.modules():

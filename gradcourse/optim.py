@@ -116,10 +116,10 @@ class Optimizer:
         self.step_count = 0
         self.state = [None] * len(self.params)
 
-    def zero_grad(self):
-        """Forget the gradients (set every `.grad` to None, like PyTorch's set_to_none=True)."""
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients: set every `.grad` to None (PyTorch's default), or to zeros if not `set_to_none`."""
         for p in self.params:
-            p.grad = None
+            p.grad = None if set_to_none or p.grad is None else np.zeros_like(p.grad)
 
     def step(self):
         """Update every parameter that has a gradient; skip those whose `.grad` is None.

@@ -414,3 +414,25 @@ def test_the_checkers_leave_the_course_generator_alone(capsys):
     ex.check_case5_repair(train_step, seeds=(0,))
     ex.check_clip_grad_norm(clip_grad_norm)
     assert gc.rng.generator().bit_generator.state == before
+
+
+def test_a_spectral_norm_is_not_the_joint_norm(capsys):
+    """(np.linalg.norm(g, 2) of a matrix is its largest singular value, not the root of its summed squares)"""
+    def clip_with_spectral_norms(params, max_norm):
+        grads = [p.grad for p in params if p.grad is not None]
+        total = float(np.sqrt(sum(np.linalg.norm(g, 2) ** 2 for g in grads)))
+        if total > max_norm:
+            for g in grads:
+                g *= max_norm / total
+        return total
+    fails_with(ex.check_clip_grad_norm, clip_with_spectral_norms, "with max_norm = 1.5 the gradients should be")
+
+
+def test_a_type_error_inside_the_body_is_not_blamed_on_the_signature():
+    def adam_step(theta, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        return theta - lr * (m / (1 - beta1**t)) / (math.sqrt(v / (1 - beta2**t)) + eps), m, v
+    with pytest.raises(TypeError) as error:  # the student's own error, with their own traceback
+        ex.check_adam_step(adam_step)
+    assert not isinstance(error.value, ex.ExerciseError) and "signature" not in str(error.value)

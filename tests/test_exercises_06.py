@@ -405,3 +405,11 @@ def test_a_repair_that_draws_new_weights_is_graded_the_same_every_time(capsys):
 @pytest.mark.parametrize("checker", [ex.check_case7_repair, ex.check_case8_repair])
 def test_the_repair_checkers_are_listed(checker):
     assert checker in ex.CHECKERS["06_faq"]
+
+
+def test_a_range_test_that_returns_its_last_loss_gets_a_short_message():
+    """(`return lrs, loss`, the last loss instead of the list: a typo, told as such, not a traceback)"""
+    def returns_the_last_loss(step_fn, lr_min, lr_max, steps, diverge_factor=4.0):
+        lrs, losses = lr_range_test(step_fn, lr_min, lr_max, steps, diverge_factor)
+        return lrs, losses[-1]
+    fails_with(ex.check_lr_range_test, returns_the_last_loss, "its losses is float", "return lrs, losses")

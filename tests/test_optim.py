@@ -504,3 +504,16 @@ def test_named_parameters_name_the_culprit_in_the_error():
     model[2].weight.grad[0, 0] = np.nan
     with pytest.raises(FloatingPointError, match=r"parameter 2 '2\.weight' of shape \(2, 1\) at step 1"):
         opt.step()
+
+
+def test_zero_grad_sets_none_by_default_and_zeros_on_request():
+    """As PyTorch's zero_grad(set_to_none=True): None by default, zeros of the right shape otherwise."""
+    from gradcourse import nn
+    layer = nn.Linear(3, 2)
+    optimizer = optim.SGD(layer.parameters(), lr=0.1)
+    for clear in (lambda: optimizer.zero_grad(set_to_none=False), lambda: layer.zero_grad(set_to_none=False)):
+        (layer(tensor(np.ones((4, 3)))) ** 2).sum().backward()
+        clear()
+        assert all(p.grad is not None and p.grad.shape == p.shape and not p.grad.any() for p in layer.parameters())
+    optimizer.zero_grad()
+    assert all(p.grad is None for p in layer.parameters())

@@ -207,6 +207,7 @@ def _fmt(x):
 
 
 def _close(got, expected, rtol=1e-6, atol=1e-9):
+    got, expected = (value.data if isinstance(value, Tensor) else value for value in (got, expected))
     got, expected = np.asarray(got), np.asarray(expected)
     if got.shape != expected.shape or np.iscomplexobj(got):
         return False

@@ -1,5 +1,7 @@
 """Exercises 3 (algorithms): cosine annealing, one step of Adam, a residual block, clipping by norm,
 and case 5 (a clipped run at a large learning rate) to measure, diagnose and repair."""
+import re
+
 import numpy as np
 
 from .. import casebook, functional, nn, optim, schedules, training
@@ -33,7 +35,10 @@ register_course_implementations("case5_train_step", {  # (clipping with optim.cl
 
 
 def _signature_error(error, call):
-    """An ExerciseError for a TypeError raised by calling your function with the task's arguments."""
+    """The TypeError raised by calling your function with the task's arguments, as an ExerciseError when it
+    is about the arguments (a signature other than the task's); any other TypeError is your code's own."""
+    if not re.search(r"argument|takes \d|got an unexpected", str(error)):
+        return error
     return ExerciseError(f"{call} raised TypeError: {error}. Write the function with the signature the task "
                          f"gives (the same argument names and defaults)")
 
@@ -58,6 +63,7 @@ def check_cosine_lr(cosine_lr, lr_max=0.1, total_steps=100, lr_min=0.01, then=(0
                 else f"cosine_lr(t, {a:g}, {T}) (lr_min left at its default)")
 
         def rates(a, T, low=None, call=call, steps=steps):
+            __tracebackhide__ = True
             arguments = (a, T) if low is None else (a, T, low)
             got = []
             for t in steps:  # (a loop, not a list comprehension: its frame would show in a traceback)
@@ -366,7 +372,8 @@ def check_clip_grad_norm(clip_grad_norm):
         returned = _clip_returned(clip_grad_norm, params, max_norm, course)
         _check_clipped(params, grads, max_norm, factor)
         _check_returned_norm(returned, grads, factor)
-    others = [np.array([1.0, -2.0]), np.array([[0.0, 2.0]])]       # joint norm sqrt(1 + 4 + 4) = 3
+    # joint norm sqrt(1 + 4 + 4) = 3; a matrix of rank 2, whose spectral norm (sqrt 2) is not its Frobenius norm (2)
+    others = [np.array([1.0, -2.0]), np.sqrt(2.0) * np.eye(2)]
     params = _with_gradients(others) + [tensor(np.zeros(3), requires_grad=True)]  # (its .grad is None)
     try:
         returned = _clip_returned(clip_grad_norm, params, 1.5, course)
@@ -462,6 +469,7 @@ def _first_steps(train_step, watched, seed):
     Each must be a step of SGD on its own batch's gradient, clipped at CASE5_MAX_NORM, and return the
     batch's loss. Returns (the length of the first step, the norm of the gradient it had to clip).
     """
+    __tracebackhide__ = True
     lr, max_norm = casebook.CASE5_LR, casebook.CASE5_MAX_NORM
     model = casebook._mlp(seed)
     optimizer = optim.SGD(model.parameters(), lr=lr)

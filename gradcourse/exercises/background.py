@@ -73,6 +73,7 @@ def _watch_optimizer(optimizer):
         return any(p.grad is not None and np.any(p.grad) for p in optimizer.params)
 
     def watched_zero_grad(*args, **kwargs):
+        __tracebackhide__ = True
         calls.append(("zero_grad", has_gradient()))
         return zero_grad(*args, **kwargs)
 

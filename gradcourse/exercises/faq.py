@@ -120,6 +120,11 @@ def _check_range_test_run(lr_range_test, course, lr_min, lr_max, steps, diverge_
     _returned(lr_range_test, result)
     if not isinstance(result, tuple) or len(result) != 2:
         raise ExerciseError(f"lr_range_test should return a tuple (lrs, losses), got {type(result).__name__}")
+    for value, name in zip(result, ("lrs", "losses")):
+        if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+            raise ExerciseError(f"lr_range_test should return two lists (lrs, losses), but its {name} is "
+                                f"{type(value).__name__} {value!r:.40}: return the whole list, e.g. `return lrs, "
+                                f"losses`")
     lrs, losses = (_array(list(v), name) for v, name in zip(result, ("lrs", "losses")))
     # The fake loss is known at every rate in advance, so the expected run is one computation over a
     # whole sequence of rates: it stops at the first loss that is not finite or exceeds
@@ -449,7 +454,8 @@ def check_case8_repair(repair, seeds=VISIBLE_SEEDS, band_seeds=BAND_SEEDS):
             why = (f" (in seed {seed}, no gradient at all reaches h_{', h_'.join(str(t + 1) for t in zero)})"
                    if zero.size else "")
             raise ExerciseError(f"After {name}(model), the gradient now vanishes back through time{why}: {band}. "
-                                f"What happened at the first time steps could not be learnt.")
+                                f"The first rows of a digit then reach the loss only faintly: bring the factor "
+                                f"per step into the band, nearer 1.")
         if f > high:
             raise ExerciseError(f"After {name}(model), the gradient still grows back through time: {band}. What "
                                 f"multiplies it once per step is still too large.")

@@ -40,7 +40,7 @@ def check_regression_loss(regression_loss, n=5, seed=7):
     if _close(loss.item(), broadcast):
         raise ExerciseError(f"the loss is {_fmt(loss.item())}, the mean over all {n} x {n} pairs: pred (shape "
                             f"({n}, 1)) minus target (shape ({n},)) broadcasts to a matrix; reshape target "
-                            f"to ({n}, 1) first (expected {_fmt(expected)})")
+                            f"to pred's shape, (n, 1), first (expected {_fmt(expected)})")
     if not _close(loss.item(), expected):
         raise ExerciseError(f"expected the mean squared error {_fmt(expected)}, got {_fmt(loss.item())}")
     if not _close(grad, 2 / n * (p - target[:, None])):
@@ -162,6 +162,7 @@ def _check_step_updates(train_step, watched, seed, lr=0.05):
     (Whether the step clears .grad before backward() or after step(), as PyTorch's examples do both, the
     update is the same; what matters is what the optimiser applied.)
     """
+    __tracebackhide__ = True
     model = casebook._mlp(seed)
     xb, yb = next(casebook._batches(seed, steps=1))
     optimizer = optim.SGD(model.parameters(), lr=lr)
