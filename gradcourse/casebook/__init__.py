@@ -48,12 +48,6 @@ _MODULES = (worked_example, core_concepts, algorithms, future, faq)
 # sha256 of each case's cause: a check compares your name with it, without the name in plain text.
 _CAUSE_DIGESTS = {case: digest for module in _MODULES for case, digest in module.CAUSE_DIGESTS.items()}
 _THRESHOLDS = {case: value for module in _MODULES for case, value in module.THRESHOLDS.items()}
-THRESHOLD = worked_example.THRESHOLDS[1]  # cases 1 to 3
-
-
-def cases():
-    """The numbers of the cases there are."""
-    return sorted(_CAUSE_DIGESTS)
 
 
 def threshold(case):

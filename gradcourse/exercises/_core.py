@@ -102,6 +102,29 @@ def _call(fn, *args, course=()):
                             f"`raise NotImplementedError()` with your code") from None
 
 
+def _returned_none(call, what=None):
+    """The ExerciseError for an answer that returned None: most often a forgotten `return`."""
+    return ExerciseError(f"{call} returned None: add a return" + (f" at its end, returning {what}" if what else ""))
+
+
+def _returned(value, call, what=None):
+    """`value`, or the short ExerciseError of `_returned_none` if your function returned None."""
+    if value is None:
+        raise _returned_none(call, what)
+    return value
+
+
+def _as_written(name):
+    """A module's or parameter's name as a student writes it: model[1], model.rnn, model[0].weight."""
+    shown = "model"
+    for part in name.split(".") if name else []:
+        if part.isdigit():
+            shown = shown.removesuffix(".layers") + f"[{part}]"
+        else:
+            shown += f".{part}"
+    return shown
+
+
 # ----- your code, not the course's ------------------------------------------------------------
 # For each exercise, the names of the course's own implementations of it, which your answer may not
 # be, nor call (only in its own exercise: an LSTM written by hand may call the course's sigmoid),

@@ -2,30 +2,41 @@
 import contextlib
 import inspect
 import sys
+import types
 
 from .. import casebook, training
 from ._core import COURSE_IMPLEMENTATIONS, ExerciseError, _call, _name, _passed, register_course_implementations
 
 
 def _casebook_functions():
-    """{qualified name: function} of every function the casebook defines: its runs, its steps, its builders."""
+    """{qualified name: holder of its code} of every function the casebook defines, the functions nested in
+    them included (a step a closure builds): its runs, its steps, its builders. (The watch needs only each
+    one's code.)"""
+    def with_nested(name, code):
+        yield name, code
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                yield from with_nested(f"{name}.<{const.co_name}>", const)
+
     found = {}
     for module_name, module in sorted(sys.modules.items()):
         if module is not None and module_name.startswith("gradcourse.casebook"):
             for name, value in vars(module).items():
                 if inspect.isfunction(value) and value.__module__ == module_name:
-                    found[f"{module_name}.{name}"] = value
+                    for shown, code in with_nested(f"{module_name}.{name}", value.__code__):
+                        found[shown] = types.SimpleNamespace(__code__=code)
     return found
 
 
+# What no repair may run: the casebook's own code (its runs and steps) and the course's training loop.
 register_course_implementations("casebook", {**_casebook_functions(), "gradcourse.training.fit": training.fit,
                                              "gradcourse.training._train_step": training._train_step})
 
 
-def _watched_repair(fn, course):
-    """`fn` as the casebook calls it, refusing (as `_call` does) the `course` code, the checkers', any
-    of the casebook's own functions and the course's training step (a repair that runs them is not a repair)."""
-    course = tuple(course) + COURSE_IMPLEMENTATIONS["casebook"]
+def _watched_repair(fn):
+    """`fn` as the casebook calls it, refusing (as `_call` does) the checkers' code, any of the casebook's own
+    functions and the course's training loop (a repair that runs them is not a repair)."""
+    course = COURSE_IMPLEMENTATIONS["casebook"]
 
     def watched(*args):
         __tracebackhide__ = True

@@ -4,10 +4,10 @@ import re
 
 import numpy as np
 
-from .. import casebook, functional, nn, optim, schedules, training
+from .. import casebook, functional, nn, optim, schedules
 from ..autograd import Tensor, tensor
 from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _backward_through, _bind, _call, _close,
-                    _course_generator_untouched, _fmt, _name, _passed, _recognise, _worst,
+                    _course_generator_untouched, _fmt, _name, _passed, _recognise, _returned_none, _worst,
                     register_course_implementations)
 from ._repairs import _check_accuracies, _watched_repair
 
@@ -26,12 +26,6 @@ register_course_implementations("clip_grad_norm", {
     "gradcourse.optim.clip_grad_norm_": optim.clip_grad_norm_,
     "gradcourse.optim.grad_norm": optim.grad_norm,
 })
-register_course_implementations("case5_train_step", {  # (clipping with optim.clip_grad_norm_ is allowed here)
-    "gradcourse.casebook (case 5's own step)": casebook.algorithms._case5_step,
-    "gradcourse.casebook._step": casebook._step,
-    "gradcourse.casebook (its training runs)": casebook._run,
-    "gradcourse.training.fit": training.fit,
-})
 
 
 def _signature_error(error, call):
@@ -41,11 +35,6 @@ def _signature_error(error, call):
         return error
     return ExerciseError(f"{call} raised TypeError: {error}. Write the function with the signature the task "
                          f"gives (the same argument names and defaults)")
-
-
-def _returned_none(call, what):
-    """The ExerciseError for a function that returned None."""
-    return ExerciseError(f"{call} returned None: add a return ({what})")
 
 
 def check_cosine_lr(cosine_lr, lr_max=0.1, total_steps=100, lr_min=0.01, then=(0.5, 40)):
@@ -573,7 +562,7 @@ def check_case5_repair(train_step, seeds=(0, 1, 2, 3, 4, 5)):
     """`train_step(model, optimizer, xb, yb)`: one step of SGD on the batch, its gradient clipped at
     CASE5_MAX_NORM, returning the loss. Measured on two steps, then graded on case 5's accuracy."""
     __tracebackhide__ = True
-    watched = _watched_repair(train_step, COURSE_IMPLEMENTATIONS["case5_train_step"])
+    watched = _watched_repair(train_step)
     lr, max_norm = casebook.CASE5_LR, casebook.CASE5_MAX_NORM
     with _course_generator_untouched():
         length, norm = _first_steps(train_step, watched, seeds[0])

@@ -8,7 +8,8 @@ import numpy as np
 from .. import diagnostics, nn, optim, training
 from ..autograd import Tensor
 from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _call, _close,
-                    _course_generator_untouched, _fmt, _passed, _recognise, register_course_implementations)
+                    _course_generator_untouched, _fmt, _passed, _recognise, _returned_none,
+                    register_course_implementations)
 from ._repairs import _casebook_functions
 
 
@@ -31,11 +32,6 @@ register_course_implementations("gradients_reaching_layers", {
     "gradcourse.diagnostics.GradientFlow": diagnostics.GradientFlow.__init__,
     "gradcourse.diagnostics.GradientFlow.record": diagnostics.GradientFlow.record,
 })
-
-
-def _returned_none(name, what):
-    """The message for an answer that returns None: most often a forgotten `return`."""
-    return ExerciseError(f"{name} returned None: add a return statement at its end, returning {what}")
 
 
 # ----- 1.1 one training step ------------------------------------------------------------------

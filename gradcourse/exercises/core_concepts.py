@@ -9,8 +9,9 @@ from .. import casebook, diagnostics, functional, init, nn
 from ..autograd import Tensor, _stable_sigmoid, no_grad, tensor
 from ..rng import seeded
 from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _backward_through, _call, _check_shape,
-                    _close, _course_generator_untouched, _finite_difference, _fmt, _name, _passed, _recognise,
-                    _refuse_course_code, _watched, _worst, register_course_implementations)
+                    _close, _course_generator_untouched, _finite_difference, _fmt, _name, _passed,
+                    _recognise, _refuse_course_code, _returned_none, _watched, _worst,
+                    register_course_implementations)
 from ._repairs import _check_accuracies, _check_kept_layout, _layout, _watched_repair, check_cause
 
 
@@ -38,10 +39,6 @@ register_course_implementations("jacobian_singular_values", {
 
 # a 2 x 3 input: sigmoid works entry by entry, on an array of any shape
 _SIGMOID_POINTS = ((-3.0, -1.0, 0.0), (0.5, 2.0, 4.0))
-
-
-def _returned_none(what):
-    return ExerciseError(f"{what} returned None: add a return")
 
 
 def _shape_of(x):
@@ -584,7 +581,7 @@ def check_case4_repair(repair, seeds=(0, 1, 2, 3, 4, 5)):
     SATURATION_BOUND of its outputs on the training digits beyond |tanh| > 0.97, and, trained as before,
     it reaches the threshold; in every seed."""
     __tracebackhide__ = True
-    watched = _watched_repair(repair, COURSE_IMPLEMENTATIONS["repair"])
+    watched = _watched_repair(repair)
     measured = sorted(set(SATURATION_SEEDS) | set(seeds))
     with _course_generator_untouched():
         models = {seed: _repaired_case4(repair, watched, seed) for seed in measured}

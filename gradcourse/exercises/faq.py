@@ -5,8 +5,9 @@ import numpy as np
 
 from .. import casebook, diagnostics, functional, lr_finder, nn, rng
 from ..autograd import Tensor
-from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _call, _close, _course_generator_untouched,
-                    _fmt, _name, _passed, _recognise, register_course_implementations)
+from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _as_written, _call, _close,
+                    _course_generator_untouched, _fmt, _name, _passed, _recognise, _returned,
+                    register_course_implementations)
 from ._repairs import _check_accuracies, _watched_repair
 
 
@@ -19,16 +20,6 @@ register_course_implementations("lr_range_test", {
 register_course_implementations("suggest_lr", {
     "gradcourse.lr_finder.suggest": lr_finder.suggest,
 })
-register_course_implementations("faq_repair", {  # a repair changes the network; the casebook trains it
-    "gradcourse.casebook (its training runs)": casebook._run,
-})
-
-def _returned(fn, value):
-    """`value`, or a short message when your function returned None (no return statement)."""
-    if value is None:
-        raise ExerciseError(f"{_name(fn)} returned None: add a return (the value it computes)")
-    return value
-
 
 # Two layers' activations, (examples, units): the visible check counts the dead units of each
 DEAD_RELU_ACTIVATIONS = (np.array([[0.0, 0.0, 1.5, 0.0, 0.3],
@@ -53,7 +44,7 @@ def check_dead_relu_fraction(dead_relu_fraction, activations=None):
         per_unit = a.reshape(-1, a.shape[-1])
         dead = np.all(per_unit == 0, axis=0)
         expected = float(np.mean(dead))
-        got = _array(_returned(dead_relu_fraction, _call(dead_relu_fraction, a.copy(), course=course)),
+        got = _array(_returned(_call(dead_relu_fraction, a.copy(), course=course), _name(dead_relu_fraction)),
                      "dead_relu_fraction(activations)")
         mistakes = [("this is the fraction of zero entries; a unit is dead only when it is zero for every example",
                      np.mean(per_unit == 0)),
@@ -117,7 +108,7 @@ def _check_range_test_run(lr_range_test, course, lr_min, lr_max, steps, diverge_
         return _fake_training_loss(lr, curve)
 
     result = _call(lr_range_test, step_fn, *arguments, course=course)
-    _returned(lr_range_test, result)
+    _returned(result, _name(lr_range_test), "the lists (lrs, losses)")
     if not isinstance(result, tuple) or len(result) != 2:
         raise ExerciseError(f"lr_range_test should return a tuple (lrs, losses), got {type(result).__name__}")
     for value, name in zip(result, ("lrs", "losses")):
@@ -238,7 +229,7 @@ def check_suggest_lr(suggest_lr):
     course = COURSE_IMPLEMENTATIONS["suggest_lr"]
     for lrs, losses, lowest in SUGGEST_LR_CURVES:
         expected = lrs[lowest] / 10
-        got = _array(_returned(suggest_lr, _call(suggest_lr, list(lrs), list(losses), course=course)),
+        got = _array(_returned(_call(suggest_lr, list(lrs), list(losses), course=course), _name(suggest_lr)),
                      "suggest_lr(lrs, losses)")
         with np.errstate(invalid="ignore"):
             mistakes = [("this is the rate at the lowest loss; suggest a tenth of it, safely below the edge of "
@@ -266,17 +257,6 @@ def _build_of(model):
     return modules, [(name, p.data.shape) for name, p in model.named_parameters()]
 
 
-def _shown(name):
-    """A module's name as a student writes it: model[1], model.rnn."""
-    shown = "model"
-    for part in name.split(".") if name else []:
-        if part.isdigit():
-            shown = shown.removesuffix(".layers") + f"[{part}]"
-        else:
-            shown += f".{part}"
-    return shown
-
-
 def _layers_kept(repair, model, built):
     """ExerciseError if `repair` changed the network's layers (their types, settings, parameters' shapes)."""
     __tracebackhide__ = True
@@ -286,14 +266,14 @@ def _layers_kept(repair, model, built):
         was = dict((name, kind) for name, kind, _ in built[0])
         now = [(name, kind) for name, kind, _ in modules if was.get(name) is not kind]
         if now and now[0][0] in was:
-            changed = f"{_shown(now[0][0])} was a {was[now[0][0]].__name__}, is now a {now[0][1].__name__}"
+            changed = f"{_as_written(now[0][0])} was a {was[now[0][0]].__name__}, is now a {now[0][1].__name__}"
         else:
             changed = "its list of layers is not the one it was built with"
     elif modules != built[0]:
         for (name, _, settings), (_, _, before) in zip(modules, built[0]):
             for key in sorted(set(settings) | set(before)):
                 if settings.get(key) != before.get(key):
-                    changed = f"{_shown(name)}.{key} was {before.get(key)!r}, is now {settings.get(key)!r}"
+                    changed = f"{_as_written(name)}.{key} was {before.get(key)!r}, is now {settings.get(key)!r}"
                     break
             if changed:
                 break
@@ -302,7 +282,7 @@ def _layers_kept(repair, model, built):
     else:
         for name, m in model.named_modules():
             if "forward" in vars(m) or vars(m).get("_forward_hooks"):
-                changed = f"{_shown(name)} has a new forward, or a forward hook"
+                changed = f"{_as_written(name)} has a new forward, or a forward hook"
                 break
     if changed:
         raise ExerciseError(f"{_name(repair)}(model) changed the network's layers ({changed}): keep the layers as "
@@ -311,7 +291,7 @@ def _layers_kept(repair, model, built):
 
 def _kept_layers(repair):
     """`repair`, watched (the course's code refused) and checked to change only the values of parameters."""
-    watched = _watched_repair(repair, COURSE_IMPLEMENTATIONS["faq_repair"])
+    watched = _watched_repair(repair)
 
     def checked(model):
         __tracebackhide__ = True
@@ -363,7 +343,7 @@ def _factor_per_layer(stds):
         return float((stds[-1] / stds[0]) ** (1 / (len(stds) - 1)))
 
 
-def _factors_shown(factors):
+def _factors_as_written(factors):
     return ", ".join(f"x{f:.2f}" for f in factors)
 
 
@@ -378,7 +358,7 @@ def check_case7_repair(repair, seeds=VISIBLE_SEEDS, band_seeds=BAND_SEEDS):
     with _course_generator_untouched():
         stds = [_hidden_activation_stds(_repaired(checked, casebook.case7_model, seed), seed) for seed in band_seeds]
     factors = [_factor_per_layer(s) for s in stds]
-    shown = _factors_shown(factors)
+    shown = _factors_as_written(factors)
     band = (f"per hidden layer, the std of the activations on the training digits changes by {shown} over seeds "
             f"{list(band_seeds)} (from the first ReLU's output to the last, before any step); it must change by "
             f"between x{low:g} and x{high:g} in every seed")
@@ -441,7 +421,7 @@ def check_case8_repair(repair, seeds=VISIBLE_SEEDS, band_seeds=BAND_SEEDS):
         reaching = [_gradient_through_time(_repaired(checked, casebook.case8_model, seed), seed)
                     for seed in band_seeds]
     factors = [_factor_per_step_back(r) for r in reaching]
-    shown = _factors_shown(factors)
+    shown = _factors_as_written(factors)
     band = (f"per step back through time, the gradient reaching the hidden states changes by {shown} over seeds "
             f"{list(band_seeds)} (from h_8 back to h_1, on 256 training digits, before any step); it must change "
             f"by between x{low:g} and x{high:g} in every seed")

@@ -1,16 +1,13 @@
 """Exercises 5 (future directions): layer and batch normalisation, the LSTM's forget-gate bias
 measured through time, and case 6 (a BatchNorm network to measure, diagnose and repair)."""
-import sys
-import types
-
 import numpy as np
 
-from .. import casebook, experiments, nn, training
+from .. import casebook, experiments, nn
 from ..autograd import Tensor, tensor
 from ..rng import seeded
-from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _bind, _call, _check_shape, _close,
-                    _course_generator_untouched, _finite_difference, _fmt, _name, _passed, _recognise,
-                    _watched, _worst, register_course_implementations)
+from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _array, _as_written, _bind, _call, _check_shape,
+                    _close, _course_generator_untouched, _finite_difference, _fmt, _name, _passed,
+                    _recognise, _returned, _watched, _worst, register_course_implementations)
 from ._repairs import _check_accuracies, check_cause
 
 
@@ -26,29 +23,6 @@ register_course_implementations("set_forget_bias", {
 register_course_implementations("input_gradient_norms", {
     "gradcourse.experiments.gradient_through_time": experiments.gradient_through_time,
 })
-def _course_training_steps():
-    """{name: function} of every training step and loop of the course: the casebook's runs and steps (and the
-    steps nested in them), gradcourse.training's. Case 6's repair may call none of them."""
-    def with_nested(name, code):
-        yield name, code
-        for const in code.co_consts:
-            if isinstance(const, types.CodeType):
-                yield from with_nested(f"{name}.<{const.co_name}>", const)
-
-    steps = {"gradcourse.casebook (its training runs)": casebook._run,
-             "gradcourse.training._train_step": training._train_step, "gradcourse.training.fit": training.fit}
-    modules = [module for name, module in sys.modules.items()
-               if module is not None and name.startswith(casebook.__name__ + ".")]
-    for module in modules:
-        for name, value in vars(module).items():
-            if isinstance(value, types.FunctionType) and value.__module__ == module.__name__:
-                for shown, code in with_nested(f"{module.__name__}.{name}", value.__code__):
-                    if "backward" in code.co_names:  # (what the registry needs of a function: its code)
-                        steps[shown] = types.SimpleNamespace(__code__=code)
-    return steps
-
-
-register_course_implementations("case6_train_step", _course_training_steps())
 
 
 def _standardised(x, eps, axis=-1, ddof=0, eps_outside=False):
@@ -82,13 +56,6 @@ def _normalisation_mistakes(x, gamma, beta, eps, other_eps, axis, other_axis, ot
 
 
 # ----- 5.1 layer normalisation -----------------------------------------------------------------
-def _returned(fn, value, call):
-    """`value`, or a short ExerciseError if your function returned None (it has no return)."""
-    if value is None:
-        raise ExerciseError(f"{call} returned None: add a return")
-    return value
-
-
 def _eps_values(eps):
     """The two values of eps a visible check passes: `eps`, then ten times it."""
     return eps, 10 * eps
@@ -135,7 +102,7 @@ def _check_layer_norm_at(layer_norm, eps, other_eps, seed):
 
 def _connected(fn, out, call):
     """`out` if it is a Tensor through which a gradient can reach the inputs; an ExerciseError if not."""
-    _returned(fn, out, call)
+    _returned(out, call)
     if not isinstance(out, Tensor):
         raise ExerciseError(f"{_name(fn)} should return a Tensor, got {type(out).__name__}")
     if not out.requires_grad:
@@ -220,7 +187,7 @@ def _check_batch_norm_at(batch_norm, eps, other_eps, n, features, seed):
                             f"writes for you. Compute the output with numpy (x.data, gamma.data, beta.data) and "
                             f"return record_op(out, (x, gamma, beta), backward), with a backward you write.")
     grads = _watched(batch_norm, course, out._backward, upstream)
-    _returned(batch_norm, grads, f"the backward of {call}")
+    _returned(grads, f"the backward of {call}")
     _watched(batch_norm, course, out.backward, upstream)
     _check_gradients([t.grad for t in inputs], x, gamma, beta, upstream,
                      lambda v: v["gamma"] * _standardised(v["x"], eps, axis=0) + v["beta"],
@@ -398,7 +365,7 @@ def _check_input_gradient_norms_at(input_gradient_norms, steps, batch, hidden, s
     x = np.random.default_rng(seed).normal(size=(batch, steps, 2))
     expected, mistakes = _through_time(lstm, x)
     call = f"input_gradient_norms(lstm, x) for an LSTM(2, {hidden}) and x of shape {x.shape}"
-    got = _array(_returned(input_gradient_norms, _call(input_gradient_norms, lstm, x.copy(), course=course), call),
+    got = _array(_returned(_call(input_gradient_norms, lstm, x.copy(), course=course), call),
                  call)
     if any(not np.array_equal(p.data, b) for p, b in zip(lstm.parameters(), before)):
         raise ExerciseError(f"{call} changed the LSTM's parameters: measure the network as it is")
@@ -481,12 +448,6 @@ def _mode_of_each_batch_norm(model, modes):
     return said
 
 
-def _shown(name):
-    """A parameter's name as a student reaches it: 'model[0].weight' for '0.weight'."""
-    first, _, rest = name.partition(".")
-    return f"model[{first}].{rest}" if first.isdigit() else f"model.{name}"
-
-
 def _checked_case6_step(train_step, course):
     """`step(model, optimizer, xb, yb)` for case 6's run: calls your train_step and, at every step t of the
     run, checks what one step of SGD on the batch must do. It must:
@@ -539,7 +500,7 @@ def _checked_case6_step(train_step, course):
             for handle in handles:
                 handle.remove()
             vars(optimizer).pop("step", None)
-        _returned(train_step, loss, f"{name}(model, optimizer, xb, yb)")
+        _returned(loss, f"{name}(model, optimizer, xb, yb)")
         if [(id(m), type(m)) for m in model.modules()] != layers or \
                 [id(p) for _, p in model.named_parameters()] != [id(p) for _, p in named]:
             raise ExerciseError(f"{at}, {name} replaced layers or parameters of case 6's network. The repair is "
@@ -552,7 +513,7 @@ def _checked_case6_step(train_step, course):
         for (what, old, new) in (("before", start, before), ("after", after, end)):
             changed = [n for (n, _), a, b in zip(named, old, new) if not np.array_equal(a, b)]
             if changed:
-                raise ExerciseError(f"{at}, {name} changed {', '.join(map(_shown, changed[:3]))}" + (" ..." if changed[3:] else "")
+                raise ExerciseError(f"{at}, {name} changed {', '.join(map(_as_written, changed[:3]))}" + (" ..." if changed[3:] else "")
                                     + f" {what} optimizer.step(): a new initialisation, or an update of its own. The "
                                     f"repair is the step: keep the network as case 6 built it, and let only "
                                     f"optimizer.step() change its parameters.")
@@ -597,7 +558,7 @@ def check_case6_repair(train_step, seeds=(0, 1, 2, 3, 4, 5)):
 
     At every step of every run it is checked as `_checked_case6_step` says; then the test accuracies."""
     __tracebackhide__ = True
-    step = _checked_case6_step(train_step, COURSE_IMPLEMENTATIONS["case6_train_step"])
+    step = _checked_case6_step(train_step, COURSE_IMPLEMENTATIONS["casebook"])
     with _course_generator_untouched():
         accuracies = casebook.case6_measure(step, seeds)
     _check_accuracies(6, accuracies, seeds, f"trained with {_name(train_step)}",

@@ -3,23 +3,16 @@ import math
 
 import numpy as np
 
-from .. import casebook, functional, nn, optim, training
+from .. import casebook, functional, nn, optim
 from ..autograd import Tensor, tensor
 from ._core import (COURSE_IMPLEMENTATIONS, ExerciseError, _backward_through, _bind, _close,
-                    _course_generator_untouched, _fmt, _name, _passed, register_course_implementations)
+                    _course_generator_untouched, _fmt, _name, _passed, _returned_none,
+                    register_course_implementations)
 from ._repairs import _check_accuracies, _check_kept_layout, _layout, _watched_repair, check_cause
 
 
 register_course_implementations("regression_loss", {
     "gradcourse.functional.mse_loss": functional.mse_loss,
-})
-register_course_implementations("repair", {
-    "gradcourse.casebook (its training runs)": casebook._run,
-})
-register_course_implementations("train_step", {
-    "gradcourse.casebook._step": casebook._step,
-    "gradcourse.casebook (its training runs)": casebook._run,
-    "gradcourse.training.fit": training.fit,
 })
 
 def check_regression_loss(regression_loss, n=5, seed=7):
@@ -107,7 +100,7 @@ def _relu_zero_fractions(model, seed):
 def check_case2_repair(repair, seeds=(0, 1, 2, 3, 4, 5)):
     """Case 2's network, changed in place by `repair(model)` and trained as before, reaches the threshold."""
     __tracebackhide__ = True
-    watched = _watched_repair(repair, COURSE_IMPLEMENTATIONS["repair"])
+    watched = _watched_repair(repair)
     with _course_generator_untouched():
         model = casebook.case2_model(seeds[0])
         layout = _layout(model)
@@ -141,8 +134,7 @@ def _batch_gradient(model, xb, yb):
 def _check_returned_loss(train_step, returned, loss):
     """The step must return the batch's loss before the update, as a Python number."""
     if returned is None:
-        raise ExerciseError(f"{_name(train_step)} returned None: add a return at its end, returning the batch's "
-                            f"loss as a float (loss.item())")
+        raise _returned_none(_name(train_step), "the batch's loss as a float (loss.item())")
     if isinstance(returned, Tensor):
         raise ExerciseError(f"{_name(train_step)} returned a Tensor: return loss.item(), a Python float, so that "
                             f"the run can record and plot it")
@@ -192,7 +184,7 @@ def _check_step_updates(train_step, watched, seed, lr=0.05):
 def check_case3_repair(train_step, seeds=(0, 1, 2, 3, 4, 5)):
     """`train_step(model, optimizer, xb, yb)` uses one batch's gradient per step and trains case 3."""
     __tracebackhide__ = True
-    watched = _watched_repair(train_step, COURSE_IMPLEMENTATIONS["train_step"])
+    watched = _watched_repair(train_step)
     with _course_generator_untouched():
         _check_step_updates(train_step, watched, seeds[0])
         accuracies = casebook.case3_measure(watched, seeds)
