@@ -1,5 +1,6 @@
 # Two commands do everything: `make lab` opens the course, `make test` checks it.
 # Both create .venv (with the python3 on PATH) and install the project into it when needed.
+# `make lab` serves the student's working copy, my-work/ (`make refresh` updates it after a pull).
 PYTHON    ?= python3
 # The course's matrices are small: one BLAS thread per process is faster than two fighting
 export OPENBLAS_NUM_THREADS ?= 1
@@ -14,30 +15,101 @@ endif
 VENV      := .venv
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed-stamp
+EXTRAS    := dev,browser
 NOTEBOOKS  = $(wildcard chapters/*.ipynb solutions/*.ipynb)
 NBVAL     := --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.cfg \
              --nbval-cell-timeout 300
 
-.PHONY: lab test unit nbval notebooks exercises bench clean test-browser chromium
+.PHONY: lab work refresh test unit nbval notebooks exercises bench clean test-browser chromium
+
+## The set-up (the first `make lab` or `make test`): one line per step on the terminal, everything
+## pip and venv print in $(SETUP_LOG); a failing step shows the log's last 30 lines and stops make.
+SETUP_LOG := $(VENV)/install.log
+define setup_step
+	@echo "$(1) (log: $(SETUP_LOG))"; \
+	{ echo; echo "=== $$(date '+%F %T') $(1)"; $(2); } >>'$(SETUP_LOG)' 2>&1 || { status=$$?; \
+	  echo "FAILED: $(1). The last 30 lines of $(SETUP_LOG):" >&2; tail -n 30 '$(SETUP_LOG)' >&2; \
+	  echo "FAILED: $(1) (exit status $$status); the whole log: $(SETUP_LOG)" >&2; exit 1; }
+endef
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || { echo "gradcourse" \
+	  "needs Python 3.10 or newer, and $(PYTHON) is $$($(PYTHON) --version 2>&1 | head -n 1):" \
+	  "name another, e.g. make lab PYTHON=python3.12" >&2; exit 1; }
+	@mkdir -p $(VENV) && : >'$(SETUP_LOG)'
+	$(call setup_step,creating $(VENV) with $$($(PYTHON) --version 2>&1),$(PYTHON) -m venv $(VENV) || { rm -f $@; false; })
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,browser]"
-	touch $(STAMP)
+	$(call setup_step,upgrading pip in $(VENV),$(BIN)/python -m pip install --upgrade --disable-pip-version-check pip)
+	$(call setup_step,installing gradcourse and its extras [$(EXTRAS)],$(BIN)/python -m pip install --disable-pip-version-check -e ".[$(EXTRAS)]")
+	@touch $@
+	@echo "$(VENV) is ready"
 
-## lab: open JupyterLab on the course's start page, with the course's settings (jupyter/):
-## prose at a readable width, no news pop-up; exercises/ and solutions/ reachable from the file browser
+## work: your working copy, $(WORK)/ (git-ignored): chapters/ and exercises/ copied from the course
+## the first time, and never overwritten, so that your runs and edits never touch the tracked
+## notebooks and `git pull` never conflicts. A folder missing from it is copied again.
+WORK        ?= my-work
+WORK_DIRS   := chapters exercises
+START_PAGE  := chapters/00_start_here.ipynb
+# a checksum of the course's own notebooks (names and contents), recorded when the copy is made
+COURSE_SUM   = find $(WORK_DIRS) -type f ! -path '*/.ipynb_checkpoints/*' ! -path '*/__pycache__/*' \
+               -exec cksum {} + | LC_ALL=C sort | cksum
+work:
+	@mkdir -p '$(WORK)'; copied=; \
+	for dir in $(WORK_DIRS); do \
+	  if [ ! -e '$(WORK)'/$$dir ]; then \
+	    cp -R $$dir '$(WORK)'/ || exit 1; \
+	    find '$(WORK)'/$$dir \( -name .ipynb_checkpoints -o -name __pycache__ \) -prune -exec rm -rf {} +; \
+	    copied="$$copied $$dir/"; \
+	  fi; \
+	done; \
+	if [ -n "$$copied" ]; then \
+	  $(COURSE_SUM) >'$(WORK)/.course-version'; \
+	  echo "copied$$copied into $(WORK)/, your working copy: run and edit the notebooks there" \
+	       "(git ignores it; \`make refresh\` brings in a course update)"; \
+	elif [ "$$($(COURSE_SUM))" != "$$(cat '$(WORK)/.course-version' 2>/dev/null)" ]; then \
+	  echo "The course's notebooks have changed since $(WORK)/ was copied: \`make refresh\` brings" \
+	       "them in (your copies are moved aside, not deleted)"; \
+	fi
+
+## refresh: the course's current chapters/ and exercises/ into $(WORK)/ (say, after a `git pull`).
+## Your copies are moved, not deleted, to $(WORK)/before-refresh-<date>-<time>/, which the lab's
+## file browser shows next to the new ones; nothing else in $(WORK)/ is touched. Close the lab first.
+refresh:
+	@[ -x $(BIN)/jupyter ] || exit 0; \
+	for info in "$$($(BIN)/jupyter --runtime-dir)"/jpserver-*.json; do \
+	  pid=$${info##*/jpserver-}; pid=$${pid%.json}; \
+	  if grep -q '"root_dir": "$(abspath $(WORK))"' "$$info" 2>/dev/null && kill -0 "$$pid" 2>/dev/null; then \
+	    echo "JupyterLab (pid $$pid) is serving $(WORK)/: stop it first (Ctrl-C in its terminal)," \
+	         "then make refresh" >&2; exit 1; \
+	  fi; \
+	done
+	@same=yes; for dir in $(WORK_DIRS); do \
+	  diff -r -q -x .ipynb_checkpoints -x __pycache__ $$dir '$(WORK)'/$$dir >/dev/null 2>&1 || same=; \
+	done; \
+	if [ -n "$$same" ]; then $(COURSE_SUM) >'$(WORK)/.course-version'; \
+	  echo "$(WORK)/ already holds the course's current $(WORK_DIRS): nothing to refresh"; exit 0; fi; \
+	old='$(WORK)'/before-refresh-$$(date +%Y%m%d-%H%M%S); \
+	while [ -e "$$old" ]; do sleep 1; old='$(WORK)'/before-refresh-$$(date +%Y%m%d-%H%M%S); done; \
+	for dir in $(WORK_DIRS); do \
+	  if [ -e '$(WORK)'/$$dir ]; then mkdir -p "$$old" && mv '$(WORK)'/$$dir "$$old"/ || exit 1; fi; \
+	done; \
+	if [ -d "$$old" ]; then echo "moved your copies of $(WORK_DIRS) to $$old/ (nothing deleted)"; fi
+	@$(MAKE) --no-print-directory work WORK='$(WORK)'
+
+## lab: open JupyterLab on your working copy, $(WORK)/ (its root: chapters/ and exercises/ side by
+## side), on the start page, with the course's settings (jupyter/): prose at a readable width, no news
+## pop-up, custom CSS on, nbgrader's instructor extensions off (server: jupyter_server_config.json;
+## lab: labconfig/page_config.json)
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
-LAB        = JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter $(BIN)/jupyter lab --LabApp.custom_css=True \
-             --ServerApp.root_dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB        = JUPYTER_CONFIG_DIR=$(CURDIR)/jupyter $(BIN)/jupyter lab \
+             --ServerApp.root_dir=$(abspath $(WORK)) $(if $(filter 0,$(shell id -u)),--allow-root)
 $(LAB_SETTINGS): jupyter/overrides.json $(STAMP)
-	mkdir -p $(dir $@) && cp $< $@
+	@mkdir -p $(dir $@) && cp $< $@
 
-lab: $(STAMP) $(LAB_SETTINGS)
-	$(LAB) chapters/00_start_here.ipynb
+lab: $(STAMP) $(LAB_SETTINGS) work
+	@echo "opening JupyterLab on $(WORK)/$(START_PAGE) (stop it with Ctrl-C, twice)"
+	$(LAB) $(abspath $(WORK))/$(START_PAGE)
 
 ## test: unit tests, then every chapter and solution notebook under nbval
 ## (three workers on CI's two cores: the browser tests spend much of their time waiting for a kernel
@@ -85,5 +157,6 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_autograd.py
 	$(BIN)/python benchmarks/bench_explorers.py
 
+## clean: remove what the set-up built (never $(WORK)/, which holds the student's work)
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -5,17 +5,22 @@ The typical mistakes are fixtures, one file per notebook in tests/mistakes/ (its
 they are written). Each notebook is graded in one `gradcourse grade` run: its blank student version and
 its typical mistakes. That the solution scores full is nbval's run of solutions/ (`make test`): the
 same cells, hidden tests included, in a fresh kernel, where every test cell must pass; the grader
-scores a test cell that ran without an error in full (tests/test_grading.py), which one notebook's
-solution, graded here too, confirms. A class per notebook lets pytest-xdist share the notebooks out.
+(nbgrader's autograder) scores a test cell that ran without an error, and wrote nothing to stderr, in
+full (tests/test_grading.py), which one notebook's solution, graded here too, confirms. A class per notebook lets pytest-xdist
+share the notebooks out; each grades against a source folder of its own notebook alone, so that
+`gradcourse grade` releases that one notebook, not all six.
 """
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.utils import is_solution
 
-from gradcourse import cli, grading
+from gradcourse.instructor import cli
+from gradcourse.instructor.grade import grade_id, is_test
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS, EXERCISES, MISTAKES = ROOT / "solutions", ROOT / "exercises", Path(__file__).parent / "mistakes"
@@ -33,8 +38,8 @@ def mistakes_of(notebook):
 
 
 def graded_cells(notebook):
-    return [grading.grade_id(c) for c in nbformat.read(SOLUTIONS / f"{notebook}.ipynb", as_version=4).cells
-            if grading.is_test(c)]
+    return [grade_id(c) for c in nbformat.read(SOLUTIONS / f"{notebook}.ipynb", as_version=4).cells
+            if is_test(c)]
 
 
 def with_mistakes(notebook):
@@ -45,11 +50,11 @@ def with_mistakes(notebook):
         for answer, source in replaced.items():
             assert answers.setdefault(answer, source) == source, f"{test_cell}: two wrong answers for {answer}"
     for cell in nb.cells:
-        if grading.grade_id(cell) in answers:
-            assert grading.is_solution(cell), f"{grading.grade_id(cell)} is not an answer cell"
-            cell.source = answers.pop(grading.grade_id(cell))
+        if grade_id(cell) in answers:
+            assert is_solution(cell), f"{grade_id(cell)} is not an answer cell"
+            cell.source = answers.pop(grade_id(cell))
     assert not answers, f"no answer cells {sorted(answers)} in {notebook}"
-    return grading.notebook_text(nb)
+    return nbformat.writes(nb)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
@@ -70,8 +75,11 @@ def grade_three_ways(notebook, root):
         else:
             path.write_bytes(((SOLUTIONS if kind == "solution" else EXERCISES) / path.name).read_bytes())
         paths.append(str(path))
+    source = root / "source"
+    source.mkdir()
+    shutil.copyfile(SOLUTIONS / f"{notebook}.ipynb", source / f"{notebook}.ipynb")
     report = root / "report.json"
-    assert cli.main(["grade", *paths, "--source", str(SOLUTIONS), "--timeout", "120",
+    assert cli.main(["grade", *paths, "--source", str(source), "--timeout", "120",
                      "--report", str(report)]) == 0
     results = json.loads(report.read_text(encoding="utf-8"))
     return {(kind, cell["grade_id"]): cell for kind, result in zip(kinds, results) for cell in result["cells"]}
@@ -90,9 +98,11 @@ class GradedNotebook:
         if self.notebook != SOLUTION_GRADED:  # nbval's run, whose stored outputs show every test cell passed
             assert "solutions/*.ipynb" in (ROOT / "Makefile").read_text(encoding="utf-8")
             nb = nbformat.read(SOLUTIONS / f"{self.notebook}.ipynb", as_version=4)
-            for cell in (c for c in nb.cells if grading.is_test(c)):
-                assert cell.outputs and all(o.output_type != "error" for o in cell.outputs), grading.grade_id(cell)
-                assert any("✓" in str(o.get("text", o.get("data", ""))) for o in cell.outputs), grading.grade_id(cell)
+            for cell in (c for c in nb.cells if is_test(c)):
+                assert cell.outputs and all(o.output_type != "error" for o in cell.outputs), grade_id(cell)
+                assert any("✓" in str(o.get("text", o.get("data", ""))) for o in cell.outputs), grade_id(cell)
+                # nbgrader scores a test cell that wrote to stderr (a warning, say) 0
+                assert not any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs), grade_id(cell)
             return
         for cell in graded_cells(self.notebook):
             result = graded[("solution", cell)]

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.utils import is_grade
 
-from gradcourse import grading
+from gradcourse.instructor.grade import grade_id, is_test, nbgrader_meta
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 PATHS = sorted(SOLUTIONS.glob("*.ipynb"))
@@ -38,9 +39,9 @@ def exercises(nb):
         first = cell.source.split("\n")[0]
         if cell.cell_type == "markdown" and first.startswith("## "):
             found.append([HEADING.match(first), 0, first])
-        if grading.is_grade(cell):
-            assert found and found[-1][0], f"{grading.grade_id(cell)} is under no exercise heading"
-            found[-1][1] += grading._nbgrader(cell)["points"]
+        if is_grade(cell):
+            assert found and found[-1][0], f"{grade_id(cell)} is under no exercise heading"
+            found[-1][1] += nbgrader_meta(cell)["points"]
     return [(match, points, line) for match, points, line in found if line.startswith(("## Exercise", "## Question"))]
 
 
@@ -74,6 +75,6 @@ def test_the_intro_table_lists_each_exercise_and_climbs_the_ladder(path):
 
 
 def test_there_are_26_graded_cells_and_8_graded_on_what_a_trained_network_does():
-    graded = [c for path in PATHS for c in read(path).cells if grading.is_grade(c)]
-    repaired = {case for c in graded if grading.is_test(c) for case in REPAIR.findall(c.source)}
+    graded = [c for path in PATHS for c in read(path).cells if is_grade(c)]
+    repaired = {case for c in graded if is_test(c) for case in REPAIR.findall(c.source)}
     assert len(graded) >= 26 and len(repaired) >= 8, (len(graded), sorted(repaired))

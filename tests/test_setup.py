@@ -1,4 +1,6 @@
-"""The project's own set-up: the two dependency lists agree, and the package installs its data."""
+"""The project's own set-up: the two dependency lists agree, and CI runs `make test`.
+
+`make lab` (working copy, lab config) is tested in test_lab_setup.py."""
 import re
 from pathlib import Path
 
@@ -53,27 +55,3 @@ def test_requirement_names_are_parsed(requirement, expected):
 def test_ci_runs_make_test():
     script = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test\b", script, flags=re.M)
-
-
-def _lab_command():
-    """The command `make lab` would run (make -n prints it without running it)."""
-    import subprocess
-    out = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    return next(line for line in out.splitlines() if "jupyter lab" in line)
-
-
-def test_make_lab_opens_the_start_page_with_the_course_settings():
-    command = _lab_command()
-    assert command.rstrip().endswith("chapters/00_start_here.ipynb"), command
-    assert f"--ServerApp.root_dir={ROOT}" in command, "the repository is the root: exercises/ is reachable"
-    assert f"JUPYTER_CONFIG_DIR={ROOT}/jupyter" in command and "--LabApp.custom_css=True" in command
-
-
-def test_course_settings_cap_the_prose_width_and_silence_the_news():
-    import json
-    css = (ROOT / "jupyter" / "custom" / "custom.css").read_text()
-    width = re.search(r"\.jp-MarkdownCell \.jp-RenderedMarkdown \{\s*max-width: (\d+)rem;", css)
-    assert width and 30 <= int(width.group(1)) <= 50, "prose lines of 60-90 characters"
-    overrides = json.loads((ROOT / "jupyter" / "overrides.json").read_text())
-    notification = overrides["@jupyterlab/apputils-extension:notification"]
-    assert notification == {"fetchNews": "false", "checkForUpdates": False}

@@ -1,9 +1,12 @@
 """Session fixtures for the browser tests: one JupyterLab server and one headless Chromium.
 
 The server runs from the Python that runs pytest (under `make`, the project's .venv), on
-127.0.0.1 at a free port with a random token, serving a temporary copy of chapters/ and solutions/ (and of
-tests/browser/fixtures/), with Jupyter's config, data, runtime, settings and workspace folders
-all in a temporary directory: nothing in the repository or in the user's home is changed.
+127.0.0.1 at a free port with a random token. Its root is laid out as a student's `make lab` root:
+a working copy made by the Makefile's own `make work WORK=...` (chapters/ and exercises/), plus
+tests/browser/fixtures/. Its config is a copy of the course's jupyter/ folder, the one `make lab`
+uses (custom CSS on, nbgrader's server and lab extensions off), with the course's settings
+(jupyter/overrides.json) as user settings. Jupyter's config, data, runtime, settings and workspace
+folders are all in a temporary directory: nothing in the repository or in the user's home is changed.
 
 The tests are skipped, with the reason in pytest's summary, when Chromium or the Playwright
 package is missing (`make test-browser` installs both). With GRADCOURSE_BROWSER_TESTS=required
@@ -115,19 +118,33 @@ class LabServer:
         return self.log.read_text(errors="replace")[-chars:]
 
 
-COURSE_SETTINGS = ROOT / "jupyter"  # what `make lab` gives a student: overrides.json, custom/custom.css
+# what `make lab` gives a student (JUPYTER_CONFIG_DIR=jupyter/): jupyter_server_config.json (custom CSS
+# on, nbgrader's server extensions off), labconfig/page_config.json (nbgrader's lab extension off),
+# custom/custom.css (readable prose width); and overrides.json, which `make lab` installs as settings
+COURSE_SETTINGS = ROOT / "jupyter"
+# what Jupyter itself writes into its config folder: not part of the course's config
+_JUPYTER_WRITES = shutil.ignore_patterns("lab", "migrated", ".ipynb_checkpoints", "__pycache__")
 
 
 def _write_settings(settings_dir, config_dir):
-    """The course's own lab settings (jupyter/overrides.json: no news, no update check) as user
-    settings, and its custom CSS (readable prose width) where --LabApp.custom_css finds it."""
+    """The course's config folder as Jupyter's config folder (a copy: the server writes into it), and
+    its lab settings (jupyter/overrides.json: no news, no update check) as user settings."""
+    shutil.copytree(COURSE_SETTINGS, config_dir, ignore=_JUPYTER_WRITES, dirs_exist_ok=True)
     overrides = json.loads((COURSE_SETTINGS / "overrides.json").read_text())
     for plugin_id, settings in overrides.items():
         package, plugin = plugin_id.split(":")
         path = settings_dir / package / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(settings))
-    shutil.copytree(COURSE_SETTINGS / "custom", config_dir / "custom")
+
+
+def _make_working_copy(root):
+    """The student's working copy, made by the Makefile's own `work` target (WORK=root)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    done = subprocess.run(["make", "-s", "--no-print-directory", "work", f"WORK={root}"], cwd=ROOT, env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if done.returncode != 0 or not (root / "chapters").is_dir():
+        raise RuntimeError(f"`make work WORK={root}` failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 
 
 def _stop(process):
@@ -152,11 +169,9 @@ def lab_server():
         pytest.skip(_missing())
     tmp = Path(tempfile.mkdtemp(prefix="gradcourse-browser-"))
     root = tmp / "root"
-    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
-    for folder in ("chapters", "solutions"):  # the notebooks `make test` runs under nbval
-        if (ROOT / folder).is_dir():
-            shutil.copytree(ROOT / folder, root / folder, ignore=ignore)
-    shutil.copytree(HERE / "fixtures", root / "fixtures", ignore=ignore)
+    _make_working_copy(root)  # chapters/ and exercises/, as `make lab` serves them
+    shutil.copytree(HERE / "fixtures", root / "fixtures",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     for name in ("config", "data", "runtime", "workspaces", "settings", "ipython"):
         (tmp / name).mkdir()
     _write_settings(tmp / "settings", tmp / "config")
@@ -180,7 +195,8 @@ def lab_server():
                f"--ServerApp.root_dir={root}", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
                "--LabApp.workspaces_dir=" + str(tmp / "workspaces"),
                "--LabApp.user_settings_dir=" + str(tmp / "settings"),
-               "--LabApp.extension_manager=readonly", "--LabApp.custom_css=True", "--LabApp.expose_app_in_browser=True",
+               # (custom CSS is on through the course's jupyter_server_config.json, as for `make lab`)
+               "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True",
                "--ServerApp.terminals_enabled=False"]
     if os.geteuid() == 0:  # CI and these machines run as root
         command.append("--allow-root")
