@@ -4,11 +4,11 @@ typical wrong answer 0 with a message that names the mistake.
 The typical mistakes are fixtures, one file per notebook in tests/mistakes/ (its README says how
 they are written). Each notebook is graded in one `gradcourse grade` run: its blank student version and
 its typical mistakes. That the solution scores full is nbval's run of solutions/ (`make test`): the
-same cells, hidden tests included, in a fresh kernel, where every test cell must pass; the grader
-(nbgrader's autograder) scores a test cell that ran without an error, and wrote nothing to stderr, in
-full (tests/test_grading.py), which one notebook's solution, graded here too, confirms. A class per notebook lets pytest-xdist
-share the notebooks out; each grades against a source folder of its own notebook alone, so that
-`gradcourse grade` releases that one notebook, not all six.
+same cells, hidden tests included, in a fresh kernel, where every test cell must pass and write nothing
+to stderr (nbgrader's autograder scores such a cell in full); tests/test_nbgrader_roundtrip.py grades
+one notebook's solution with both nbgrader and `gradcourse grade` and finds full marks. A class per
+notebook lets pytest-xdist share the notebooks out; each grades against a source folder of its own
+notebook alone, so that `gradcourse grade` releases that one notebook, not all six.
 """
 import importlib.util
 import json
@@ -25,8 +25,7 @@ from gradcourse.instructor.grade import grade_id, is_test
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS, EXERCISES, MISTAKES = ROOT / "solutions", ROOT / "exercises", Path(__file__).parent / "mistakes"
 NOTEBOOKS = sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
-KINDS = ("solution", "blank", "mistakes")
-SOLUTION_GRADED = "01_background"  # the one notebook whose solution is graded here as well as by nbval
+KINDS = ("blank", "mistakes")
 
 
 def mistakes_of(notebook):
@@ -63,17 +62,16 @@ def test_every_test_cell_has_a_typical_mistake(notebook):
     assert sorted(mistakes_of(notebook)) == sorted(graded_cells(notebook))
 
 
-def grade_three_ways(notebook, root):
-    """{(kind, test cell): that cell's result} for the blank and the mistakes (and SOLUTION_GRADED's solution)."""
-    kinds = KINDS if notebook == SOLUTION_GRADED else KINDS[1:]
+def grade_both(notebook, root):
+    """{(kind, test cell): that cell's result} for the blank and the mistakes."""
     paths = []
-    for kind in kinds:
+    for kind in KINDS:
         (root / kind).mkdir()
         path = root / kind / f"{notebook}.ipynb"
         if kind == "mistakes":
             path.write_text(with_mistakes(notebook), encoding="utf-8")
         else:
-            path.write_bytes(((SOLUTIONS if kind == "solution" else EXERCISES) / path.name).read_bytes())
+            path.write_bytes((EXERCISES / path.name).read_bytes())
         paths.append(str(path))
     source = root / "source"
     source.mkdir()
@@ -82,31 +80,27 @@ def grade_three_ways(notebook, root):
     assert cli.main(["grade", *paths, "--source", str(source), "--timeout", "120",
                      "--report", str(report)]) == 0
     results = json.loads(report.read_text(encoding="utf-8"))
-    return {(kind, cell["grade_id"]): cell for kind, result in zip(kinds, results) for cell in result["cells"]}
+    return {(kind, cell["grade_id"]): cell for kind, result in zip(KINDS, results) for cell in result["cells"]}
 
 
 @pytest.fixture(scope="class")
 def graded(request, tmp_path_factory):
-    """The three gradings of the notebook of the test's class."""
-    return grade_three_ways(request.cls.notebook, tmp_path_factory.mktemp(request.cls.notebook))
+    """The two gradings of the notebook of the test's class."""
+    return grade_both(request.cls.notebook, tmp_path_factory.mktemp(request.cls.notebook))
 
 
 class GradedNotebook:
     notebook = None
 
-    def test_the_solution_scores_full(self, graded):
-        if self.notebook != SOLUTION_GRADED:  # nbval's run, whose stored outputs show every test cell passed
-            assert "solutions/*.ipynb" in (ROOT / "Makefile").read_text(encoding="utf-8")
-            nb = nbformat.read(SOLUTIONS / f"{self.notebook}.ipynb", as_version=4)
-            for cell in (c for c in nb.cells if is_test(c)):
-                assert cell.outputs and all(o.output_type != "error" for o in cell.outputs), grade_id(cell)
-                assert any("✓" in str(o.get("text", o.get("data", ""))) for o in cell.outputs), grade_id(cell)
-                # nbgrader scores a test cell that wrote to stderr (a warning, say) 0
-                assert not any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs), grade_id(cell)
-            return
-        for cell in graded_cells(self.notebook):
-            result = graded[("solution", cell)]
-            assert result["status"] == "passed" and result["points"] == result["max_points"] > 0, result
+    def test_the_solution_scores_full(self):
+        """nbval's run, whose stored outputs show every test cell passed, and wrote nothing to stderr
+        (nbgrader scores a test cell that did, a warning say, 0)."""
+        assert "solutions/*.ipynb" in (ROOT / "Makefile").read_text(encoding="utf-8")
+        nb = nbformat.read(SOLUTIONS / f"{self.notebook}.ipynb", as_version=4)
+        for cell in (c for c in nb.cells if is_test(c)):
+            assert cell.outputs and all(o.output_type != "error" for o in cell.outputs), grade_id(cell)
+            assert any("✓" in str(o.get("text", o.get("data", ""))) for o in cell.outputs), grade_id(cell)
+            assert not any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs), grade_id(cell)
 
     def test_the_blank_scores_zero(self, graded):
         for cell in graded_cells(self.notebook):

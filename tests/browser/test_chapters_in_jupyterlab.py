@@ -285,23 +285,27 @@ def check_notebook(browser, server, path, shots, min_explorers=0, expect_errors=
     except BaseException:
         if expect_errors:
             raise
-        try:
-            page.screenshot(path=str(shots / f"{stem}-FAILED.png"))
-        except Exception:
-            pass
+        quietly(page.screenshot, path=str(shots / f"{stem}-FAILED.png"))
         if page.console_errors:
             print(f"page errors in {path}:", *page.console_errors, sep="\n  ")
-        try:
-            (shots / f"{stem}-FAILED-jupyter-lab.log").write_text(server.log_tail(20_000))
-        except Exception:
-            pass
+        quietly(lambda: (shots / f"{stem}-FAILED-jupyter-lab.log").write_text(server.log_tail(20_000)))
         raise
     finally:
-        page.close()
-        try:
-            server.shutdown_kernels()
-        except Exception:
-            pass
+        close(page, server)
+
+
+def quietly(action, *args, **kwargs):
+    """A clean-up step after a failure: its own failure must not hide the test's."""
+    try:
+        action(*args, **kwargs)
+    except Exception:
+        pass
+
+
+def close(page, server):
+    """Close the tab and stop the kernels it started."""
+    page.close()
+    quietly(server.shutdown_kernels)
 
 
 @pytest.mark.parametrize("chapter", FIRST_HALF)

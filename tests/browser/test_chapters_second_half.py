@@ -10,8 +10,8 @@ import secrets
 
 import pytest
 
-from test_chapters_in_jupyterlab import (_KERNEL_READY, SECOND_HALF, STEP_TIMEOUT_MS, check_notebook,
-                                         explorers_owned)
+from test_chapters_in_jupyterlab import (_KERNEL_READY, SECOND_HALF, STEP_TIMEOUT_MS, check_notebook, close,
+                                         explorers_owned, quietly)
 
 
 @pytest.mark.parametrize("chapter", SECOND_HALF)
@@ -90,14 +90,7 @@ def test_the_lab_opens_clean_on_the_working_copy(lab_server, browser, screenshot
         assert "nbgrader" not in server_log.lower(), \
             "nbgrader's server extensions were loaded:\n" + server_log[-3000:]
     except BaseException:
-        try:
-            page.screenshot(path=str(screenshots / "lab-FAILED.png"))
-        except Exception:
-            pass
+        quietly(page.screenshot, path=str(screenshots / "lab-FAILED.png"))
         raise
     finally:
-        page.close()
-        try:
-            lab_server.shutdown_kernels()
-        except Exception:
-            pass
+        close(page, lab_server)
