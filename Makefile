@@ -20,7 +20,7 @@ NOTEBOOKS  = $(wildcard chapters/*.ipynb solutions/*.ipynb)
 NBVAL     := --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.cfg \
              --nbval-cell-timeout 300
 
-.PHONY: lab work refresh test unit nbval notebooks exercises bench clean test-browser chromium
+.PHONY: lab work refresh test unit nbval notebooks exercises bench clean test-browser chromium book test-book
 
 ## The set-up (the first `make lab` or `make test`): one line per step on the terminal, everything
 ## pip and venv print in $(SETUP_LOG); a failing step shows the log's last 30 lines and stops make.
@@ -115,7 +115,7 @@ lab: $(STAMP) $(LAB_SETTINGS) work
 ## (three workers on CI's two cores: the browser tests spend much of their time waiting for a kernel
 ## or for Chromium, and a third worker runs the rest meanwhile; measured 357 s against 454 s with two)
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 3 --dist loadscope tests $(if $(NOTEBOOKS),$(NBVAL) $(NOTEBOOKS))
+	$(BIN)/python -m pytest -n 3 --dist loadscope tests --ignore=$(BOOK_TESTS) $(if $(NOTEBOOKS),$(NBVAL) $(NOTEBOOKS))
 
 ## unit: the unit tests only
 unit: $(STAMP)
@@ -132,7 +132,26 @@ notebooks: $(STAMP)
 ## test-browser: every chapter run in JupyterLab by headless Chromium, each explorer moved and redrawn
 ## (installs Debian's chromium first when it is missing and we are root; screenshots: tests/browser/screenshots/)
 test-browser: $(STAMP) chromium
-	GRADCOURSE_BROWSER_TESTS=required GRADCOURSE_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser
+	GRADCOURSE_BROWSER_TESTS=required GRADCOURSE_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser \
+	  --ignore=$(BOOK_TESTS)
+
+## book: the course as a static website in build/book/ (Sphinx + myst-nb, from the committed notebooks,
+## never re-executed; no solutions; MathJax served from the site): open build/book/index.html
+BOOK_STAMP := $(VENV)/.book-stamp
+BOOK_TESTS := tests/browser/book
+$(BOOK_STAMP): $(STAMP)
+	$(call setup_step,installing the website's tools [book],$(BIN)/python -m pip install --disable-pip-version-check -e ".[book]")
+	@touch $@
+
+book: $(BOOK_STAMP)
+	$(BIN)/python book/build.py build/book
+
+## test-book: build the website, then open its index and every chapter page in headless Chromium
+## (no console error, no request beyond localhost, maths rendered, every image loaded, a link to the
+## next chapter; screenshots in tests/browser/screenshots/book/)
+test-book: book chromium
+	GRADCOURSE_BROWSER_TESTS=required GRADCOURSE_CHROMIUM=$(CHROMIUM) GRADCOURSE_BOOK=build/book \
+	  $(BIN)/python -m pytest $(BOOK_TESTS)
 
 ## chromium: make sure Debian's Chromium is at $(CHROMIUM) (apt-get as root; otherwise say what to install)
 CHROMIUM  ?= /usr/bin/chromium
