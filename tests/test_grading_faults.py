@@ -74,6 +74,59 @@ def behind(attack):
     return {"double": f"{attack}\n{WRONG['double']}", "square": RIGHT["square"]}
 
 
+def copied_test_above_answer(nb):
+    """The student copied the double test above the answer (Jupyter keeps the copy's grade_id)."""
+    test = cell_of(nb, "double-tests")
+    nb["cells"].insert(nb["cells"].index(cell_of(nb, "double")), json.loads(json.dumps({**test, "id": "copy"})))
+
+
+def markdown_test_cell(nb):
+    """The student pressed M on the square test cell."""
+    cell = cell_of(nb, "square-tests")
+    cell["cell_type"] = "markdown"
+    del cell["outputs"], cell["execution_count"]
+
+
+def nbformat_40_with_ids(nb):
+    nb["nbformat_minor"] = 0
+
+
+def lone_surrogate():
+    """Valid JSON whose answer holds a lone surrogate (the escape \\ud800), which no UTF-8 file can hold."""
+    return submission(RIGHT).replace("return x + x", "return x + x  # \\ud800", 1)
+
+
+# a thread of the answer's that sends a displayed value into every test cell as it runs: nbgrader
+# reads a value in a test cell as its score (any text: full marks)
+VALUE_SENDER = """import threading, time
+
+
+def _send_values():
+    kernel, seen = get_ipython().kernel, set()
+    while True:
+        parent = kernel.get_parent("shell")
+        message, code = parent.get("header", {}).get("msg_id"), parent.get("content", {}).get("code", "")
+        if message and message not in seen and "assert" in code:
+            seen.add(message)
+            kernel.session.send(kernel.iopub_socket, "execute_result",
+                                {"data": {"text/plain": "'full marks'"}, "metadata": {}, "execution_count": 1},
+                                parent=parent)
+        time.sleep(0.001)
+
+
+threading.Thread(target=_send_values, daemon=True).start()"""
+
+# a callback that claims to be IPython's and blanks the cell about to run
+SPOOFED_CALLBACK = """def _blank(info):
+    get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])
+_blank.__module__ = "IPython.core.events"
+get_ipython().events.register('pre_run_cell', _blank)"""
+
+# a child that scrubs its environment and leaves its session: only ancestry finds it
+ENV_SCRUBBED = ("import subprocess\nsubprocess.Popen(['sleep', '616.25'], env={}, start_new_session=True, "
+                "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)")
+
+
 # name -> (the file's bytes, or None for a file that is not there)
 MALFORMED = {
     "fixture-missing.ipynb": None,
@@ -86,6 +139,8 @@ MALFORMED = {
     # right answers: a notebook that breaks nbgrader's metadata schema scores 0 all the same
     "fixture-string-metadata.ipynb": submission(RIGHT, string_metadata),
     "fixture-list-grade-id.ipynb": submission(RIGHT, list_grade_id),
+    "fixture-deep.ipynb": "[" * 100_000 + "]" * 100_000,
+    "fixture-lone-surrogate.ipynb": lone_surrogate(),
 }
 CHEATS = {
     "fixture-tampered-tests.ipynb": submission(WRONG, tampered_tests),
@@ -98,6 +153,9 @@ CHEATS = {
     "fixture-event.ipynb": submission(behind(
         "def _blank(info):\n    get_ipython().input_transformers_cleanup.append(lambda lines: ['pass\\n'])\n"
         "get_ipython().events.register('pre_run_cell', _blank)")),
+    "fixture-value-sender.ipynb": submission(behind(VALUE_SENDER)),
+    "fixture-spoofed-callback.ipynb": submission(behind(SPOOFED_CALLBACK)),
+    "fixture-env-scrubbed.ipynb": submission({**RIGHT, "square": f"{ENV_SCRUBBED}\n{RIGHT['square']}"}),
     # the kernel reports every cell as a success, and prints no traceback
     "fixture-kernel-reply.ipynb": submission(behind(
         "_kernel = get_ipython().kernel\n_original = _kernel.do_execute\n\n\n"
@@ -107,36 +165,30 @@ CHEATS = {
     "fixture-warning.ipynb": submission({"square": RIGHT["square"], "double": (
         "import warnings\n\n\ndef double(x):\n    warnings.warn('careful: doubling')\n    return 2 * x")}),
 }
+EDITED = {  # what a student's ordinary editing does to a notebook with the right answers: no points lost
+    "fixture-copied-test.ipynb": submission(RIGHT, copied_test_above_answer),
+    "fixture-markdown-test.ipynb": submission(RIGHT, markdown_test_cell),
+    "fixture-nbformat-4-0.ipynb": submission(RIGHT, nbformat_40_with_ids),
+}
 RENAMED = {
     # passes the visible test of double, not the hidden one; named nothing like its source
     "whatever.ipynb": submission({"double": "def double(x):\n    return 6 if x == 3 else 0",
                                   "square": RIGHT["square"]}),
     "fixture-jdoe.ipynb": submission(RIGHT, written=WRITTEN),  # the good one, graded last
 }
-SUBMISSIONS = {**MALFORMED, **CHEATS, **RENAMED}
-
-
-def newest(pattern, root):
-    found = sorted(Path(root).glob(pattern), key=lambda p: p.stat().st_mtime_ns)
-    return found[-1] if found else None
+SUBMISSIONS = {**MALFORMED, **CHEATS, **EDITED, **RENAMED}
 
 
 class Watched(io.StringIO):
-    """stdout for the run: at each table `gradcourse grade` prints, keep what the report file holds
-    then, and nbgrader's release and autograded notebook in the temporary course."""
+    """stdout for the run: at each table `gradcourse grade` prints, keep what the report file holds then."""
 
-    def __init__(self, report, temporary):
+    def __init__(self, report):
         super().__init__()
-        self.report, self.temporary, self.seen = report, temporary, []
+        self.report, self.seen = report, []
 
     def write(self, text):
         if text.strip():
-            autograded = newest("gradcourse-grade-*/course/autograded/*/*/*.ipynb", self.temporary)
-            release = newest("gradcourse-grade-*/course/release/fixture/fixture.ipynb", self.temporary)
-            self.seen.append(SimpleNamespace(
-                printed=text, report=json.loads(self.report.read_text(encoding="utf-8")),
-                autograded=autograded and nbformat.read(autograded, as_version=4),
-                release=release and nbformat.read(release, as_version=4)))
+            self.seen.append(SimpleNamespace(printed=text, report=json.loads(self.report.read_text(encoding="utf-8"))))
         return super().write(text)
 
 
@@ -155,23 +207,34 @@ def run(tmp_path_factory):
     report.write_text("an old report\n", encoding="utf-8")
     temporary = root / "tmp"
     temporary.mkdir()
-    stdout, stderr, returned = Watched(report, temporary), io.StringIO(), []
+    stdout, stderr, returned, autograded, seen_course = Watched(report), io.StringIO(), [], {}, []
 
     def spy(*args, **kwargs):
         returned.extend(real_grade(*args, **kwargs))
         return returned
 
-    real_grade = grade_module.grade
+    def keep_autograded(course, assignment, student, name, source_nb):
+        """nbgrader's autograded notebook, read before the submission's course is deleted."""
+        seen_course.append(course.is_dir())
+        path = course / "autograded" / student / assignment / f"{assignment}.ipynb"
+        autograded[name] = nbformat.read(path, as_version=4)
+        return real_read_scores(course, assignment, student, name, source_nb)
+
+    real_grade, real_read_scores = grade_module.grade, grade_module.read_scores
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(grade_module, "grade", spy)
+        patch.setattr(grade_module, "read_scores", keep_autograded)
         patch.setattr(tempfile, "tempdir", str(temporary))  # where the temporary course goes
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            status = cli.main(["grade", *(str(folder / name) for name in SUBMISSIONS), "--source", str(source),
+            status = cli.main(["grade", *(str(folder / name) for name in SUBMISSIONS),
+                               str(folder / "fixture-jdoe.ipynb"),  # given twice
+                               "--source", str(source),
                                "--timeout", "60", "--notebook-timeout", "300", "--report", str(report),
                                "--overwrite"])
     return SimpleNamespace(status=status, results={r.notebook: r for r in returned},
                            order=[r.notebook for r in returned], printed=stdout.getvalue(), err=stderr.getvalue(),
-                           seen=stdout.seen, folder=folder, before=before, report=report, temporary=temporary)
+                           seen=stdout.seen, folder=folder, before=before, report=report, temporary=temporary,
+                           autograded=autograded, seen_course=seen_course, source=source)
 
 
 def table_of(run, name):
@@ -188,6 +251,8 @@ def table_of(run, name):
     ("fixture-latin-1.ipynb", "'utf-8' codec can't decode"),
     ("fixture-string-metadata.ipynb", "nbgrader metadata is a str, not an object"),
     ("fixture-list-grade-id.ipynb", "['square-tests'] is not of type 'string'"),
+    ("fixture-deep.ipynb", "not UTF-8 JSON text (RecursionError"),
+    ("fixture-lone-surrogate.ipynb", "surrogate"),
 ])
 def test_a_malformed_notebook_scores_zero_with_the_reason(run, name, reason):
     result = run.results[name]
@@ -252,6 +317,30 @@ def test_a_patched_kernel_does_not_let_a_wrong_answer_through(run, name):
     assert square.status == "passed", square
 
 
+@pytest.mark.parametrize("name", ["fixture-value-sender.ipynb", "fixture-spoofed-callback.ipynb"])
+def test_a_value_sent_into_a_test_cell_or_a_spoofed_callback_earns_nothing(run, name):
+    double, square = run.results[name].cells[:2]
+    assert (double.points, double.status) == (0, "failed"), double
+    assert square.status == "passed", square
+
+
+@pytest.mark.parametrize("name", sorted(EDITED))
+def test_ordinary_editing_costs_no_points(run, name):
+    """A copy of a test cell above the answer, a test cell turned into markdown, nbformat 4.0 with cell ids."""
+    result = run.results[name]
+    assert (result.score, result.max_score) == (AUTOMATIC, AUTOMATIC), result
+
+
+def test_a_child_that_scrubbed_its_environment_is_killed_too(run):
+    """Only its ancestry finds it: the grader adopts it (a child subreaper) once the kernel is gone."""
+    assert run.results["fixture-env-scrubbed.ipynb"].score == AUTOMATIC
+    import subprocess
+    left = subprocess.run(["pgrep", "-f", "sleep 616.25"], capture_output=True, text=True).stdout.split()
+    for pid in left:  # (do not leave it running if the test fails)
+        subprocess.run(["kill", "-9", pid])
+    assert not left, f"left running: {left}"
+
+
 def test_an_input_transformer_that_blanks_the_tests_fails_them(run):
     """The transformer turns every later cell into `pass`, the tests included: they would pass."""
     result = run.results["fixture-transformer.ipynb"]
@@ -266,7 +355,7 @@ def test_a_warning_in_the_answer_scores_zero_as_nbgrader_scores_it(run):
     cell = run.results["fixture-warning.ipynb"].cells[0]
     assert (cell.grade_id, cell.points, cell.status) == ("double-tests", 0, "failed")
     assert "wrote to stderr" in cell.reason and "careful: doubling" in cell.reason
-    ran = cell_of(table_of(run, "fixture-warning.ipynb").autograded, "double-tests")
+    ran = cell_of(run.autograded["fixture-warning.ipynb"], "double-tests")
     assert any(o.output_type == "stream" and o.name == "stderr" for o in ran.outputs)
     assert determine_grade(ran) == (cell.points, cell.max_points)
     assert run.results["fixture-warning.ipynb"].cells[1].status == "passed"
@@ -291,13 +380,14 @@ def test_submitted_files_are_never_modified(run):
 
 
 def test_grading_leaves_no_temporary_course_behind(run):
-    assert any(s.autograded for s in run.seen)  # (the course was there, in this folder, while it ran)
+    assert run.seen_course and all(run.seen_course)  # (each course was there, in this folder, while it ran)
     assert list(run.temporary.glob("gradcourse-grade-*")) == []
 
 
-def test_the_submissions_here_are_what_nbgrader_releases(run):
+def test_the_submissions_here_are_what_nbgrader_releases(run, tmp_path):
     """The fixture's student version (grading_fixtures.student_version) is nbgrader's release, cell for cell."""
-    release = next(s.release for s in run.seen if s.release is not None)
+    from gradcourse.instructor.build import build
+    release = nbformat.read(next(p for p in build(run.source, tmp_path) if p.stem == "fixture"), as_version=4)
     assert [(c.cell_type, c.source) for c in release.cells] == [
         (c.cell_type, c.source) for c in student_version().cells]
 
@@ -306,7 +396,7 @@ def test_the_submissions_here_are_what_nbgrader_releases(run):
 def test_the_report_is_written_after_every_submission(run):
     """When the table of submission k is printed, the report already holds submissions 1..k-1, so a
     run stopped half-way keeps what it graded."""
-    tables = [s for s in run.seen if s.printed.startswith(tuple(SUBMISSIONS))]
+    tables = [s for s in run.seen if s.printed.startswith(tuple(SUBMISSIONS)) and "given twice" not in s.printed]
     assert [s.printed.split()[0] for s in tables] == list(SUBMISSIONS)
     for k, seen in enumerate(tables):
         assert [r["notebook"] for r in seen.report] == list(SUBMISSIONS)[:k]
@@ -391,6 +481,33 @@ def test_a_report_in_a_missing_folder_fails_before_grading(tmp_path, capsys, no_
 def test_a_missing_solutions_folder_is_explained(tmp_path, capsys):
     assert cli.main(["grade", str(tmp_path / "a.ipynb"), "--source", str(tmp_path / "nowhere")]) == 1
     assert "pass the solutions folder with --source" in capsys.readouterr().err
+
+
+def test_a_file_given_twice_is_graded_once(run):
+    assert run.order.count("fixture-jdoe.ipynb") == 1
+    assert "fixture-jdoe.ipynb: given twice; graded once" in run.printed
+
+
+def test_submissions_that_share_a_file_name_are_named_by_their_paths():
+    assert grade_module.display_names(["alice/01_a.ipynb", "bob/01_a.ipynb", "carol/02_b.ipynb"]) == [
+        "alice/01_a.ipynb", "bob/01_a.ipynb", "02_b.ipynb"]
+
+
+def test_a_report_that_is_a_submission_is_refused(tmp_path, capsys, no_grading):
+    submitted = tmp_path / "fixture.json"
+    submitted.write_text("{}", encoding="utf-8")
+    assert cli.main(["grade", str(submitted), "--report", str(submitted), "--overwrite"]) == 1
+    assert "is one of the submissions" in capsys.readouterr().err and submitted.read_text() == "{}"
+
+
+def test_the_student_versions_are_refused_as_the_source(tmp_path, capsys):
+    """Grading against exercises/ would run no hidden test: the grader says so and grades nothing."""
+    source = write_sources(tmp_path / "solutions")
+    from gradcourse.instructor.build import build
+    build(source, tmp_path / "released")
+    assert cli.main(["grade", str(tmp_path / "released" / "fixture.ipynb"),
+                     "--source", str(tmp_path / "released")]) == 1
+    assert "holds no solution regions" in capsys.readouterr().err
 
 
 def test_version_names_gradcourse_and_nbgrader(capsys):

@@ -184,3 +184,34 @@ def test_processes_a_submission_starts_are_gone_after_grading(run):
     assert len(run.started) == 2  # both were running: the answer waited for them
     assert run.left == {CHILD: [], DAEMON: []}
 
+
+
+def test_ctrl_c_stops_grading_after_the_current_submission_and_keeps_the_report(tmp_path):
+    """nbgrader swallows a KeyboardInterrupt while it grades; the `gradcourse` command must not: it
+    stops, says so, exits 130, and its report holds the submissions graded before the signal."""
+    import json
+    import subprocess
+    import sys
+
+    source = write_sources(tmp_path / "solutions")
+    files = []
+    for name, answers in (("fixture-first.ipynb", RIGHT), ("fixture-slow.ipynb", {
+            "double": "import time\ntime.sleep(60)\n" + RIGHT["double"]}), ("fixture-last.ipynb", RIGHT)):
+        files.append(tmp_path / name)
+        files[-1].write_text(submission(answers), encoding="utf-8")
+    report = tmp_path / "report.json"
+    command = [sys.executable, "-m", "gradcourse.instructor.cli", "grade", *map(str, files), "--source", str(source),
+               "--report", str(report)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (report.is_file() and json.loads(report.read_text() or "[]")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)  # the slow one is running now
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, (out, err)
+    assert "stopped by SIGINT after 1 of 3 submissions" in err
+    assert [r["notebook"] for r in json.loads(report.read_text())] == ["fixture-first.ipynb"]

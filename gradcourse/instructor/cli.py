@@ -10,12 +10,14 @@ write what students get or what nbgrader reads.
 
 Exit status: 0 when every submission was graded (whatever its score), 1 when a file could not be
 graded at all (missing, unreadable, or no solutions notebook has its exercises) or a step failed,
-2 for a wrong command line.
+2 for a wrong command line, 130 when Ctrl-C or SIGTERM stopped grading (the report keeps what was
+graded).
 """
 import argparse
 import math
 import sys
 from importlib import metadata
+from pathlib import Path
 
 from .course import CourseError
 
@@ -29,14 +31,16 @@ def version():
     return f"gradcourse {of('gradcourse')} (nbgrader {of('nbgrader')})"
 
 
-def positive(unit):
+def positive(unit, whole=False):
+    """An argparse type: a positive (whole, if asked) number of `unit`."""
     def parse(text):
         try:
-            value = float(text)
+            value = int(text) if whole else float(text)
         except ValueError:
             value = math.nan
         if not math.isfinite(value) or value <= 0:
-            raise argparse.ArgumentTypeError(f"must be a positive number of {unit}, got {text!r}")
+            kind = "whole number" if whole else "number"
+            raise argparse.ArgumentTypeError(f"must be a positive {kind} of {unit}, got {text!r}")
         return value
     return parse
 
@@ -49,14 +53,22 @@ def build_command(args):
 
 
 def grade_command(args):
-    from .grade import grade
+    from . import processes
+    from .grade import Stop, grade
     from .report import Report
+    if args.report and any(Path(args.report).resolve() == Path(p).resolve() for p in args.notebooks):
+        raise CourseError(f"report: {args.report} is one of the submissions; choose another file name")
     try:
         report = Report(args.report, overwrite=args.overwrite) if args.report else None
     except (OSError, ValueError) as error:
         raise CourseError(str(error)) from None
-    results = grade(args.notebooks, source=args.source, timeout=args.timeout,
-                    notebook_timeout=args.notebook_timeout, report=report, output_limit=int(args.output_limit))
+    processes.become_subreaper()  # orphans of a submission's processes come back to us, to be killed
+    try:
+        results = grade(args.notebooks, source=args.source, timeout=args.timeout,
+                        notebook_timeout=args.notebook_timeout, report=report, output_limit=args.output_limit)
+    except Stop as stop:
+        print(f"gradcourse: {stop}" + (f"; the report {report.path} holds them" if report else ""), file=sys.stderr)
+        return 130
     if report:
         print(f"report written to {report.path}")
     not_graded = [r.notebook for r in results if not r.graded]
@@ -108,7 +120,7 @@ def parser():
                        help=f"seconds a whole notebook may run (default: {DEFAULT_NOTEBOOK_TIMEOUT})")
     grade.add_argument("--report", help="write the scores to this .csv or .json file, after every submission")
     grade.add_argument("--overwrite", action="store_true", help="replace the report file if it exists")
-    grade.add_argument("--output-limit", type=positive("characters"), default=OUTPUT_LIMIT,
+    grade.add_argument("--output-limit", type=positive("characters", whole=True), default=OUTPUT_LIMIT,
                        help=f"characters of output a cell may print (default: {OUTPUT_LIMIT:,})")
     grade.set_defaults(run=grade_command)
 

@@ -139,10 +139,12 @@ def run(step, what):
     """Check the result of an nbgrader API call; CourseError with nbgrader's own error lines if it failed."""
     if step.get("success"):
         return step
-    errors = [line for line in step.get("log", "").splitlines()
+    log = step.get("log", "")
+    errors = [re.sub(r"^\[ERROR\]\s*", "", line) for line in log.splitlines()
               if line.startswith("[ERROR]") and "see the the above traceback" not in line
-              and "There was an error processing" not in line]
-    detail = "; ".join(re.sub(r"^\[ERROR\]\s*", "", line) for line in errors[:3])
+              and "There was an error processing" not in line and "Traceback (most recent" not in line]
+    tracebacks = re.findall(r"^\s+(\w[\w.]*(?:Error|Exception|Exit)\b.*)$", log, re.M)  # each one's last line
+    detail = "; ".join((errors + tracebacks[-1:])[:3])
     if not detail:
         detail = (step.get("error") or "nbgrader failed").strip().splitlines()[-1]
     raise CourseError(f"{what}: {detail}")

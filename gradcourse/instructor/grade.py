@@ -22,13 +22,18 @@ sqlite gradebook. What gradcourse adds on top, and why nbgrader alone does not d
 
 It runs the students' code, with your permissions: it is not a sandbox (see the README).
 """
+import contextlib
 import copy
+import hashlib
 import json
 import math
 import re
 import secrets
+import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -124,7 +129,7 @@ def _preprocessor_classes():
             except DeadKernelError:
                 self._stopped = "not run: the kernel had died"
                 cell.outputs.append(error_output(
-                    "DeadKernelError", "the kernel died (the code crashed Python or used too much memory)"))
+                    "DeadKernelError", "the kernel stopped: exit() or os._exit(), a crash, or too much memory"))
             except Exception as error:  # noqa: BLE001 - e.g. no reply at all: stop here, keep what was scored
                 self._stopped = "not run: the kernel stopped answering"
                 cell.outputs.append(error_output("KernelError", f"the kernel stopped answering ({error})"))
@@ -152,7 +157,8 @@ def _preprocessor_classes():
             return nb, resources
 
     class CheckGuards(NbGraderPreprocessor):
-        """Remove the guard cells; a test whose guard did not run as written fails."""
+        """Remove the guard cells; a test whose guard did not run as written fails, and a value displayed
+        in a test cell (which nbgrader would read as that many points) is dropped."""
 
         token = Unicode("").tag(config=True)
 
@@ -163,6 +169,8 @@ def _preprocessor_classes():
                     printed = "".join(str(o.get("text", "")) for o in cell.outputs)
                     failed_guard = self.token not in printed or any(o.output_type == "error" for o in cell.outputs)
                     continue
+                if is_test(cell):  # a test shows no value: one there was sent by the answer, and nbgrader
+                    cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]  # would score it
                 if failed_guard and is_test(cell) and not any(o.output_type == "error" for o in cell.outputs):
                     cell.outputs.append(error_output(
                         "GuardError", "the grader's reset before this test did not run as written "
@@ -192,8 +200,16 @@ for _name in ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transf
     _shell.__dict__.pop(_name, None)
 for _name in ("do_execute", "execute_request", "send_response"):
     _shell.kernel.__dict__.pop(_name, None)
+def _trusted(_callback):
+    import functools, importlib.util, os
+    _callback = _callback.func if isinstance(_callback, functools.partial) else _callback
+    _code = getattr(getattr(_callback, "__func__", _callback), "__code__", None)
+    _code = _code or getattr(getattr(type(_callback), "__call__", None), "__code__", None)
+    _folders = [os.path.dirname(importlib.util.find_spec(_m).origin) + os.sep for _m in _TRUSTED
+                if importlib.util.find_spec(_m)]
+    return _code is not None and os.path.realpath(_code.co_filename).startswith(tuple(_folders))
 for _callbacks in _shell.events.callbacks.values():
-    _callbacks[:] = [_c for _c in _callbacks if getattr(_c, "__module__", "").split(".")[0] in _TRUSTED]
+    _callbacks[:] = [_c for _c in _callbacks if _trusted(_c)]
 _shell.custom_exceptions = ()
 _shell.input_transformer_manager = _TransformerManager()
 _shell.input_transformers_post = []
@@ -231,11 +247,14 @@ def read_submission(data):
     """(notebook, None) from a file's bytes, or (what could be read or None, why it is not a notebook)."""
     try:
         parsed = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        return None, one_line(f"not a notebook: not UTF-8 JSON text ({error})", 200)
-    if not isinstance(parsed, dict) or not isinstance(parsed.get("cells"), list):
+    except Exception as error:  # noqa: BLE001 - not UTF-8, not JSON, or nested too deep to read
+        return None, one_line(f"not a notebook: not UTF-8 JSON text ({type(error).__name__}: {error})", 200)
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("cells", parsed.get("worksheets")), list):
         kind = "an object without a list of cells" if isinstance(parsed, dict) else f"a JSON {type(parsed).__name__}"
         return None, f"not a notebook: the file is {kind}"
+    if parsed.get("nbformat") == 4 and any(isinstance(c, dict) and "id" in c for c in parsed["cells"]):
+        parsed["nbformat_minor"] = max(parsed.get("nbformat_minor", 0), 5)  # cell ids came with 4.5
+        data = json.dumps(parsed).encode("utf-8")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # nbformat's warnings about old notebooks: the checks below decide
@@ -257,17 +276,18 @@ def _validation_message(error):
     return f"{message} (at {path})" if path else message
 
 
-def metadata_problem(nb):
+def metadata_problem(nb, released):
     """Why a submission's nbgrader metadata breaks nbgrader's schema (version 3), or None.
 
-    The check is nbgrader's own MetadataValidator, cell by cell: metadata that is not a dict, a
+    The check is nbgrader's own MetadataValidator, on the cells whose grade_id the source does not
+    have (the others get the source's metadata back, `sanitize`): metadata that is not a dict, a
     grade_id that is not a string, points that are not a number, a missing flag...
     """
     from nbgrader.nbgraderformat import MetadataValidator
 
-    validator = MetadataValidator()
+    validator, known = MetadataValidator(), {grade_id(c) for c in released.cells} - {None}
     for number, cell in enumerate(nb.cells, start=1):
-        if "nbgrader" not in cell.get("metadata", {}):
+        if "nbgrader" not in cell.get("metadata", {}) or grade_id(cell) in known:
             continue
         if not isinstance(cell.metadata.nbgrader, dict):
             kind = type(cell.metadata.nbgrader).__name__
@@ -290,18 +310,25 @@ def sanitize(nb, released):
     the student added, is dropped: that cell still runs, for no points. Returns (notebook, notes).
     """
     known = {grade_id(c): c.metadata["nbgrader"] for c in released.cells if grade_id(c)}
-    nb, notes, used = copy.deepcopy(nb), [], set()
-    for number, cell in enumerate(nb.cells, start=1):
+    tests = {grade_id(c) for c in released.cells if is_test(c)}
+    nb, notes = copy.deepcopy(nb), []
+    keep = {}  # grade_id -> the cell that is it: the first copy, but the last of a test (it runs after the answer)
+    for index, cell in enumerate(nb.cells):
+        key = grade_id(cell) if "nbgrader" in cell.get("metadata", {}) else None
+        if key in known and (key not in keep or key in tests):
+            keep[key] = index
+    for index, cell in enumerate(nb.cells):
         if "nbgrader" not in cell.get("metadata", {}):
             continue
         key, claimed_points = grade_id(cell), nbgrader_meta(cell).get("grade")
-        if key in known and key not in used:
+        if keep.get(key) == index:
             cell.metadata["nbgrader"] = copy.deepcopy(known[key])
-            used.add(key)
             continue
         del cell.metadata["nbgrader"]
-        if claimed_points:
-            notes.append(f"cell {number}: graded cell {key!r} is not in the source; it ran for no points")
+        if key in known:
+            notes.append(f"cell {index + 1}: a copy of {key!r}; it ran for no points")
+        elif claimed_points:
+            notes.append(f"cell {index + 1}: graded cell {key!r} is not in the source; it ran for no points")
     return nb, notes
 
 
@@ -387,16 +414,26 @@ def _error_of(cell):
 
 
 class Grader:
-    """A temporary nbgrader course made from `solutions`, graded into one submission at a time."""
+    """Grades one submission at a time with nbgrader, each in a course of its own.
+
+    `solutions` is released once into a temporary course; its gradebook (which holds the tests) is
+    then the only file kept, and each submission is graded in a fresh copy of it that is deleted
+    afterwards, so that nothing one submission leaves behind reaches the next one's grading.
+    """
 
     def __init__(self, solutions, root, timeout=DEFAULT_TIMEOUT, notebook_timeout=DEFAULT_NOTEBOOK_TIMEOUT,
                  output_limit=OUTPUT_LIMIT):
         _check_positive(timeout=timeout, notebook_timeout=notebook_timeout, output_limit=output_limit)
         self.root = Path(root)
-        released = generate(solutions, self.root)
+        released = generate(solutions, self.root / "release-course")
         self.released = {name: nbformat.read(path, as_version=4) for name, path in released.items()}
-        self.sources = {name: nbformat.read(self.root / "source" / name / f"{name}.ipynb", as_version=4)
-                        for name in released}
+        self.sources = {name: nbformat.read(self.root / "release-course" / "source" / name / f"{name}.ipynb",
+                                            as_version=4) for name in released}
+        _check_is_solutions(solutions, self.sources)
+        self.gradebook = self.root / "gradebook.db"
+        shutil.move(self.root / "release-course" / "gradebook.db", self.gradebook)
+        shutil.rmtree(self.root / "release-course")
+        self.fingerprint = hashlib.sha256(self.gradebook.read_bytes()).hexdigest()
         token = secrets.token_hex(12)
         GradingExecute, InsertGuards, CheckGuards = _preprocessor_classes()
         from nbgrader.converters.autograde import Autograde
@@ -414,36 +451,70 @@ class Grader:
                          "Autograde.autograde_preprocessors": preprocessors}
         self.count = 0
 
-    def grade(self, path):
-        """The NotebookResult of the submission at `path` (read only, never changed)."""
+    def grade(self, path, name=None):
+        """The NotebookResult of the submission at `path` (read only, never changed), shown as `name`.
+
+        Whatever the file holds, the result is a row: a file that breaks the grader gets 0 and the error.
+        """
         path = Path(path)
+        name = name or path.name
+        try:
+            return self._grade(path, name)
+        except Exception as error:  # noqa: BLE001 - one broken file must not stop the others' grading
+            return _ungraded(name, None, None, one_line(f"the grader could not handle this file: "
+                                                        f"{type(error).__name__}: {error}", 300))
+
+    def _grade(self, path, name):
         try:
             data = path.read_bytes()
         except OSError as error:
-            return _ungraded(path.name, None, None, f"cannot read the file: {error.strerror or error}")
+            return _ungraded(name, None, None, f"cannot read the file: {error.strerror or error}")
         nb, problem = read_submission(data)
         assignment = match_source(path.name, nb, self.released)
         if assignment is None:
-            return _ungraded(path.name, None, None, problem or "no solutions notebook has its name or its exercises")
+            return _ungraded(name, None, None, problem or "no solutions notebook has its name or its exercises")
         released = self.released[assignment]
-        problem = problem or metadata_problem(nb)
+        problem = problem or metadata_problem(nb, released)
         if problem:
-            return _ungraded(path.name, released, assignment, problem)
+            return _ungraded(name, released, assignment, problem)
         nb, notes = sanitize(nb, released)
-        self.count += 1
-        student = f"submission{self.count:04d}"
-        folder = self.root / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{assignment}.ipynb")
         try:
-            with nbgrader_api(self.root, **self.settings) as api, warnings.catch_warnings():
+            text = nbformat.writes(nb)
+            text.encode("utf-8")
+        except (UnicodeError, ValueError) as error:
+            return _ungraded(name, released, assignment, one_line(f"not a valid notebook: {error}", 200))
+        self.count += 1
+        student, course = f"submission{self.count:04d}", self.root / f"course{self.count:04d}"
+        self._fresh_course(course)
+        folder = course / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        (folder / f"{assignment}.ipynb").write_text(text, encoding="utf-8")
+        try:
+            with nbgrader_api(course, **self.settings) as api, warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # SQLAlchemy's warnings about nbgrader's sessions
                 run(api.autograde(assignment, student), "nbgrader could not grade it")
-            result = read_scores(self.root, assignment, student, path.name, self.sources[assignment])
+            result = read_scores(course, assignment, student, name, self.sources[assignment])
         except CourseError as error:
-            return _ungraded(path.name, released, assignment, str(error))
+            return _ungraded(name, released, assignment, str(error))
+        finally:
+            shutil.rmtree(course, ignore_errors=True)
         result.problems[:0] = notes
         return result
+
+    def _fresh_course(self, course):
+        """A course holding a copy of the released gradebook, checked to be the one released."""
+        if hashlib.sha256(self.gradebook.read_bytes()).hexdigest() != self.fingerprint:
+            raise CourseError("the released gradebook changed during grading (a submission's process wrote "
+                              "to it?): grade again, inside a container")
+        course.mkdir()
+        shutil.copy2(self.gradebook, course / "gradebook.db")
+
+
+def _check_is_solutions(solutions, sources):
+    """CourseError unless the source notebooks hold answers: a folder of student versions is no source."""
+    if not any("### BEGIN SOLUTION" in cell.source for nb in sources.values() for cell in nb.cells):
+        raise CourseError(f"{solutions} holds no solution regions (### BEGIN SOLUTION): pass the solutions "
+                          f"folder with --source, not the student versions")
 
 
 def _check_positive(**values):
@@ -453,19 +524,65 @@ def _check_positive(**values):
                              f"got {value!r}")
 
 
+def display_names(paths):
+    """How each submission is named in the table and the report: its file name, or, when two share
+    one (alice/01_background.ipynb, bob/01_background.ipynb), its path as given."""
+    files = {}  # file name -> the distinct files of that name (a file given twice is one file)
+    for path in paths:
+        files.setdefault(Path(path).name, set()).add(Path(path).resolve())
+    return [Path(p).name if len(files[Path(p).name]) == 1 else str(p) for p in paths]
+
+
+class Stop(Exception):
+    """Ctrl-C or SIGTERM: grading stops after the current submission (nbgrader swallows the signal
+    while it runs one)."""
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop):
+    """Record SIGINT and SIGTERM in `stop` (a list) instead of dying mid-submission, so that the report
+    and the temporary course are dealt with; only in the main thread, where Python takes signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def record(signum, frame):
+        stop.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, record) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def grade(paths, source="solutions", timeout=DEFAULT_TIMEOUT, notebook_timeout=DEFAULT_NOTEBOOK_TIMEOUT,
           report=None, output_limit=OUTPUT_LIMIT, echo=print):
     """Grade every notebook in `paths`, print a table for each, and rewrite `report` (a report.Report)
-    after each one. Returns the NotebookResults."""
-    results = []
-    with tempfile.TemporaryDirectory(prefix="gradcourse-grade-") as root:
+    after each one. Returns the NotebookResults; a file given twice is graded once. Raises Stop after
+    Ctrl-C or SIGTERM, once the report holds what was graded."""
+    results, stop, seen = [], [], set()
+    with tempfile.TemporaryDirectory(prefix="gradcourse-grade-") as root, stop_on_signals(stop):
         grader = Grader(source, Path(root) / "course", timeout, notebook_timeout, output_limit)
-        for path in paths:
-            result = grader.grade(path)
+        for path, name in zip(paths, display_names(paths)):
+            if Path(path).resolve() in seen:
+                echo(f"{name}: given twice; graded once\n")
+                continue
+            seen.add(Path(path).resolve())
+            try:
+                result = grader.grade(path, name)
+            except KeyboardInterrupt:
+                stop.append("SIGINT")
+            if stop:
+                break
             echo(format_result(result))
             results.append(result)
             if report is not None:
                 report.write(results)
     if len(results) > 1:
         echo(format_summary(results))
+    if stop:
+        raise Stop(f"stopped by {stop[0]} after {len(results)} of {len(paths)} submissions")
     return results

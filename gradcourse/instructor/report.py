@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPORT_FORMATS = (".csv", ".json")
+MAX_NOTES = 10  # notes printed per submission; the report keeps them all
 
 
 @dataclass
@@ -73,7 +74,7 @@ def _manual(result):
 def format_result(result, width=100):
     """A plain-text table: one line per graded cell, the written answers, then the total."""
     against = f" (checked against {result.source})" if result.source else ""
-    lines = [f"{result.notebook}{against}"]
+    lines = [f"{one_line(result.notebook)}{against}"]
     name_width = max([len(c.grade_id) for c in result.cells] + [len("exercise")])
     lines.append(f"  {'exercise':<{name_width}}  {'points':>9}  result")
     for cell in result.cells:
@@ -85,13 +86,16 @@ def format_result(result, width=100):
             lines.append(f"  {'':<{name_width}}  {'':>9}  model:  {one_line(cell.model_answer or '', width)}")
     total = f"{_points(result.score)} / {_points(result.max_score)}"
     lines.append(f"  {'total':<{name_width}}  {total:>9}{_manual(result)}")
-    lines.extend(f"  note: {one_line(problem, width)}" for problem in result.problems)
+    shown = result.problems[:MAX_NOTES]
+    lines.extend(f"  note: {one_line(problem, width)}" for problem in shown)
+    if len(result.problems) > len(shown):
+        lines.append(f"  note: ... and {len(result.problems) - len(shown)} more (all in the report)")
     return "\n".join(lines) + "\n"
 
 
 def format_summary(results):
     width = max(len(r.notebook) for r in results)
-    lines = ["summary"] + [f"  {r.notebook:<{width}}  {_points(r.score)} / {_points(r.max_score)}{_manual(r)}"
+    lines = ["summary"] + [f"  {one_line(r.notebook):<{width}}  {_points(r.score)} / {_points(r.max_score)}{_manual(r)}"
                            + ("" if r.graded else "  (not graded)") for r in results]
     return "\n".join(lines) + "\n"
 
@@ -114,6 +118,11 @@ def report_rows(results):
     return rows
 
 
+def _inert(value):
+    """A CSV field a spreadsheet will not run as a formula (=, +, - or @ at its start)."""
+    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") else value
+
+
 def report_text(results, suffix):
     """The report as text: JSON (a list of notebooks) or CSV (one row per graded cell or note)."""
     if suffix == ".json":
@@ -123,7 +132,7 @@ def report_text(results, suffix):
     buffer = io.StringIO(newline="")
     writer = csv.DictWriter(buffer, fieldnames=REPORT_COLUMNS)
     writer.writeheader()
-    writer.writerows(report_rows(results))
+    writer.writerows({key: _inert(value) for key, value in row.items()} for row in report_rows(results))
     return buffer.getvalue()
 
 
@@ -134,7 +143,7 @@ class Report:
         self.path = Path(path)
         self.suffix = self.path.suffix.lower()
         if self.suffix not in REPORT_FORMATS:
-            raise ValueError(f"report: {self.path} must end in .csv or .json")
+            raise ValueError(f"report: {self.path} needs a file name ending in .csv or .json, e.g. scores.csv")
         if self.path.exists() and not overwrite:
             raise FileExistsError(f"report: {self.path} exists; pass --overwrite to replace it, "
                                   f"or choose another file name")
