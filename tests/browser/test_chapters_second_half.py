@@ -10,14 +10,15 @@ import secrets
 
 import pytest
 
-from test_chapters_in_jupyterlab import (_KERNEL_READY, SECOND_HALF, STEP_TIMEOUT_MS, check_notebook, close,
+from test_chapters_in_jupyterlab import (_KERNEL_READY, RUN_ALL, SECOND_HALF, STEP_TIMEOUT_MS, check_notebook, close,
                                          explorers_owned, quietly)
 
 
 @pytest.mark.parametrize("chapter", SECOND_HALF)
 def test_chapter_runs_and_its_explorers_redraw(lab_server, browser, screenshots, chapter):
     owned = explorers_owned(chapter)
-    assert check_notebook(browser, lab_server, chapter, screenshots, min_explorers=owned) == owned
+    assert check_notebook(browser, lab_server, chapter, screenshots, min_explorers=owned,
+                          run_all=chapter in RUN_ALL) == owned
 
 
 def test_harness_reports_errors(lab_server, browser, screenshots):
