@@ -111,11 +111,13 @@ lab: $(STAMP) $(LAB_SETTINGS) work
 	@echo "opening JupyterLab on $(WORK)/$(START_PAGE) (stop it with Ctrl-C, twice)"
 	$(LAB) $(abspath $(WORK))/$(START_PAGE)
 
-## test: unit tests, then every chapter and solution notebook under nbval
+## test: unit tests, then every chapter and solution notebook under nbval (the longest first: the
+## browser tests, then the notebooks, so that the many short unit tests fill the workers' last minutes)
 ## (three workers on CI's two cores: the browser tests spend much of their time waiting for a kernel
 ## or for Chromium, and a third worker runs the rest meanwhile; measured 357 s against 454 s with two)
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 3 --dist loadscope tests --ignore=$(BOOK_TESTS) $(if $(NOTEBOOKS),$(NBVAL) $(NOTEBOOKS))
+	$(BIN)/python -m pytest -n 3 --dist loadscope tests/browser $(if $(NOTEBOOKS),$(NBVAL) $(NOTEBOOKS)) tests \
+	  --ignore=$(BOOK_TESTS)
 
 ## unit: the unit tests only
 unit: $(STAMP)
