@@ -122,6 +122,20 @@ SPOOFED_CALLBACK = """def _blank(info):
 _blank.__module__ = "IPython.core.events"
 get_ipython().events.register('pre_run_cell', _blank)"""
 
+# tracebacks hidden by a patch of IPython's class, and every reply made "ok" by a patch of the kernel's
+CLASS_PATCH = """from IPython.core.interactiveshell import InteractiveShell
+InteractiveShell.showtraceback = lambda self, *args, **kwargs: None
+_Kernel = type(get_ipython().kernel)
+_do_execute = _Kernel.do_execute
+
+
+async def _ok(self, *args, **kwargs):
+    reply = await _do_execute(self, *args, **kwargs)
+    return {**reply, "status": "ok"}
+
+
+_Kernel.do_execute = _ok"""
+
 # a child that scrubs its environment and leaves its session: only ancestry finds it
 ENV_SCRUBBED = ("import subprocess\nsubprocess.Popen(['sleep', '616.25'], env={}, start_new_session=True, "
                 "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)")
@@ -155,6 +169,8 @@ CHEATS = {
         "get_ipython().events.register('pre_run_cell', _blank)")),
     "fixture-value-sender.ipynb": submission(behind(VALUE_SENDER)),
     "fixture-spoofed-callback.ipynb": submission(behind(SPOOFED_CALLBACK)),
+    # patched on the class, where clearing the instance's attributes does not reach
+    "fixture-class-patch.ipynb": submission(behind(CLASS_PATCH)),
     "fixture-env-scrubbed.ipynb": submission({**RIGHT, "square": f"{ENV_SCRUBBED}\n{RIGHT['square']}"}),
     # the kernel reports every cell as a success, and prints no traceback
     "fixture-kernel-reply.ipynb": submission(behind(
@@ -317,7 +333,8 @@ def test_a_patched_kernel_does_not_let_a_wrong_answer_through(run, name):
     assert square.status == "passed", square
 
 
-@pytest.mark.parametrize("name", ["fixture-value-sender.ipynb", "fixture-spoofed-callback.ipynb"])
+@pytest.mark.parametrize("name", ["fixture-value-sender.ipynb", "fixture-spoofed-callback.ipynb",
+                                  "fixture-class-patch.ipynb"])
 def test_a_value_sent_into_a_test_cell_or_a_spoofed_callback_earns_nothing(run, name):
     double, square = run.results[name].cells[:2]
     assert (double.points, double.status) == (0, "failed"), double

@@ -142,12 +142,12 @@ def _preprocessor_classes():
             return cell, resources
 
     class InsertGuards(NbGraderPreprocessor):
-        """Put a GUARD cell before every test cell (CheckGuards takes them out again)."""
+        """Put PROLOGUE first and a GUARD cell before every test cell (CheckGuards takes them out again)."""
 
         token = Unicode("").tag(config=True)
 
         def preprocess(self, nb, resources):
-            cells = []
+            cells = [nbformat.v4.new_code_cell(PROLOGUE.format(token=self.token), metadata={"gradcourse_guard": True})]
             for cell in nb.cells:
                 if is_test(cell):
                     cells.append(nbformat.v4.new_code_cell(GUARD.format(token=self.token),
@@ -183,15 +183,56 @@ def _preprocessor_classes():
     return GradingExecute, InsertGuards, CheckGuards
 
 
+# Run first, before any of the student's code: it keeps what the GUARD restores before each test (the
+# methods of IPython's and the kernel's classes, the builtins, numpy's functions, the import machinery)
+# in a closure, in a module named by the run's token. (Code that knows where to look can still find
+# it: a guard, not a sandbox.)
+PROLOGUE = """\
+import builtins as _builtins, sys as _sys, types as _types
+import numpy as _numpy, numpy.linalg as _linalg
+def _keeper():
+    shell = get_ipython()
+    def methods(cls):
+        return {{k: v for k, v in vars(cls).items() if callable(v) or isinstance(v, (property, staticmethod, classmethod))}}
+    classes = [c for c in type(shell).__mro__ + type(shell.kernel).__mro__
+               if c.__module__.split(".")[0] in ("IPython", "ipykernel")]
+    kept = {{c: methods(c) for c in classes}}
+    values = {{m: dict(vars(m)) for m in (_builtins, _numpy, _linalg)}}
+    finders, hooks = list(_sys.meta_path), list(_sys.path_hooks)
+    def restore():
+        for cls, saved in kept.items():
+            for name in set(methods(cls)) - set(saved):
+                delattr(cls, name)
+            for name, value in saved.items():
+                if vars(cls).get(name) is not value:
+                    setattr(cls, name, value)
+        for module, saved in values.items():
+            for name, value in saved.items():
+                if vars(module).get(name) is not value:
+                    setattr(module, name, value)
+        _sys.meta_path[:], _sys.path_hooks[:] = finders, hooks
+        _sys.path_importer_cache.clear()
+    keeper = _types.ModuleType("{token}")
+    keeper.restore = restore
+    _sys.modules["{token}"] = keeper
+_keeper()
+del _keeper
+print("{token}")
+"""
+
+
 # Run before every test cell. It takes back what an answer cell may have changed in the kernel: the
-# shell's and the kernel's methods, the event callbacks of other modules, the input transformers and
-# the exception hooks (so an error cannot be hidden or a test rewritten on its way in), then
+# classes' methods, builtins, numpy and import machinery PROLOGUE kept, the shell's and the kernel's
+# own methods, the event callbacks of other modules, the input transformers and the exception hooks
+# (so an error cannot be hidden or a test rewritten on its way in), then
 # reloads the casebook and the checkers from their files (so `check_sigmoid = ...` or
 # `casebook.threshold = ...` changes nothing; the casebook first, so that the checkers' list of the
 # course's own code holds its new functions), and prints a token the grader looks for.
 GUARD = """\
 import importlib as _importlib
 import sys as _sys
+import types as _types
+_sys.modules["{token}"].restore()
 from IPython.core.inputtransformer2 import TransformerManager as _TransformerManager
 _shell = get_ipython()
 _TRUSTED = ("IPython", "ipykernel", "matplotlib", "matplotlib_inline", "ipywidgets", "comm")
@@ -217,6 +258,8 @@ _shell.ast_transformers = []
 _sys.excepthook = _sys.__excepthook__
 for _name in sorted((_n for _n in list(_sys.modules) if _n.startswith(("gradcourse.casebook", "gradcourse.exercises"))),
                     key=lambda _n: (_n.startswith("gradcourse.exercises"), -_n.count("."), _n)):
+    if type(_sys.modules[_name]) is not _types.ModuleType:
+        _sys.modules[_name].__class__ = _types.ModuleType
     _importlib.reload(_sys.modules[_name])
 print("{token}")
 """
