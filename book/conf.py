@@ -56,7 +56,7 @@ def note_explorers(app, doctree):
     """Put EXPLORER_NOTE under the output of every code cell that builds an explorer."""
     for cell in doctree.findall(lambda node: isinstance(node, nodes.container) and "cell" in node["classes"]):
         source = "".join(block.astext() for block in cell.findall(nodes.literal_block)
-                         if "cell_input" in getattr(block.parent, "get", lambda *_: [])("classes", []))
+                         if "cell_input" in block.parent.get("classes", []))
         if EXPLORER_CALL.search(source):
             cell += nodes.note("", nodes.paragraph(text=EXPLORER_NOTE), classes=["explorer-note"])
 

@@ -347,18 +347,25 @@ def _factors_as_written(factors):
     return ", ".join(f"x{f:.2f}" for f in factors)
 
 
+def _measured_before_training(repair, make_model, measure, factor, band_seeds):
+    """What cases 7 and 8 grade before training: `repair` (its layers kept) applied to the case's network
+    of each seed, `measure(model, seed)` of each, each measurement's factor, and the factors as written."""
+    checked = _kept_layers(repair)
+    with _course_generator_untouched():
+        measured = [measure(_repaired(checked, make_model, seed), seed) for seed in band_seeds]
+    factors = [factor(m) for m in measured]
+    return checked, measured, factors, _factors_as_written(factors)
+
+
 def check_case7_repair(repair, seeds=VISIBLE_SEEDS, band_seeds=BAND_SEEDS):
     """Case 7's network, changed in place by `repair(model)`: before its first step the hidden activations
     neither grow nor shrink by more than CASE7_FACTOR_BAND per layer (on every one of `band_seeds`), and
     trained as before it reaches the threshold (on every one of `seeds`)."""
     __tracebackhide__ = True
-    checked = _kept_layers(repair)
     low, high = CASE7_FACTOR_BAND
     name = _name(repair)
-    with _course_generator_untouched():
-        stds = [_hidden_activation_stds(_repaired(checked, casebook.case7_model, seed), seed) for seed in band_seeds]
-    factors = [_factor_per_layer(s) for s in stds]
-    shown = _factors_as_written(factors)
+    checked, stds, factors, shown = _measured_before_training(
+        repair, casebook.case7_model, _hidden_activation_stds, _factor_per_layer, band_seeds)
     band = (f"per hidden layer, the std of the activations on the training digits changes by {shown} over seeds "
             f"{list(band_seeds)} (from the first ReLU's output to the last, before any step); it must change by "
             f"between x{low:g} and x{high:g} in every seed")
@@ -414,14 +421,10 @@ def check_case8_repair(repair, seeds=VISIBLE_SEEDS, band_seeds=BAND_SEEDS):
     back through time neither grows nor shrinks by more than CASE8_FACTOR_BAND per step (on every one of
     `band_seeds`), and trained as before it reaches the threshold (on every one of `seeds`)."""
     __tracebackhide__ = True
-    checked = _kept_layers(repair)
     low, high = CASE8_FACTOR_BAND
     name = _name(repair)
-    with _course_generator_untouched():
-        reaching = [_gradient_through_time(_repaired(checked, casebook.case8_model, seed), seed)
-                    for seed in band_seeds]
-    factors = [_factor_per_step_back(r) for r in reaching]
-    shown = _factors_as_written(factors)
+    checked, reaching, factors, shown = _measured_before_training(
+        repair, casebook.case8_model, _gradient_through_time, _factor_per_step_back, band_seeds)
     band = (f"per step back through time, the gradient reaching the hidden states changes by {shown} over seeds "
             f"{list(band_seeds)} (from h_8 back to h_1, on 256 training digits, before any step); it must change "
             f"by between x{low:g} and x{high:g} in every seed")

@@ -241,14 +241,13 @@ for _name in ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transf
     _shell.__dict__.pop(_name, None)
 for _name in ("do_execute", "execute_request", "send_response"):
     _shell.kernel.__dict__.pop(_name, None)
+import functools as _functools, importlib.util as _util, os as _os
+_FOLDERS = tuple(_os.path.dirname(_util.find_spec(_m).origin) + _os.sep for _m in _TRUSTED if _util.find_spec(_m))
 def _trusted(_callback):
-    import functools, importlib.util, os
-    _callback = _callback.func if isinstance(_callback, functools.partial) else _callback
+    _callback = _callback.func if isinstance(_callback, _functools.partial) else _callback
     _code = getattr(getattr(_callback, "__func__", _callback), "__code__", None)
     _code = _code or getattr(getattr(type(_callback), "__call__", None), "__code__", None)
-    _folders = [os.path.dirname(importlib.util.find_spec(_m).origin) + os.sep for _m in _TRUSTED
-                if importlib.util.find_spec(_m)]
-    return _code is not None and os.path.realpath(_code.co_filename).startswith(tuple(_folders))
+    return _code is not None and _os.path.realpath(_code.co_filename).startswith(_FOLDERS)
 for _callbacks in _shell.events.callbacks.values():
     _callbacks[:] = [_c for _c in _callbacks if _trusted(_c)]
 _shell.custom_exceptions = ()
