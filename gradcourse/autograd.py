@@ -155,7 +155,7 @@ class Tensor:
         self._retains_grad = True
 
     # ----- backward ----------------------------------------------------------------------
-    def backward(self, grad=None):
+    def backward(self, grad=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) * grad into every leaf's `.grad`.
 
         Nodes are visited in reverse creation order, which is a topological order (a result is

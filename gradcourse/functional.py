@@ -256,3 +256,10 @@ def concatenate(tensors, axis=0):
 def _check_joinable(name, tensors):
     if not tensors:
         raise ValueError(f"{name} needs at least one tensor")
+
+
+# ----- the losses by name --------------------------------------------------------------------
+# (the one list: `training.fit`, `lr_finder` and `diagnostics` take a loss by one of these names)
+LOSSES = {"cross_entropy": cross_entropy, "mse": mse_loss,
+          "bce_with_logits": binary_cross_entropy_with_logits}
+
