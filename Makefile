@@ -20,7 +20,8 @@ NOTEBOOKS  = $(wildcard chapters/*.ipynb solutions/*.ipynb)
 NBVAL     := --nbval --nbval-current-env --nbval-sanitize-with .ci/nbval-sanitize.cfg \
              --nbval-cell-timeout 300
 
-.PHONY: lab work refresh test unit nbval notebooks exercises bench clean test-browser chromium book test-book
+.PHONY: lab work refresh test unit nbval notebooks exercises bench clean test-browser chromium book test-book \
+        reference
 
 ## The set-up (the first `make lab` or `make test`): one line per step on the terminal, everything
 ## pip and venv print in $(SETUP_LOG); a failing step shows the log's last 30 lines and stops make.
@@ -44,6 +45,23 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(call setup_step,installing gradcourse and its extras [$(EXTRAS)],$(BIN)/python -m pip install --disable-pip-version-check -e ".[$(EXTRAS)]")
 	@touch $@
 	@echo "$(VENV) is ready"
+
+## reference: PyTorch in $(VENV), so that the comparison tests against it run (tests/test_reference_*.py,
+## tests/test_properties_*.py, and the torch cases of the others; without torch they skip). CI runs it.
+## TORCH pins the release: pip takes it from a local wheel where there is one (CI's machine has
+## 2.13.0's CPU build); a newer release, or no pin, would bring PyPI's default build, several GB of
+## CUDA libraries on Linux. Elsewhere: make reference TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH           ?= torch==2.13.0
+TORCH_INDEX     ?=
+REFERENCE_STAMP := $(VENV)/.reference-stamp
+$(REFERENCE_STAMP): $(STAMP)
+	$(call setup_step,installing PyTorch ($(TORCH)$(if $(TORCH_INDEX), from $(TORCH_INDEX))),$(BIN)/python \
+	  -m pip install --disable-pip-version-check $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) '$(TORCH)')
+	$(call setup_step,installing the extra [reference] (satisfied by that torch),$(BIN)/python \
+	  -m pip install --disable-pip-version-check -e ".[reference]")
+	@touch $@
+
+reference: $(REFERENCE_STAMP)
 
 ## work: your working copy, $(WORK)/ (git-ignored): chapters/ and exercises/ copied from the course
 ## the first time, and never overwritten, so that your runs and edits never touch the tracked
@@ -173,7 +191,7 @@ chromium:
 exercises: $(STAMP)
 	$(BIN)/gradcourse exercises build --source solutions --dest exercises
 
-## bench: the autograd benchmark against hand-written numpy
+## bench: a training step against the same step in hand-written numpy (ratio, microseconds per graph node), then the explorers' latency
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_autograd.py
 	$(BIN)/python benchmarks/bench_explorers.py

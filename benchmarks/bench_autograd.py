@@ -2,13 +2,21 @@
 
 One SGD training step of a deep tanh MLP (mean-squared-error loss), timed in gradcourse and in
 the same network with its forward and backward written out by hand in numpy. The two are
-interleaved step by step in one process so that machine noise hits both alike, and the ratio of
-the medians is printed. Run: `make bench` or `python benchmarks/bench_autograd.py [--steps N]`.
+interleaved step by step in one process (which runs nothing else), so that machine noise hits
+both alike, and the ratio of the medians is printed, with the cost per graph node:
+(gradcourse step - numpy step) / nodes recorded per step. Run: `make bench` or
+`python benchmarks/bench_autograd.py [--steps N] [--system-allocator]`.
 
-The gradcourse network is built as a student would write it, `nn.Sequential(Linear, Tanh, ...)`;
-Sequential records each Linear + Tanh pair as one graph node (`F.linear_activation`). The last
-line repeats the 50-layer step calling the modules one by one, so that each records its own
-node, to show what the fusion is worth.
+The "student" rows write the step as a student does:
+
+    loss = ((model(x) - y) ** 2).mean()
+    for p in params: p.grad = None
+    loss.backward()
+    for p in params: p.data -= lr * p.grad
+
+on `nn.Sequential(Linear, Tanh, ...)`, which records each Linear + Tanh pair as one node
+(`F.linear_activation`). The "optimizer" row uses `F.mse_loss` and `optim.SGD` instead, and the
+"unfused" row calls the modules one by one, so that each records its own node.
 """
 import argparse
 import time
@@ -16,10 +24,11 @@ import time
 import numpy as np
 
 import gradcourse as gc
+from gradcourse import autograd, nn, optim
 from gradcourse import functional as F
-from gradcourse import nn, optim
 
 LR = 0.01
+TARGET = 1.2
 
 
 def make_weights(num_layers, width, seed=0):
@@ -55,13 +64,9 @@ class HandWrittenMLP:
 
 
 class GradcourseMLP:
-    """The network built from gradcourse layers, trained by `optim.SGD`.
+    """The network built from gradcourse layers; `style` is "student", "optimizer" or "unfused"."""
 
-    `fuse=False` calls the modules one by one instead of through Sequential, so that every
-    Linear and every Tanh records its own graph node.
-    """
-
-    def __init__(self, weights, fuse=True):
+    def __init__(self, weights, style):
         layers = []
         for W, b in weights:
             linear = nn.Linear(*W.shape)
@@ -69,51 +74,99 @@ class GradcourseMLP:
             linear.bias.data[...] = b
             layers += [linear, nn.Tanh()]
         self.model = nn.Sequential(*layers)
-        self.forward = self.model if fuse else self.one_module_at_a_time
-        self.optimizer = optim.SGD(self.model.parameters(), lr=LR)
+        self.params = list(self.model.parameters())
+        self.optimizer = optim.SGD(self.params, lr=LR)
+        self.step = {"student": self.student_step, "optimizer": self.optimizer_step,
+                     "unfused": self.unfused_step}[style]
+        self.loss = {"student": self.student_loss, "optimizer": self.mse_loss,
+                     "unfused": self.unfused_loss}[style]
 
-    def one_module_at_a_time(self, x):
+    def student_loss(self, x, y):
+        return ((self.model(x) - y) ** 2).mean()
+
+    def mse_loss(self, x, y):
+        return F.mse_loss(self.model(x), y)
+
+    def unfused_loss(self, x, y):
         for module in self.model:
             x = module(x)
-        return x
+        return F.mse_loss(x, y)
 
-    def step(self, x, y):
+    def student_step(self, x, y):
+        loss = self.student_loss(x, y)
+        for p in self.params:
+            p.grad = None
+        loss.backward()
+        for p in self.params:
+            p.data -= LR * p.grad
+        return loss.item()
+
+    def optimizer_step(self, x, y):
+        return self._step_with_optimizer(self.mse_loss(x, y))
+
+    def unfused_step(self, x, y):
+        return self._step_with_optimizer(self.unfused_loss(x, y))
+
+    def _step_with_optimizer(self, loss):
         self.optimizer.zero_grad()
-        loss = F.mse_loss(self.forward(x), y)
         loss.backward()
         self.optimizer.step()
         return loss.item()
 
 
-def compare(num_layers, width, batch, steps, fuse=True):
+def graph_nodes(root):
+    """The number of recorded operations (non-leaf nodes) in the graph behind `root`."""
+    seen, stack = {id(root)}, [root]
+    count = 0
+    while stack:
+        node = stack.pop()
+        count += not node.is_leaf
+        for parent in node._parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return count
+
+
+def compare(num_layers, width, batch, steps, style):
+    """Median step times (ms) of gradcourse and numpy, interleaved, and the nodes per step."""
     weights = make_weights(num_layers, width)
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((batch, width)), rng.standard_normal((batch, width))
-    ours, by_hand = GradcourseMLP(weights, fuse), HandWrittenMLP(weights)
+    ours, by_hand = GradcourseMLP(weights, style), HandWrittenMLP(weights)
     x_tensor, y_tensor = gc.tensor(x), gc.tensor(y)
-    times = {"gradcourse": [], "numpy": []}
-    for _ in range(steps):
-        for name, run in (("gradcourse", lambda: ours.step(x_tensor, y_tensor)),
-                          ("numpy", lambda: by_hand.step(x, y))):
+    nodes = graph_nodes(ours.loss(x_tensor, y_tensor))
+    runs = {"gradcourse": lambda: ours.step(x_tensor, y_tensor), "numpy": lambda: by_hand.step(x, y)}
+    times = {name: [] for name in runs}
+    for step in range(steps):
+        for name in sorted(runs, reverse=step % 2 == 1):  # alternate which goes first
             start = time.perf_counter()
-            loss = run()
+            runs[name]()
             times[name].append(time.perf_counter() - start)
     assert np.isclose(ours.step(x_tensor, y_tensor), by_hand.step(x, y), rtol=1e-9), "the two networks disagree"
-    ours_ms, numpy_ms = (1e3 * np.median(times[k]) for k in ("gradcourse", "numpy"))
-    return ours_ms, numpy_ms, loss
+    ours_ms, numpy_ms = (1e3 * np.median(times[name]) for name in runs)
+    return ours_ms, numpy_ms, nodes
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--system-allocator", action="store_true",
+                        help="skip autograd.keep_freed_memory_for_reuse() (glibc's default allocator settings)")
     args = parser.parse_args()
-    print(f"{'weight layers x width x batch':>31} {'gradcourse ms':>14} {'numpy ms':>9} {'ratio':>6}")
-    for num_layers, width, batch, fuse in ((20, 64, 64, True), (50, 32, 32, True), (50, 32, 32, False)):
-        ours_ms, numpy_ms, _ = compare(num_layers, width, batch, args.steps, fuse)
-        label = f"{num_layers} x {width} x {batch}" + ("" if fuse else ", unfused")
-        print(f"{label:>31} {ours_ms:14.3f} {numpy_ms:9.3f} {ours_ms / numpy_ms:6.2f}x")
-    print("target: at most 1.30x on the first two lines (for scale, PyTorch's CPU float64 step "
-          "measured 1.7x and 3.1x there)")
+    applied = False if args.system_allocator else autograd.keep_freed_memory_for_reuse()
+    print(f"allocator: {'freed memory kept for reuse (opt-in applied)' if applied else 'system default'}; "
+          f"median of {args.steps} interleaved steps")
+    print(f"{'step':>10} {'layers x width x batch':>23} {'gradcourse ms':>14} {'numpy ms':>9} {'ratio':>6} "
+          f"{'nodes':>6} {'us/node':>8}")
+    for style, num_layers, width, batch in (("student", 20, 64, 64), ("student", 50, 32, 32),
+                                            ("optimizer", 50, 32, 32), ("unfused", 50, 32, 32)):
+        ours_ms, numpy_ms, nodes = compare(num_layers, width, batch, args.steps, style)
+        per_node_us = 1e3 * (ours_ms - numpy_ms) / nodes
+        print(f"{style:>10} {f'{num_layers} x {width} x {batch}':>23} {ours_ms:14.3f} {numpy_ms:9.3f} "
+              f"{ours_ms / numpy_ms:5.2f}x {nodes:6d} {per_node_us:8.2f}")
+    print(f"target: at most {TARGET:.2f}x on the student rows (for scale, PyTorch's CPU float64 step "
+          f"measured 2.1-2.4x and 2.8-2.9x there)")
 
 
 if __name__ == "__main__":

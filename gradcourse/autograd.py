@@ -3,40 +3,41 @@
 A `Tensor` wraps a float64 array. Every operation on tensors records, next to its result, a small
 `backward` function holding the local derivative: given the gradient of the loss with respect to
 the result, it returns the gradients with respect to the operation's inputs (a vector-Jacobian
-product). `Tensor.backward()` walks that record from the loss back to the leaves and adds up
-what reaches each of them, exactly like PyTorch's `loss.backward()`.
+product). `Tensor.backward()` walks that record from the loss back to the leaves, adds up what
+reaches each of them and frees the record it walked, exactly like PyTorch's `loss.backward()`.
 """
 import contextlib
 import ctypes
 import heapq
 import itertools
+import math
 import sys
 
 import numpy as np
+
+from . import validation
 
 _grad_enabled = True
 _creation_order = itertools.count()
 
 
-def _keep_freed_memory_for_reuse():
-    """Ask glibc to keep freed memory for the next training step instead of returning it.
+def keep_freed_memory_for_reuse():
+    """Opt-in: ask glibc to keep freed memory for the next training step instead of returning it.
 
-    Every step frees its graph's arrays and allocates the same sizes again. By default glibc
-    hands memory above 128 KiB back to the OS at once, and the next step page-faults it back
-    in: that alone made a 20-layer, width-64 step twice as slow. (Linux only; harmless elsewhere.)
+    Every step frees its graph's arrays and allocates the same sizes again; by default glibc hands
+    blocks above 128 KiB back to the OS at once, and the next step page-faults them back in. The
+    setting holds for the whole process and cannot be undone, so the package never makes it on
+    its own: the benchmarks call this, for both sides they time. Returns True if it was applied
+    (Linux with glibc only).
     """
     if not sys.platform.startswith("linux"):
-        return
+        return False
     try:
         libc = ctypes.CDLL("libc.so.6")
         M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-        libc.mallopt(M_TRIM_THRESHOLD, 512 * 2**20)
-        libc.mallopt(M_MMAP_THRESHOLD, 32 * 2**20)
+        return bool(libc.mallopt(M_TRIM_THRESHOLD, 512 * 2**20) and libc.mallopt(M_MMAP_THRESHOLD, 32 * 2**20))
     except (OSError, AttributeError):
-        pass
-
-
-_keep_freed_memory_for_reuse()
+        return False
 
 
 @contextlib.contextmanager
@@ -72,24 +73,17 @@ class Tensor:
     """A float64 numpy array that remembers how it was computed.
 
     Leaves (tensors you create) with `requires_grad=True` receive `.grad` after `backward()`;
-    intermediate results keep their gradient only if you call `retain_grad()` on them.
+    intermediate results keep their gradient only if you call `retain_grad()` on them. A result
+    remembers its inputs (`_parents`), its `_backward` function and its operation's name (`_op`).
     """
 
     __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__ instead of numpy
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_order", "_hooks",
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_order", "_hooks",
                  "_retains_grad", "__weakref__")
 
     def __init__(self, data, requires_grad=False):
-        if isinstance(data, Tensor):
-            data = data.data
-        self.data = _to_float_array(data)
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self._parents = ()
-        self._backward = None
-        self._order = next(_creation_order)
-        self._hooks = None
-        self._retains_grad = False
+        requires_grad = validation.boolean("requires_grad", requires_grad, "tensor")
+        _set_fields(self, _to_float_array(data), requires_grad, (), None, None)
 
     # ----- basic attributes -------------------------------------------------------------
     @property
@@ -126,13 +120,25 @@ class Tensor:
             raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
         return float(self.data.reshape(()))
 
+    def __float__(self):
+        """float(t) for a one-element tensor, as in PyTorch (numpy uses it for lists of 0-d tensors)."""
+        return self.item()
+
     def numpy(self):
         """The underlying array (shared, not copied, as in PyTorch)."""
         return self.data
 
+    def __array__(self, dtype=None, copy=None):
+        """The data for numpy, so `np.asarray(t)` is the float64 array (numpy 2's protocol, as PyTorch has)."""
+        if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
+            raise ValueError(f"__array__: a {np.dtype(dtype)} array of a float64 tensor needs a copy, "
+                             f"but copy=False was asked")
+        data = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return data.copy() if copy else data
+
     def detach(self):
         """A tensor sharing this one's data but cut off from the graph."""
-        return record_op(self.data, (), None)  # (Tensor(...) would copy the data)
+        return _set_fields(Tensor.__new__(Tensor), self.data, False, (), None, None)  # (Tensor() would copy)
 
     # ----- hooks -------------------------------------------------------------------------
     def register_hook(self, hook):
@@ -142,6 +148,8 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        validation.require(callable(hook), "hook", hook, "a function hook(grad) -> new grad or None",
+                           "register_hook", TypeError)
         if self._hooks is None:
             self._hooks = {}
         handle = RemovableHandle(self._hooks)
@@ -156,12 +164,20 @@ class Tensor:
 
     # ----- backward ----------------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) * grad into every leaf's `.grad`.
+        """Accumulate d(self)/d(leaf) * grad into every leaf's `.grad`, then free the graph.
 
         Nodes are visited in reverse creation order, which is a topological order (a result is
         always created after its inputs), using a heap instead of recursion, so chains of any
         length work. `grad` defaults to 1 and is required when `self` is not a scalar.
+
+        As in PyTorch, the walk frees the graph behind it: each visited result drops its
+        backward function and its inputs (so their arrays can be released), and a second
+        backward through any of its nodes raises a RuntimeError. `retain_graph=True` keeps the
+        graph for another call. Leaves are never freed, and `.grad` adds up across calls. (PyTorch
+        raises only at a node that saved tensors for its backward, so `(x + 1).sum()` may pass
+        twice there; here every node is freed, which gives one rule to remember.)
         """
+        retain_graph = validation.boolean("retain_graph", retain_graph, "backward")
         if not self.requires_grad:
             raise RuntimeError("backward() called on a tensor that does not require grad "
                                "(did you create the inputs with requires_grad=True?)")
@@ -172,44 +188,56 @@ class Tensor:
                                    f"grad of that shape")
             grad = np.ones_like(self.data)
         else:
-            grad = np.array(grad.data if isinstance(grad, Tensor) else grad, dtype=np.float64)
+            grad = _to_float_array(grad, "grad", "backward")
             if grad.shape != self.shape:
                 raise ValueError(f"backward(grad): grad has shape {grad.shape} but the tensor has shape {self.shape}")
-        _run_backward(self, grad)
+        _run_backward(self, grad, retain_graph)
 
     # ----- arithmetic --------------------------------------------------------------------
+    # A Python number c needs no Tensor of its own: x + c records one input, x. Otherwise a
+    # backward computes a gradient only for the inputs that need one (None for the others).
     def __add__(self, other):
+        if type(other) in _NUMBER_TYPES:  # d(x+c)/dx = 1
+            return record_op(self.data + other, (self,), lambda g: (g,), "add")
         other = as_tensor(other)
         out = _broadcasting("+", np.add, self, other)
 
         def backward(g):  # d(a+b)/da = d(a+b)/db = 1
             return _unbroadcast(g, self.shape), _unbroadcast(g, other.shape)
-        return record_op(out, (self, other), backward)
+        return record_op(out, (self, other), backward, "add")
 
     def __sub__(self, other):
+        if type(other) in _NUMBER_TYPES:  # d(x-c)/dx = 1
+            return record_op(self.data - other, (self,), lambda g: (g,), "sub")
         other = as_tensor(other)
         out = _broadcasting("-", np.subtract, self, other)
 
         def backward(g):  # d(a-b)/da = 1, d(a-b)/db = -1
-            return _unbroadcast(g, self.shape), _unbroadcast(-g, other.shape)
-        return record_op(out, (self, other), backward)
+            return (_unbroadcast(g, self.shape) if self.requires_grad else None,
+                    _unbroadcast(-g, other.shape) if other.requires_grad else None)
+        return record_op(out, (self, other), backward, "sub")
 
     def __mul__(self, other):
+        if type(other) in _NUMBER_TYPES:  # d(cx)/dx = c
+            return record_op(self.data * other, (self,), lambda g: (g * other,), "mul")
         other = as_tensor(other)
         out = _broadcasting("*", np.multiply, self, other)
 
         def backward(g):  # d(ab)/da = b, d(ab)/db = a
-            return _unbroadcast(g * other.data, self.shape), _unbroadcast(g * self.data, other.shape)
-        return record_op(out, (self, other), backward)
+            return (_unbroadcast(g * other.data, self.shape) if self.requires_grad else None,
+                    _unbroadcast(g * self.data, other.shape) if other.requires_grad else None)
+        return record_op(out, (self, other), backward, "mul")
 
     def __truediv__(self, other):
+        if type(other) in _NUMBER_TYPES:  # d(x/c)/dx = 1/c
+            return record_op(self.data / other, (self,), lambda g: (g / other,), "div")
         other = as_tensor(other)
         out = _broadcasting("/", np.divide, self, other)
 
         def backward(g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
-            return (_unbroadcast(g / other.data, self.shape),
-                    _unbroadcast(-g * out / other.data, other.shape))
-        return record_op(out, (self, other), backward)
+            return (_unbroadcast(g / other.data, self.shape) if self.requires_grad else None,
+                    _unbroadcast(-g * out / other.data, other.shape) if other.requires_grad else None)
+        return record_op(out, (self, other), backward, "div")
 
     def __pow__(self, exponent):
         if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
@@ -219,21 +247,26 @@ class Tensor:
 
         def backward(g):  # d(x^p)/dx = p x^(p-1); for p = 0 it is 0 everywhere (0 * 0^-1 would give nan)
             return (g * p * self.data ** (p - 1) if p != 0 else np.zeros_like(self.data),)
-        return record_op(out, (self,), backward)
+        return record_op(out, (self,), backward, "pow")
 
     def __neg__(self):
-        return record_op(-self.data, (self,), lambda g: (-g,))
+        return record_op(-self.data, (self,), lambda g: (-g,), "neg")
 
     def __radd__(self, other):
-        return as_tensor(other) + self
+        return self + other if type(other) in _NUMBER_TYPES else as_tensor(other) + self
 
     def __rsub__(self, other):
+        if type(other) in _NUMBER_TYPES:  # d(c-x)/dx = -1
+            return record_op(other - self.data, (self,), lambda g: (-g,), "sub")
         return as_tensor(other) - self
 
     def __rmul__(self, other):
-        return as_tensor(other) * self
+        return self * other if type(other) in _NUMBER_TYPES else as_tensor(other) * self
 
     def __rtruediv__(self, other):
+        if type(other) in _NUMBER_TYPES:  # d(c/x)/dx = -c/x^2 = -(c/x)/x
+            out = other / self.data
+            return record_op(out, (self,), lambda g: (-g * out / self.data,), "div")
         return as_tensor(other) / self
 
     def __matmul__(self, other):
@@ -243,18 +276,25 @@ class Tensor:
         return matmul(as_tensor(other), self)
 
     def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = index.data.astype(np.intp)
+        """self[index] with numpy's rules: ints, slices, None, ..., bool masks, integer arrays.
+
+        Index tensors: one that `gc.tensor` made from bools is a bool mask (like torch.bool); any
+        other Tensor holds float64 (gradcourse's only kind), and is read as integer positions if
+        every value is a whole number, an IndexError otherwise. A float ndarray is an IndexError,
+        as in numpy. Backward: each picked entry receives its gradient; an integer index that
+        repeats an entry adds up the gradients of all its occurrences.
+        """
+        index = _numpy_index(index)
         out = self.data[index]
 
         def backward(g):  # scatter the gradient back to where the entries came from
             full = np.zeros_like(self.data)
-            if _is_basic_index(index):
+            if _picks_each_entry_once(index):
                 full[index] = g
             else:  # integer arrays may repeat an index: each occurrence adds its gradient
                 np.add.at(full, index, g)
             return (full,)
-        return record_op(np.array(out, dtype=np.float64), (self,), backward)
+        return record_op(np.array(out, dtype=np.float64), (self,), backward, "index")
 
     # ----- reductions --------------------------------------------------------------------
     def sum(self, axis=None, keepdims=False):
@@ -262,11 +302,15 @@ class Tensor:
 
         def backward(g):  # every summed entry receives the gradient of the sum
             return (np.broadcast_to(_restore_reduced_axes(g, axis, keepdims, self.ndim), self.shape),)
-        return record_op(np.asarray(out), (self,), backward)
+        return record_op(out, (self,), backward, "sum")
 
     def mean(self, axis=None, keepdims=False):
-        count = self.data.size if axis is None else np.prod([self.shape[a] for a in np.atleast_1d(axis)])
-        return self.sum(axis=axis, keepdims=keepdims) / float(count)
+        out = np.mean(self.data, axis=axis, keepdims=keepdims)
+        count = self.data.size if axis is None else math.prod(self.shape[a] for a in np.atleast_1d(axis))
+
+        def backward(g):  # each of the `count` averaged entries receives g / count
+            return (np.broadcast_to(_restore_reduced_axes(g / count, axis, keepdims, self.ndim), self.shape),)
+        return record_op(out, (self,), backward, "mean")
 
     def max(self, axis=None, keepdims=False):
         out = np.max(self.data, axis=axis, keepdims=keepdims)
@@ -275,7 +319,7 @@ class Tensor:
             is_max = self.data == _restore_reduced_axes(out, axis, keepdims, self.ndim)
             share = is_max / is_max.sum(axis=axis, keepdims=True)
             return (share * _restore_reduced_axes(g, axis, keepdims, self.ndim),)
-        return record_op(np.asarray(out), (self,), backward)
+        return record_op(out, (self,), backward, "max")
 
     # ----- shape -------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -286,46 +330,87 @@ class Tensor:
         except ValueError:
             raise ValueError(f"cannot reshape a tensor of shape {self.shape} ({self.size} elements) "
                              f"into shape {shape}") from None
-        return record_op(out, (self,), lambda g: (g.reshape(self.shape),))
+        return record_op(out, (self,), lambda g: (g.reshape(self.shape),), "reshape")
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         axes = axes or tuple(reversed(range(self.ndim)))
         inverse = tuple(np.argsort(axes))
-        return record_op(self.data.transpose(axes), (self,), lambda g: (g.transpose(inverse),))
+        return record_op(self.data.transpose(axes), (self,), lambda g: (g.transpose(inverse),), "transpose")
 
     # ----- elementwise functions -----------------------------------------------------------
     def exp(self):
         out = np.exp(self.data)
-        return record_op(out, (self,), lambda g: (g * out,))  # d e^x = e^x
+        return record_op(out, (self,), lambda g: (g * out,), "exp")  # d e^x = e^x
 
     def log(self):
-        return record_op(np.log(self.data), (self,), lambda g: (g / self.data,))  # d log x = 1/x
+        return record_op(np.log(self.data), (self,), lambda g: (g / self.data,), "log")  # d log x = 1/x
 
     def sqrt(self):
         out = np.sqrt(self.data)
-        return record_op(out, (self,), lambda g: (g * 0.5 / out,))  # d sqrt(x) = 1/(2 sqrt(x))
+        return record_op(out, (self,), lambda g: (g * 0.5 / out,), "sqrt")  # d sqrt(x) = 1/(2 sqrt(x))
 
     def tanh(self):
         out = np.tanh(self.data)
-        return record_op(out, (self,), lambda g: (g * (1.0 - out * out),))  # d tanh = 1 - tanh^2
+        return record_op(out, (self,), lambda g: (g * (1.0 - out * out),), "tanh")  # d tanh = 1 - tanh^2
 
     def sigmoid(self):
         out = _stable_sigmoid(self.data)
-        return record_op(out, (self,), lambda g: (g * out * (1.0 - out),))  # d sigma = sigma(1 - sigma)
+        return record_op(out, (self,), lambda g: (g * out * (1.0 - out),), "sigmoid")  # d sigma = sigma(1 - sigma)
 
     def relu(self):
         out = np.maximum(self.data, 0.0)
-        return record_op(out, (self,), lambda g: (g * (self.data > 0),))  # d relu = 1 where x > 0
+        return record_op(out, (self,), lambda g: (g * (self.data > 0),), "relu")  # d relu = 1 where x > 0
+
+
+class BoolTensor(Tensor):
+    """A tensor that `gc.tensor` made from bools (PyTorch's torch.bool): its data is 0. and 1.
+
+    It computes like any tensor, and its results are ordinary tensors; only as an index does it
+    differ, selecting like a numpy bool mask instead of picking the positions 0 and 1.
+    """
+
+    __slots__ = ()
 
 
 # ----- building blocks shared by every operation ---------------------------------------------
-def _to_float_array(data):
-    array = np.array(data, dtype=np.float64)
-    if array.dtype == object:
-        raise TypeError(f"cannot make a tensor from {type(data).__name__}")
+def _set_fields(t, data, requires_grad, parents, backward, op):
+    """The one place where a Tensor's fields are set (for the constructor and for `record_op`)."""
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t._parents = parents
+    t._backward = backward
+    t._op = op
+    t._order = next(_creation_order)
+    t._hooks = None
+    t._retains_grad = False
+    return t
+
+
+def _checked_array(data, name="data", where="tensor"):
+    """`data` as a numpy array (not yet copied) of bools, integers or floats.
+
+    Like PyTorch, refuses None, strings, complex numbers and other objects (TypeError), and
+    ragged nested lists (ValueError), instead of turning them into NaN or dropping a part.
+    """
+    if isinstance(data, Tensor):
+        return data.data
+    try:
+        array = np.asarray(data)
+    except ValueError as error:
+        raise ValueError(f"{where}: {name} must be a rectangular nested list of numbers ({error})") from None
+    validation.require(array.dtype.kind in "biuf", name, data, "real numbers (bool, int or float)", where, TypeError)
     return array
+
+
+def _to_float_array(data, name="data", where="tensor"):
+    """A new float64 array holding `data` (bools become 0. and 1.)."""
+    return np.array(_checked_array(data, name, where), dtype=np.float64)
+
+
+_NUMBER_TYPES = (float, int)  # a Python number as an operand is a constant (a bool is not a number)
 
 
 def _stable_sigmoid(x):
@@ -333,40 +418,66 @@ def _stable_sigmoid(x):
     return np.exp(-np.logaddexp(0.0, -x))
 
 
-def _is_basic_index(index):
-    """True for ints, slices, None and Ellipsis (no entry can be picked twice)."""
+def _numpy_index(index):
+    """`index` with every Tensor or list in it made into the numpy index it stands for."""
+    if isinstance(index, tuple):
+        return tuple(_numpy_index_part(part) for part in index)
+    return _numpy_index_part(index)
+
+
+def _numpy_index_part(part):
+    if isinstance(part, BoolTensor):
+        return part.data != 0
+    if isinstance(part, Tensor):
+        whole = np.isfinite(part.data) & (part.data == np.round(part.data))
+        validation.require(np.all(whole), "index", part, "a Tensor of whole numbers (integer positions) "
+                           "or one made from bools", "getitem", IndexError)
+        return part.data.astype(np.intp)
+    if isinstance(part, list):
+        part = np.asarray(part)
+    if isinstance(part, np.ndarray) and part.dtype.kind not in "biu":
+        validation.fail("index", part, "an array of integers or bools, as in numpy", "getitem", IndexError)
+    return part
+
+
+def _picks_each_entry_once(index):
+    """True unless `index` holds an integer array, which may pick an entry more than once."""
     parts = index if isinstance(index, tuple) else (index,)
-    return all(part is None or part is Ellipsis or isinstance(part, (int, np.integer, slice)) for part in parts)
+    return not any(isinstance(part, np.ndarray) and part.dtype.kind in "iu" for part in parts)
 
 
 def as_tensor(value):
     """`value` itself if it is a Tensor, otherwise a constant Tensor holding it."""
-    return value if isinstance(value, Tensor) else Tensor(value)
+    if isinstance(value, Tensor):
+        return value
+    return _set_fields(Tensor.__new__(Tensor), _to_float_array(value), False, (), None, None)
 
 
 def tensor(data, requires_grad=False):
-    """Create a leaf tensor (like `torch.tensor`): the data is copied and converted to float64."""
-    return Tensor(data, requires_grad=requires_grad)
+    """Create a leaf tensor (like `torch.tensor`): the data is copied and converted to float64.
 
-
-def record_op(data, parents, backward):
-    """Wrap an operation's result; remember `parents` and `backward` if a gradient is needed.
-
-    `backward(g)` receives dL/d(result) and returns one gradient per parent, in order.
+    Bools become 0. and 1. in a `BoolTensor`, which indexes as a bool mask. None, strings,
+    complex numbers and other objects are a TypeError, as in PyTorch.
     """
-    out = Tensor.__new__(Tensor)
-    out.data = data if type(data) is np.ndarray else np.asarray(data)  # numpy gives 0-d results as scalars
-    out.grad = None
-    out._order = next(_creation_order)
-    out._hooks = None
-    out._retains_grad = False
-    out.requires_grad, out._parents, out._backward = False, (), None
+    kind = BoolTensor if _checked_array(data).dtype == np.bool_ else Tensor
+    return kind(data, requires_grad=requires_grad)
+
+
+def record_op(data, parents, backward, op=None):
+    """Wrap an operation's result; remember `parents`, `backward` and `op` if a gradient is needed.
+
+    `backward(g)` receives dL/d(result) and returns one gradient per parent, in order (or None
+    for a parent that needs none). `op` names the operation in the graph (e.g. "matmul", read by
+    `experiments.computation_graph`); it defaults to the name of the function calling record_op.
+    """
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)  # numpy gives 0-d results as scalars
     if _grad_enabled:
         for parent in parents:  # (a plain loop: this runs for every operation, so it is kept lean)
             if parent.requires_grad:
-                out.requires_grad, out._parents, out._backward = True, parents, backward
-                break
-    return out
+                return _set_fields(Tensor.__new__(Tensor), data, True, parents, backward,
+                                   op or sys._getframe(1).f_code.co_name)
+    return _set_fields(Tensor.__new__(Tensor), data, False, (), None, None)
 
 
 def _broadcasting(symbol, ufunc, a, b):
@@ -416,7 +527,7 @@ def matmul(a, b):
     else:
         def backward(g):
             return _matmul_backward_general(a.data, b.data, g)
-    return record_op(out, (a, b), backward)
+    return record_op(out, (a, b), backward, "matmul")
 
 
 def _matmul_backward_general(A, B, g):
@@ -433,13 +544,15 @@ def _matmul_backward_general(A, B, g):
     return grad_a, grad_b
 
 
-def _run_backward(root, grad):
-    """Propagate `grad` from `root` to the leaves, in reverse creation order.
+def _run_backward(root, grad, retain_graph):
+    """Propagate `grad` from `root` to the leaves, in reverse creation order, freeing the graph.
 
     `pending` holds the gradient summed so far for each node waiting its turn. A node runs only
     after every node that used it: the most recently created waiting node always goes next (a
     result is created after its inputs), found with a heap. In a chain, the next node is the
-    parent just reached, so it goes straight on without passing through the heap.
+    parent just reached, so it goes straight on without passing through the heap. Once a node
+    has passed its gradient on, nothing needs its backward or its inputs again, unless
+    `retain_graph`: both are dropped.
     """
     pending = {root._order: grad}
     heap = []
@@ -452,9 +565,12 @@ def _run_backward(root, grad):
         if node._backward is None:  # a leaf with hooks, or the root itself
             _accumulate_leaf(node, g, g)
         else:
+            reached = _send_to_parents(node, g, pending, heap)
             if node._retains_grad:
                 node.grad = np.array(g) if node.grad is None else np.asarray(node.grad + g)
-            reached = _send_to_parents(node, g, pending, heap)
+            if not retain_graph:
+                node._parents = ()
+                node._backward = _freed_graph
         if reached is not None and (not heap or reached._order > -heap[0][0]):
             node = reached
         else:
@@ -495,11 +611,29 @@ def _send_to_parents(node, g, pending, heap):
     return reached
 
 
+def _freed_graph(g):
+    """The backward of a node whose graph an earlier backward() freed: always an error."""
+    raise RuntimeError("Trying to backward through the graph a second time: backward() frees the graph it "
+                       "walks, as PyTorch does. Specify retain_graph=True in the earlier backward() call if you "
+                       "need to backward through the graph again.")
+
+
+def graph_was_freed(t):
+    """True if a backward() without retain_graph=True has freed the graph that made `t`."""
+    return t._backward is _freed_graph
+
+
 def _apply_hooks(node, g):
+    """Call each hook on `g`; a hook's return value, if not None, replaces it (same shape only, as in PyTorch)."""
     for hook in list(node._hooks.values()):
         replaced = hook(g)
         if replaced is not None:
-            g = np.asarray(replaced.data if isinstance(replaced, Tensor) else replaced, dtype=np.float64)
+            replaced = np.asarray(replaced.data if isinstance(replaced, Tensor) else replaced, dtype=np.float64)
+            if replaced.shape != np.shape(g):
+                raise RuntimeError(f"hook {getattr(hook, '__qualname__', repr(hook))!r} returned a gradient of shape "
+                                   f"{replaced.shape}, but the gradient it replaces has shape {np.shape(g)}; "
+                                   f"a hook may change the values of a gradient, not its shape")
+            g = replaced
     return g
 
 
@@ -526,6 +660,11 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
         numeric_i = (f(x + eps e_i) - f(x - eps e_i)) . v / (2 eps).
     Raises `GradcheckError` naming the input and its worst entry; returns True otherwise.
     """
+    validation.require(callable(fn), "fn", fn, "a function of the inputs returning a Tensor", "gradcheck",
+                       TypeError)
+    eps = validation.positive("eps", eps, "gradcheck")
+    atol = validation.non_negative("atol", atol, "gradcheck")
+    rtol = validation.non_negative("rtol", rtol, "gradcheck")
     inputs = [as_tensor(x) for x in inputs]
     checked = [i for i, x in enumerate(inputs) if x.requires_grad]
     if not checked:
@@ -533,6 +672,8 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
     for x in inputs:
         x.grad = None
     output = fn(*inputs)
+    validation.require(isinstance(output, Tensor), "fn", fn, f"a function returning a Tensor (it returned a "
+                       f"{type(output).__name__}, which has no graph to check)", "gradcheck", TypeError)
     cotangent = np.random.default_rng(seed).standard_normal(output.shape)
     output.backward(cotangent)
     for i in checked:

@@ -10,26 +10,49 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import validation as check
+from .autograd import Tensor
 from .rng import generator
 
 
 # ---------------------------------------------------------------------------------- checks ----
 
-def _check_positive_int(name, value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def check_samples(X, y, where, min_ndim=1, finite=False, names=("X", "y")):
+    """X and y as numpy arrays, checked where they enter a function that iterates over samples.
+
+    Both may be arrays, lists or Tensors. X must hold numbers, at least one sample (len(X) >= 1:
+    an empty data set would make an endless batch loop spin forever), and be at least `min_ndim`-D;
+    y must have one entry per sample. With `finite`, X and a float y must hold no nan or inf (a
+    single NaN input turns every loss after it into NaN). ValueError or TypeError naming the array.
+    """
+    x_name, y_name = names
+    X, y = _numbers(_as_array(X), x_name, where), _as_array(y)
+    shape_rule = "(samples, features, ...): at least 2-D (one feature: X.reshape(-1, 1))" if min_ndim > 1 \
+        else "an array with a first axis of samples"
+    check.require(X.ndim >= max(min_ndim, 1), f"{x_name}.shape", X.shape, shape_rule, where)
+    check.require(len(X) >= 1, f"len({x_name})", len(X), "at least 1 (a data set needs a sample)", where)
+    check.require(y.ndim >= 1 and len(y) == len(X), f"len({y_name})", len(y) if y.ndim else y.shape,
+                  f"len({x_name}) = {len(X)} (one target per sample)", where)
+    if finite:
+        _check_finite(X, x_name, where)
+        _check_finite(_numbers(y, y_name, where), y_name, where)
+    return X, y
 
 
-def _check_noise(noise):
-    if not noise >= 0:
-        raise ValueError(f"noise must be >= 0, got {noise!r}")
+def _as_array(values):
+    return np.asarray(values.data if isinstance(values, Tensor) else values)
 
 
-def _check_same_length(X, y):
-    if len(X) != len(y):
-        raise ValueError(
-            f"X and y must have the same number of samples, got len(X)={len(X)} and len(y)={len(y)}"
-        )
+def _numbers(array, name, where):
+    check.require(array.dtype.kind in "biuf", name, array.dtype, "an array of numbers", where, TypeError)
+    return array
+
+
+def _check_finite(array, name, where):
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        index = np.argwhere(~np.isfinite(array))[0]
+        check.fail(f"{name}[{', '.join(map(str, index))}]", float(array[tuple(index)]),
+                   "a finite number (no nan or inf in the data)", where)
 
 
 def _class_sizes(n, classes):
@@ -57,9 +80,9 @@ def linear_regression(n=100, features=10, noise=0.1, seed=None):
     The textbook linear model (e.g. Hastie, Tibshirani & Friedman, *The Elements of Statistical
     Learning*, 2009, ch. 3).
     """
-    _check_positive_int("n", n)
-    _check_positive_int("features", features)
-    _check_noise(noise)
+    n = check.positive_int("n", n, "linear_regression")
+    features = check.positive_int("features", features, "linear_regression")
+    noise = check.non_negative("noise", noise, "linear_regression")
     rng = generator(seed)
     X = rng.standard_normal((n, features))
     theta = rng.standard_normal(features)
@@ -82,11 +105,10 @@ def spirals(n=300, classes=3, noise=0.2, seed=None):
     From the Stanford CS231n notes, "Putting it together: Minimal Neural Network Case Study"
     (Karpathy, 2015), which offsets arm k by 4k radians where we spread the arms evenly.
     """
-    _check_positive_int("n", n)
-    _check_positive_int("classes", classes)
-    _check_noise(noise)
-    if n < classes:
-        raise ValueError(f"spirals needs at least one point per class: n={n} < classes={classes}")
+    n = check.positive_int("n", n, "spirals")
+    classes = check.positive_int("classes", classes, "spirals")
+    noise = check.non_negative("noise", noise, "spirals")
+    check.require(n >= classes, "n", n, f"at least one point per class (n >= classes = {classes})", "spirals")
     rng = generator(seed)
     X_parts, y_parts = [], []
     for k, size in enumerate(_class_sizes(n, classes)):
@@ -109,8 +131,8 @@ def moons(n=200, noise=0.1, seed=None):
     Returns X float64 (n, 2) and y int64 (n,) with labels 0 and 1.
     The same construction as scikit-learn's `make_moons` (Pedregosa et al., 2011).
     """
-    _check_positive_int("n", n)
-    _check_noise(noise)
+    n = check.positive_int("n", n, "moons")
+    noise = check.non_negative("noise", noise, "moons")
     rng = generator(seed)
     size_upper, size_lower = _class_sizes(n, 2)
     s_upper = np.linspace(0.0, np.pi, size_upper)
@@ -134,8 +156,8 @@ def parity(n=1000, bits=8, seed=None):
     Returns X float64 (n, bits) of 0.0s and 1.0s, and y int64 (n,), 1 when the number of ones
     is odd and 0 when it is even.
     """
-    _check_positive_int("n", n)
-    _check_positive_int("bits", bits)
+    n = check.positive_int("n", n, "parity")
+    bits = check.positive_int("bits", bits, "parity")
     rng = generator(seed)
     X = rng.integers(0, 2, size=(n, bits)).astype(np.float64)
     y = X.sum(axis=1).astype(np.int64) % 2
@@ -156,10 +178,8 @@ def adding_problem(n, length, seed=None):
     From Hochreiter & Schmidhuber, "Long Short-Term Memory", 1997 (experiment 4), in the form of
     Le, Jaitly & Hinton, 2015 and Arjovsky, Shah & Bengio, 2016 (one marker per half).
     """
-    _check_positive_int("n", n)
-    _check_positive_int("length", length)
-    if length < 2:
-        raise ValueError(f"adding_problem needs length >= 2 to place two markers, got {length}")
+    n = check.positive_int("n", n, "adding_problem")
+    length = check.integer("length", length, "an integer >= 2 (two markers to place)", "adding_problem", minimum=2)
     rng = generator(seed)
     values = rng.uniform(0.0, 1.0, size=(n, length))
     half = length // 2
@@ -208,10 +228,9 @@ def train_test_split(X, y, test_size=0.25, seed=None, stratify=None):
 
     Returns X_train, X_test, y_train, y_test (scikit-learn's order), rows shuffled.
     """
-    X, y = np.asarray(X), np.asarray(y)
-    _check_same_length(X, y)
-    if not 0 < test_size < 1:
-        raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got {test_size!r}")
+    X, y = check_samples(X, y, "train_test_split")
+    test_size = check.in_range("test_size", test_size, 0.0, 1.0, "train_test_split",
+                               low_closed=False, high_closed=False)
     n = len(X)
     rng = generator(seed)
     if stratify is None:
@@ -229,8 +248,8 @@ def train_test_split(X, y, test_size=0.25, seed=None, stratify=None):
 
 
 def _stratified_indices(labels, n, test_size, rng):
-    if len(labels) != n:
-        raise ValueError(f"stratify must have one label per sample: got {len(labels)} for {n} samples")
+    check.require(len(labels) == n, "len(stratify)", len(labels), f"len(X) = {n} (one label per sample)",
+                  "train_test_split")
     test_parts, train_parts = [], []
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
@@ -246,11 +265,12 @@ def batches(X, y, batch_size, shuffle=True, seed=None):
     Yields (X_batch, y_batch) pairs of at most `batch_size` samples; every sample appears in
     exactly one batch, and the last batch is smaller when batch_size does not divide n. With
     `shuffle=True` the order is a fresh permutation from the shared generator on every call
-    (pass `seed` to get the same order every time). Like PyTorch's `DataLoader`.
+    (pass `seed` to get the same order every time). Like PyTorch's `DataLoader`, except that an
+    empty data set is a ValueError (as PyTorch's shuffling sampler raises) rather than no batches,
+    so that a loop over epochs cannot spin forever.
     """
-    X, y = np.asarray(X), np.asarray(y)
-    _check_same_length(X, y)
-    _check_positive_int("batch_size", batch_size)
+    X, y = check_samples(X, y, "batches")
+    batch_size = check.positive_int("batch_size", batch_size, "batches")
     order = generator(seed).permutation(len(X)) if shuffle else np.arange(len(X))
     return _iterate_batches(X, y, order, batch_size)
 
@@ -270,6 +290,11 @@ def standardize(X_train, X_test):
 
     Returns X_train_standardized, X_test_standardized, same shapes as the inputs.
     """
+    X_train, X_test = np.asarray(X_train), np.asarray(X_test)
+    check.require(X_train.ndim == 2 and len(X_train) >= 1, "X_train.shape", X_train.shape,
+                  "(samples, features) with at least one sample", "standardize")
+    check.require(X_test.ndim == 2 and X_test.shape[1] == X_train.shape[1], "X_test.shape", X_test.shape,
+                  f"(samples, {X_train.shape[1]}): the features of X_train", "standardize")
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)
     std = np.where(std > 0, std, 1.0)

@@ -31,7 +31,7 @@ import warnings
 import numpy as np
 
 from . import functional as F
-from . import nn
+from . import nn, validation
 from .autograd import Tensor, as_tensor
 
 # Output ranges beyond which a squashing activation counts as saturated (its slope is tiny).
@@ -61,19 +61,22 @@ def _weights(model):
 
 
 # ----- which modules are "layers", and which activation each one ends in ---------------------
+# The activations whose saturated or dead units are counted: names (keys of nn.ACTIVATIONS)
+# that `saturated_fraction` and `dead_fraction` know.
+MEASURED_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+
+
 def activation_kind(module):
-    """'sigmoid', 'tanh' or 'relu' for those activation modules, else None."""
-    if isinstance(module, nn.Sigmoid):
-        return "sigmoid"
-    if isinstance(module, nn.Tanh):
-        return "tanh"
-    if isinstance(module, nn.ReLU):
-        return "relu"
+    """'sigmoid', 'tanh' or 'relu' (MEASURED_ACTIVATIONS) for those activation modules, else None."""
+    for name in MEASURED_ACTIVATIONS:
+        if isinstance(module, nn.ACTIVATIONS[name]):
+            return name
     return None
 
 
 def _is_activation(module):
-    return isinstance(module, (nn.Sigmoid, nn.Tanh, nn.ReLU, nn.LeakyReLU, nn.GELU))
+    """A nonlinearity of nn.ACTIVATIONS (its identity is not one)."""
+    return isinstance(module, tuple(set(nn.ACTIVATIONS.values()) - {nn.Identity}))
 
 
 def default_layers(model):
@@ -209,8 +212,8 @@ class GradientFlow:
     """
 
     def __init__(self, model, layers=None, activation=None):
-        if activation not in (None, "tanh", "sigmoid", "relu"):
-            raise ValueError(f"activation must be None, 'tanh', 'sigmoid' or 'relu', got {activation!r}")
+        if activation is not None:
+            validation.choice("activation", activation, MEASURED_ACTIVATIONS, "GradientFlow")
         self.model = model
         named = _named_layers(model, layers)
         self.layer_names = [name for name, _ in named]
@@ -344,16 +347,16 @@ class GradientFlow:
 
 # ----- one measurement at initialisation ------------------------------------------------------
 def _loss(output, y, loss):
+    """loss(output, y) for a function, else by name: "mean_square" (mean(output^2), or mse
+    against y), or one of functional.LOSSES."""
     if callable(loss):
         return loss(output, y)
     if loss == "mean_square":
         return (output * output).mean() if y is None else F.mse_loss(output, y)
-    if loss == "mse":
-        return F.mse_loss(output, y)
-    if loss == "cross_entropy":
-        return F.cross_entropy(output, y)
-    raise ValueError(f"loss must be 'mean_square', 'mse', 'cross_entropy' or a function (output, y) -> "
-                     f"scalar Tensor, got {loss!r}")
+    validation.require(loss in F.LOSSES, "loss", loss, "'mean_square', one of "
+                       + ", ".join(map(repr, F.LOSSES)) + " or a function (output, y) -> scalar Tensor",
+                       "measure_at_init")
+    return F.LOSSES[loss](output, y)
 
 
 def measure_at_init(model, x, y=None, loss="mean_square", layers=None, activation=None):
@@ -402,7 +405,8 @@ def per_layer(weight_values, weight_names, layer_names):
 def input_output_jacobian(model, x):
     """J[i, j] = d output_i / d x_j at one input x of shape (features,) or (1, features).
 
-    One backward pass per output unit, each giving one row of J. The parameters' `.grad` are
+    One backward pass per output unit through the same graph, each giving one row of J (all but
+    the last keep the graph: retain_graph=True, as PyTorch needs). The parameters' `.grad` are
     restored afterwards. (Put models with BatchNorm in eval() mode: a batch of one has no std.)
     """
     x = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
@@ -416,12 +420,12 @@ def input_output_jacobian(model, x):
     out = model(inp)
     if out.ndim != 2 or out.shape[0] != 1:
         raise ValueError(f"jacobian needs a model output of shape (1, outputs), got {out.shape}")
-    rows = []
-    for i in range(out.shape[1]):
+    rows, outputs = [], out.shape[1]
+    for i in range(outputs):
         inp.grad = None
         seed = np.zeros(out.shape)
         seed[0, i] = 1.0
-        out.backward(seed)
+        out.backward(seed, retain_graph=i < outputs - 1)  # the same graph, once per row
         rows.append(inp.grad[0].copy())
     for p, grad in saved:
         p.grad = grad
@@ -448,6 +452,8 @@ def check_gradients(model, step, vanishing=1e-6, exploding=1e6):
     layer's weight gradient (0.weight, norm 3.2e-12) is 4.1e-09 of the last layer's (...)".
     Parameters whose `.grad` is None are ignored.
     """
+    validation.positive("vanishing", vanishing, "check_gradients")
+    validation.positive("exploding", exploding, "check_gradients")
     norms = gradient_norms(model)
     problems = []
     bad = [name for name, norm in norms.items() if not math.isfinite(norm)]

@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 
+from . import validation as check
 from .autograd import Tensor, _stable_sigmoid, as_tensor, record_op
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
+GELU_APPROXIMATIONS = ("none", "tanh")
 
 
 # ----- activations ---------------------------------------------------------------------------
@@ -29,9 +31,10 @@ def relu(x):
 
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, negative_slope * x otherwise; the derivative never reaches 0."""
+    negative_slope = check.number("negative_slope", negative_slope, where="leaky_relu")
     x = as_tensor(x)
     slope = np.where(x.data > 0, 1.0, negative_slope)
-    return record_op(x.data * slope, (x,), lambda g: (g * slope,))
+    return record_op(x.data * slope, (x,), lambda g: (g * slope,), op="leaky_relu")
 
 
 def gelu(x, approximate="none"):
@@ -40,6 +43,7 @@ def gelu(x, approximate="none"):
     GELU'(x) = Phi(x) + x phi(x). `approximate="tanh"` uses
     Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2, as PyTorch does.
     """
+    check.choice("approximate", approximate, GELU_APPROXIMATIONS, where="gelu")
     x = as_tensor(x)
     if approximate == "none":
         cdf = 0.5 * (1.0 + _erf(x.data / math.sqrt(2.0)))
@@ -51,9 +55,7 @@ def gelu(x, approximate="none"):
         cdf = 0.5 * (1.0 + t)
         d_inner = math.sqrt(2.0 / math.pi) * (1.0 + 3 * 0.044715 * x.data ** 2)
         derivative = cdf + 0.5 * x.data * (1.0 - t * t) * d_inner
-    else:
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return record_op(x.data * cdf, (x,), lambda g: (g * derivative,))
+    return record_op(x.data * cdf, (x,), lambda g: (g * derivative,), op="gelu")
 
 
 def softmax(x, axis=-1):
@@ -65,30 +67,50 @@ def log_softmax(x, axis=-1):
     """log_softmax(x)_i = x_i - logsumexp(x), with the max subtracted first so e^x never overflows.
 
     Backward: dL/dx = g - softmax(x) * sum_j g_j.
+    `axis` must lie in [-ndim, ndim) (an IndexError otherwise, as in PyTorch); an axis of size 0
+    gives an empty result, as in PyTorch.
     """
     x = as_tensor(x)
-    shifted = x.data - np.max(x.data, axis=axis, keepdims=True)
-    out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    _check_axis(x, axis, "log_softmax")
+    if x.shape[axis] == 0:
+        out = x.data.copy()
+    else:
+        shifted = x.data - np.max(x.data, axis=axis, keepdims=True)
+        out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
     def backward(g):
         return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
-    return record_op(out, (x,), backward)
+    return record_op(out, (x,), backward, op="log_softmax")
+
+
+def _check_axis(x, axis, where):
+    """An IndexError (numpy's AxisError, also a ValueError) unless -ndim <= axis < ndim."""
+    check.require(x.ndim >= 1, "x", x.shape, "at least 1-D (a 0-d tensor has no axis)", where)
+    check.integer("axis", axis, where=where)
+    check.require(-x.ndim <= axis < x.ndim, "axis", axis,
+                  f"an integer in [{-x.ndim}, {x.ndim}) for an input of shape {x.shape}", where,
+                  error=np.exceptions.AxisError)
 
 
 # ----- the linear map ------------------------------------------------------------------------
 def linear(x, weight, bias=None):
     """y = x @ W + b, with W of shape (in_features, out_features), as one fused operation.
 
+    W must be 2-D, b (if given) of shape (out_features,), and x at least 1-D with in_features
+    on its last axis; anything else is a ValueError naming the shapes. (PyTorch's weight is the
+    transpose, (out_features, in_features).)
+
     Backward: dL/dx = G W^T, dL/dW = x^T G, dL/db = sum over the batch of G.
     """
     x, weight, bias = _linear_inputs(x, weight, bias)
     out = _affine(x, weight, bias)
     parents = (x, weight) if bias is None else (x, weight, bias)
-    return record_op(out, parents, lambda g: _linear_backward(x, weight, bias, g))
+    return record_op(out, parents, lambda g: _linear_backward(x, weight, bias, g), op="linear")
 
 
 # Activations whose derivative can be written from their output y = act(z) alone, each as
-# (act(z), g * act'(z)), with the same numpy expressions as the Tensor methods.
+# (act(z), g * act'(z)), with the same numpy expressions as the Tensor methods. Each name is a key
+# of `nn.ACTIVATIONS`, which derives from this dict the layers that Sequential fuses.
 _ACTIVATIONS_FROM_OUTPUT = {
     "tanh": (np.tanh, lambda g, y: g * (1.0 - y * y)),                 # tanh' = 1 - tanh^2
     "sigmoid": (_stable_sigmoid, lambda g, y: g * y * (1.0 - y)),      # sigma' = sigma (1 - sigma)
@@ -97,28 +119,27 @@ _ACTIVATIONS_FROM_OUTPUT = {
 
 
 def linear_activation(x, weight, bias, activation):
-    """act(x @ W + b) for act in "tanh", "sigmoid", "relu", recorded as ONE graph node.
+    """act(x @ W + b), recorded as ONE graph node, for an `activation` named in `_ACTIVATIONS_FROM_OUTPUT`.
 
     Value and gradients are bit for bit those of `linear` followed by the activation: the same
     numpy operations run in the same order. Only the bookkeeping halves: one node to record and
     to visit in backward instead of two, which is a third of the cost of a small layer (width
-    32). `nn.Sequential` uses it for a Linear followed by Tanh, Sigmoid or ReLU. Compilers such
+    32). `nn.Sequential` uses it for a Linear followed by one of these activations. Compilers such
     as torch.compile do the same ("epilogue fusion").
 
     Backward: G_z = g * act'(z), computed from y; then as `linear` with G_z.
     """
     try:
         act, act_backward = _ACTIVATIONS_FROM_OUTPUT[activation]
-    except KeyError:
-        raise ValueError(f"linear_activation: activation must be one of {sorted(_ACTIVATIONS_FROM_OUTPUT)}, "
-                         f"got {activation!r}") from None
+    except (KeyError, TypeError):
+        check.choice("activation", activation, tuple(_ACTIVATIONS_FROM_OUTPUT), where="linear_activation")
     if not (isinstance(x, Tensor) and isinstance(weight, Tensor) and isinstance(bias, (Tensor, type(None)))):
         x, weight, bias = _linear_inputs(x, weight, bias)  # (Sequential's call, with Tensors, skips this)
     out = act(_affine(x, weight, bias))
 
     def backward(g):
         return _linear_backward(x, weight, bias, act_backward(g, out))
-    return record_op(out, (x, weight) if bias is None else (x, weight, bias), backward)
+    return record_op(out, (x, weight) if bias is None else (x, weight, bias), backward, op="linear_activation")
 
 
 def _linear_inputs(x, weight, bias):
@@ -127,15 +148,29 @@ def _linear_inputs(x, weight, bias):
 
 
 def _affine(x, weight, bias):
-    """The array x @ W + b (b added in place), or a ValueError naming both shapes."""
+    """The array x @ W + b (b added in place), or a ValueError naming the shapes."""
+    w = weight.data
+    if w.ndim != 2 or (bias is not None and bias.data.shape != w.shape[1:]):  # (~0.2 us: kept lean)
+        _linear_shape_error(x, weight, bias)
     try:
-        out = x.data @ weight.data
+        out = x.data @ w
     except ValueError:
-        raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1] if x.ndim else 0} features, "
-                         f"but the weight of shape {weight.shape} expects {weight.shape[0]}") from None
+        _linear_shape_error(x, weight, bias)
     if bias is not None:
         out += bias.data
     return out
+
+
+def _linear_shape_error(x, weight, bias):
+    """Raise the ValueError that says which of x, W, b has the wrong shape (checked in that order)."""
+    check.require(weight.ndim == 2, "weight", weight.shape, "2-D, (in_features, out_features)", "linear")
+    out_features = weight.shape[1]
+    if bias is not None:
+        check.require(bias.shape == (out_features,), "bias", bias.shape,
+                      f"of shape (out_features,) = ({out_features},), one value per output", "linear")
+    check.require(x.ndim >= 1, "input", x.shape, "at least 1-D, with in_features on its last axis", "linear")
+    raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, "
+                     f"but the weight of shape {weight.shape} expects {weight.shape[0]}")
 
 
 def _linear_backward(x, weight, bias, g):
@@ -152,29 +187,32 @@ def _linear_backward(x, weight, bias, g):
 
 # ----- losses --------------------------------------------------------------------------------
 def mse_loss(pred, target):
-    """Mean squared error: mean((pred - target)^2). Shapes must match exactly.
+    """Mean squared error: mean((pred - target)^2). Shapes must match exactly and be non-empty.
 
     (PyTorch only warns when they differ; here an (n, 1) prediction against an (n,) target
-    would silently broadcast to an (n, n) matrix, so it is an error.)
+    would silently broadcast to an (n, n) matrix, so it is an error. On empty tensors PyTorch
+    returns nan with a warning; here the mean of nothing is a ValueError.)
     """
     pred, target = as_tensor(pred), as_tensor(target)
     if pred.shape != target.shape:
         raise ValueError(f"mse_loss: prediction has shape {pred.shape} but target has shape {target.shape}; "
                          f"reshape one of them (e.g. target.reshape(-1, 1)) so they match")
+    _check_not_empty("mse_loss", "prediction", pred.shape)
     diff = pred.data - target.data
     loss = np.asarray(np.mean(diff * diff))
 
     def backward(g):  # dL/dpred = 2 (pred - target) / n = -dL/dtarget
         grad_pred = g * (2.0 / diff.size) * diff
         return grad_pred, -grad_pred if target.requires_grad else None
-    return record_op(loss, (pred, target), backward)
+    return record_op(loss, (pred, target), backward, op="mse_loss")
 
 
 def cross_entropy(logits, targets):
     """Mean over the batch of -log softmax(logits)[target]: the multi-class log loss.
 
-    `logits` has shape (batch, classes); `targets` holds integer class indices, shape (batch,).
-    Stable for logits in the thousands, because it goes through `log_softmax`.
+    `logits` has shape (batch, classes), batch and classes >= 1; `targets` holds integer class
+    indices in [0, classes), shape (batch,). (PyTorch returns nan for an empty batch; here it is
+    a ValueError.) Stable for logits in the thousands, because it goes through `log_softmax`.
     """
     logits = as_tensor(logits)
     targets = _class_indices(targets, logits)
@@ -183,9 +221,10 @@ def cross_entropy(logits, targets):
 
 
 def _class_indices(targets, logits):
-    targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    targets = _numeric_targets("cross_entropy", targets)
     if logits.ndim != 2:
         raise ValueError(f"cross_entropy expects logits of shape (batch, classes), got {logits.shape}")
+    _check_not_empty("cross_entropy", "logits", logits.shape)
     if targets.shape != (logits.shape[0],):
         raise ValueError(f"cross_entropy: targets have shape {targets.shape}, expected ({logits.shape[0]},) "
                          f"to match logits of shape {logits.shape}")
@@ -203,16 +242,32 @@ def binary_cross_entropy_with_logits(logits, targets):
 
         loss = max(x, 0) - x t + log(1 + e^{-|x|}),   dloss/dx = sigma(x) - t.
 
-    `targets` (probabilities in [0, 1]) must have the logits' shape; they are treated as constants.
+    `targets` (probabilities in [0, 1]) must have the logits' shape, non-empty; they are treated
+    as constants. (PyTorch does not check the targets' range and returns nan when empty.)
     """
+    where = "binary_cross_entropy_with_logits"
     x = as_tensor(logits)
-    t = np.asarray(targets.data if isinstance(targets, Tensor) else targets, dtype=np.float64)
+    t = _numeric_targets(where, targets).astype(np.float64)
     if t.shape != x.shape:
-        raise ValueError(f"binary_cross_entropy_with_logits: logits have shape {x.shape} "
-                         f"but targets have shape {t.shape}")
+        raise ValueError(f"{where}: logits have shape {x.shape} but targets have shape {t.shape}")
+    _check_not_empty(where, "logits", x.shape)
+    check.require(np.all((t >= 0) & (t <= 1)), "targets", t, "probabilities in [0, 1]", where)
     losses = np.maximum(x.data, 0.0) - x.data * t + np.log1p(np.exp(-np.abs(x.data)))
     sigma = np.exp(-np.logaddexp(0.0, -x.data))
-    return record_op(np.asarray(losses.mean()), (x,), lambda g: (g * (sigma - t) / x.size,))
+    return record_op(np.asarray(losses.mean()), (x,), lambda g: (g * (sigma - t) / x.size,),
+                     op="binary_cross_entropy_with_logits")
+
+
+def _numeric_targets(where, targets):
+    """`targets` as a numpy array of integers or floats, or a TypeError (bools and strings are not)."""
+    array = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    check.require(array.dtype.kind in "iuf", "targets", targets,
+                  "integers or floats (class indices or probabilities)", where, TypeError)
+    return array
+
+
+def _check_not_empty(where, name, shape):
+    check.require(0 not in shape, name, shape, "a non-empty shape (no axis of size 0)", where)
 
 
 # ----- joining tensors -----------------------------------------------------------------------
@@ -231,7 +286,7 @@ def stack(tensors, axis=0):
 
     def backward(g):
         return tuple(np.take(g, i, axis=axis) for i in range(len(tensors)))
-    return record_op(out, tuple(tensors), backward)
+    return record_op(out, tuple(tensors), backward, op="stack")
 
 
 def concatenate(tensors, axis=0):
@@ -250,7 +305,7 @@ def concatenate(tensors, axis=0):
 
     def backward(g):
         return tuple(np.split(g, cut_points, axis=axis))
-    return record_op(out, tuple(tensors), backward)
+    return record_op(out, tuple(tensors), backward, op="concatenate")
 
 
 def _check_joinable(name, tensors):

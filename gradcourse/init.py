@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from . import validation as check
 from .autograd import Tensor
 from .rng import generator
 
@@ -21,8 +22,6 @@ GAINS_OF_ONE = ("linear", "identity", "conv1d", "conv2d", "conv3d",
                 "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid")
 NONLINEARITIES = GAINS_OF_ONE + ("tanh", "relu", "leaky_relu", "selu")
 FAN_MODES = ("fan_in", "fan_out")
-LINEAR_SCHEMES = ("default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal",
-                  "orthogonal", "normal", "zeros")
 
 
 # ----- gains and fans ------------------------------------------------------------------------
@@ -34,102 +33,116 @@ def calculate_gain(nonlinearity, param=None):
         relu                               sqrt(2)
         leaky_relu                         sqrt(2 / (1 + negative_slope^2)), slope = param or 0.01
         selu                               3/4
+
+    `nonlinearity` must be one of `NONLINEARITIES`; `param`, used by leaky_relu only, a number.
     """
-    if nonlinearity in GAINS_OF_ONE:
-        return 1.0
+    check.choice("nonlinearity", nonlinearity, NONLINEARITIES, where="calculate_gain")
     if nonlinearity == "tanh":
         return 5.0 / 3.0
     if nonlinearity == "relu":
         return math.sqrt(2.0)
     if nonlinearity == "leaky_relu":
-        return math.sqrt(2.0 / (1.0 + _negative_slope(param) ** 2))
+        slope = 0.01 if param is None else check.number("param", param, where="calculate_gain")
+        return math.sqrt(2.0 / (1.0 + slope ** 2))
     if nonlinearity == "selu":
         return 3.0 / 4.0
-    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; "
-                     f"use one of {', '.join(NONLINEARITIES)}")
-
-
-def _negative_slope(param):
-    if param is None:
-        return 0.01
-    if isinstance(param, bool) or not isinstance(param, (int, float)):
-        raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
-    return float(param)
+    return 1.0  # GAINS_OF_ONE
 
 
 def calculate_fan_in_and_fan_out(tensor):
     """(fan_in, fan_out) of a weight of shape (in_features, out_features[, *receptive_field]).
 
     Trailing axes, if any, count as a receptive field and multiply both fans, as in PyTorch.
+    A tensor with fewer than 2 dimensions is a ValueError, as in PyTorch; so is an empty one
+    (PyTorch returns a fan of 0, and its schemes then skip the tensor with a warning).
     """
-    shape = tensor.shape
-    if len(shape) < 2:
-        raise ValueError(f"fan_in and fan_out need a tensor with at least 2 dimensions "
-                         f"(in_features, out_features), got shape {shape}; for a bias use "
-                         f"zeros_, uniform_ or normal_")
-    receptive_field = int(np.prod(shape[2:]))
-    return shape[0] * receptive_field, shape[1] * receptive_field
+    return _fans(tensor, "calculate_fan_in_and_fan_out")
 
 
 _calculate_fan_in_and_fan_out = calculate_fan_in_and_fan_out  # PyTorch's (private) name
 
 
-def _fan(tensor, mode):
-    if mode not in FAN_MODES:
-        raise ValueError(f"mode {mode!r} is not supported; use one of {', '.join(FAN_MODES)}")
-    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+def _fans(tensor, where):
+    shape = _weight_shape(tensor, where)
+    receptive_field = int(np.prod(shape[2:]))
+    return shape[0] * receptive_field, shape[1] * receptive_field
+
+
+def _weight_shape(tensor, where):
+    """The shape of a weight: 2 or more dimensions, none of size 0 (else a ValueError)."""
+    shape = _tensor(tensor, where).shape
+    check.require(len(shape) >= 2 and 0 not in shape, "tensor.shape", shape,
+                  "a weight's shape: at least 2 dimensions (in_features, out_features), none of "
+                  "size 0 (for a bias use zeros_, uniform_ or normal_)", where)
+    return shape
+
+
+def _fan(tensor, mode, where):
+    check.choice("mode", mode, FAN_MODES, where)
+    fan_in, fan_out = _fans(tensor, where)
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _fill_(tensor, values):
+def _tensor(tensor, where):
+    """`tensor` if it is a Tensor (an init function fills one in place), else a TypeError."""
+    check.require(isinstance(tensor, Tensor), "tensor", tensor, "a Tensor (filled in place)", where, TypeError)
+    return tensor
+
+
+def _fill_(tensor, values, where):
     """Write `values` into `tensor.data` in place and return the tensor."""
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"init functions fill a Tensor in place, got {type(tensor).__name__}")
-    tensor.data[...] = values
+    _tensor(tensor, where).data[...] = values
     return tensor
 
 
 # ----- simple fills --------------------------------------------------------------------------
 def uniform_(tensor, a=0.0, b=1.0):
-    """Fill with U(a, b): mean (a + b)/2, Var = (b - a)^2 / 12."""
-    return _fill_(tensor, generator().uniform(a, b, tensor.shape))
+    """Fill with U(a, b): mean (a + b)/2, Var = (b - a)^2 / 12. Needs a <= b, as PyTorch does."""
+    a = check.number("a", a, where="uniform_")
+    b = check.number("b", b, where="uniform_")
+    check.require(a <= b, "b", b, f"a number >= a = {a:g}", "uniform_")
+    return _fill_(tensor, generator().uniform(a, b, _tensor(tensor, "uniform_").shape), "uniform_")
 
 
 def normal_(tensor, mean=0.0, std=1.0):
-    """Fill with N(mean, std^2)."""
-    return _fill_(tensor, generator().normal(mean, std, tensor.shape))
+    """Fill with N(mean, std^2). Needs std >= 0, as PyTorch does."""
+    mean = check.number("mean", mean, where="normal_")
+    std = check.non_negative("std", std, where="normal_")
+    return _fill_(tensor, generator().normal(mean, std, _tensor(tensor, "normal_").shape), "normal_")
 
 
 def constant_(tensor, val):
-    """Fill with the constant `val`."""
-    return _fill_(tensor, val)
+    """Fill with the constant `val` (a finite number)."""
+    return _fill_(tensor, check.number("val", val, where="constant_"), "constant_")
 
 
 def zeros_(tensor):
     """Fill with 0. (For a whole weight matrix this leaves every unit identical: symmetry.)"""
-    return _fill_(tensor, 0.0)
+    return _fill_(tensor, 0.0, "zeros_")
 
 
 def ones_(tensor):
     """Fill with 1."""
-    return _fill_(tensor, 1.0)
+    return _fill_(tensor, 1.0, "ones_")
 
 
 # ----- Glorot & Bengio (2010) ----------------------------------------------------------------
 def xavier_uniform_(tensor, gain=1.0):
     """Glorot & Bengio (2010): Var(W) = gain^2 * 2 / (fan_in + fan_out), from U(-a, a).
 
-    a = gain * sqrt(6 / (fan_in + fan_out)), since Var(U(-a, a)) = a^2 / 3.
+    a = gain * sqrt(6 / (fan_in + fan_out)), since Var(U(-a, a)) = a^2 / 3. `gain` >= 0.
     """
-    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    gain = check.non_negative("gain", gain, where="xavier_uniform_")
+    fan_in, fan_out = _fans(tensor, "xavier_uniform_")
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound)
 
 
 def xavier_normal_(tensor, gain=1.0):
-    """Glorot & Bengio (2010): Var(W) = gain^2 * 2 / (fan_in + fan_out), from N(0, Var)."""
-    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
+    """Glorot & Bengio (2010): Var(W) = gain^2 * 2 / (fan_in + fan_out), from N(0, Var). `gain` >= 0."""
+    gain = check.non_negative("gain", gain, where="xavier_normal_")
+    fan_in, fan_out = _fans(tensor, "xavier_normal_")
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     return normal_(tensor, 0.0, std)
 
@@ -142,14 +155,14 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     gradients'), gain = calculate_gain(nonlinearity, a); the defaults give gain = sqrt(2), the
     ReLU value, so Var(W) = 2 / fan_in.
     """
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_uniform_"))
     bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound)
 
 
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     """He et al. (2015): Var(W) = gain^2 / fan, from N(0, Var); defaults give Var(W) = 2 / fan_in."""
-    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode, "kaiming_normal_"))
     return normal_(tensor, 0.0, std)
 
 
@@ -161,11 +174,11 @@ def orthogonal_(tensor, gain=1.0):
     wide), with each column of Q multiplied by sign(R_ii) so that Q is uniformly distributed
     (as in PyTorch). Then W^T W = gain^2 I for a tall W, W W^T = gain^2 I for a wide one: every
     singular value equals gain, so W neither shrinks nor stretches any direction.
-    For a square W, Var(W) = gain^2 / fan_in.
+    For a square W, Var(W) = gain^2 / fan_in. An empty tensor is a ValueError (PyTorch skips it).
     """
-    if tensor.ndim < 2:
-        raise ValueError(f"orthogonal_ needs a tensor with at least 2 dimensions, got shape {tensor.shape}")
-    rows = tensor.shape[0]
+    gain = check.number("gain", gain, where="orthogonal_")
+    shape = _weight_shape(tensor, "orthogonal_")
+    rows = shape[0]
     cols = tensor.size // rows
     flat = generator().standard_normal((rows, cols))
     if rows < cols:
@@ -174,52 +187,49 @@ def orthogonal_(tensor, gain=1.0):
     q = q * np.sign(np.diag(r))
     if rows < cols:
         q = q.T
-    return _fill_(tensor, gain * q.reshape(tensor.shape))
+    return _fill_(tensor, gain * q.reshape(shape), "orthogonal_")
 
 
 # ----- a Linear layer's weight and bias, by scheme name ------------------------------------------
-def init_linear_(weight, bias=None, scheme="default"):
-    """Initialise a Linear layer's weight (in_features, out_features) and bias by `scheme`.
+def _linear_default_(weight):
+    """PyTorch's nn.Linear default: W from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), Var(W) = 1 / (3 fan_in).
 
-        "default"          PyTorch's nn.Linear: W and b from U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
-                           Var(W) = 1 / (3 fan_in)  (= kaiming_uniform_ with a = sqrt(5))
-        "xavier_uniform"   xavier_uniform_(W), gain 1:  Var(W) = 2 / (fan_in + fan_out)
-        "xavier_normal"    xavier_normal_(W), gain 1
-        "kaiming_uniform"  kaiming_uniform_(W) with nonlinearity="relu":  Var(W) = 2 / fan_in
-        "kaiming_normal"   kaiming_normal_(W) with nonlinearity="relu"
-        "orthogonal"       orthogonal_(W), gain 1
-        "normal"           normal_(W): N(0, 1), far too large for a wide layer (explodes)
-        "zeros"            zeros_(W): every unit identical, the symmetry problem
-        a callable         fn(W) fills W in place, e.g.
-                           lambda w: init.xavier_normal_(w, gain=init.calculate_gain("tanh"))
-
-    Every scheme except "default" starts the bias at zero. `None` means "default".
+    (= kaiming_uniform_ with a = sqrt(5).) `init_linear_` draws the bias from the same range.
     """
-    if scheme is None or scheme == "default":
+    bound = 1.0 / math.sqrt(_fans(weight, "_linear_default_")[0])
+    return uniform_(weight, -bound, bound)
+
+
+# The one list of schemes by name: Linear(init=...), MLP and the experiments take these names.
+LINEAR_SCHEMES = {
+    "default": _linear_default_,                                              # Var(W) = 1 / (3 fan_in)
+    "xavier_uniform": xavier_uniform_,                                       # Var(W) = 2 / (fan_in + fan_out)
+    "xavier_normal": xavier_normal_,
+    "kaiming_uniform": lambda w: kaiming_uniform_(w, nonlinearity="relu"),   # Var(W) = 2 / fan_in
+    "kaiming_normal": lambda w: kaiming_normal_(w, nonlinearity="relu"),
+    "orthogonal": orthogonal_,                                               # gain 1
+    "normal": normal_,                  # N(0, 1): far too large for a wide layer (explodes)
+    "zeros": zeros_,                    # every unit identical: the symmetry problem
+}
+
+
+def init_linear_(weight, bias=None, scheme="default"):
+    """Initialise a Linear layer's weight (in_features, out_features) and bias by `scheme`:
+
+    a name in `LINEAR_SCHEMES` (None means "default"), or a function fn(W) that fills W in
+    place, e.g. lambda w: init.xavier_normal_(w, gain=init.calculate_gain("tanh")).
+    "default" is PyTorch's nn.Linear: b from U(-1/sqrt(fan_in), 1/sqrt(fan_in)) like W; every
+    other scheme starts the bias at zero.
+    """
+    scheme = "default" if scheme is None else scheme
+    rule = f"one of {', '.join(map(repr, LINEAR_SCHEMES))} or a function that fills the weight in place"
+    check.require(callable(scheme) or isinstance(scheme, str), "scheme", scheme, rule, "init_linear_", TypeError)
+    check.require(callable(scheme) or scheme in LINEAR_SCHEMES, "scheme", scheme, rule, "init_linear_")
+    fill = scheme if callable(scheme) else LINEAR_SCHEMES[scheme]
+    fill(weight)
+    if bias is not None and scheme == "default":
         bound = 1.0 / math.sqrt(weight.shape[0])
-        uniform_(weight, -bound, bound)
-        if bias is not None:
-            uniform_(bias, -bound, bound)
-        return weight
-    if callable(scheme):
-        scheme(weight)
-    elif scheme == "xavier_uniform":
-        xavier_uniform_(weight)
-    elif scheme == "xavier_normal":
-        xavier_normal_(weight)
-    elif scheme == "kaiming_uniform":
-        kaiming_uniform_(weight, nonlinearity="relu")
-    elif scheme == "kaiming_normal":
-        kaiming_normal_(weight, nonlinearity="relu")
-    elif scheme == "orthogonal":
-        orthogonal_(weight)
-    elif scheme == "normal":
-        normal_(weight)
-    elif scheme == "zeros":
-        zeros_(weight)
-    else:
-        raise ValueError(f"unknown init scheme {scheme!r}; use one of {', '.join(LINEAR_SCHEMES)} "
-                         f"or a function that fills the weight in place")
-    if bias is not None:
+        uniform_(bias, -bound, bound)
+    elif bias is not None:
         zeros_(bias)
     return weight

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import validation as check
 from .autograd import tensor
+from .data import check_samples
 from .nn import Module
 from .training import _endless_batches, _loss_function
 
@@ -57,11 +59,17 @@ def lr_range_test(model, X, y, optimizer_fn, start_lr=1e-6, end_lr=10.0, steps=1
                    spans ~1 / (1 - beta) steps (50 at 0.98), so it lags behind the raw loss:
                    with 100 steps, 0.9 or less shows the minimum nearer where it really is.
     Stops early once smoothed_k > diverge_factor * min(smoothed) or a loss is not finite.
+    The model trains in training mode (`train()`), as in `training.fit`, even if the given
+    Module was in eval mode.
     """
+    X, y = check_samples(X, y, "lr_range_test", min_ndim=2, finite=True)
     _check_arguments(start_lr, end_lr, steps, smooth, diverge_factor)
+    check.require(callable(optimizer_fn), "optimizer_fn", optimizer_fn,
+                  "a function params -> optimiser, e.g. lambda p: optim.SGD(p, lr=1e-6)", "lr_range_test", TypeError)
+    loss_fn = _loss_function(loss, "lr_range_test")
     net = copy.deepcopy(model) if isinstance(model, Module) else _build(model)
+    net.train()
     optimizer = optimizer_fn(net.parameters())
-    loss_fn = _loss_function(loss)
     lrs = start_lr * (end_lr / start_lr) ** (np.arange(steps) / max(steps - 1, 1))
     losses, smoothed = [], []
     average, best, message = 0.0, math.inf, "reached end_lr"
@@ -107,6 +115,7 @@ def suggest(lrs, smoothed):
     steepest_lr is where d(smoothed) / d(log10 lr) is most negative, leaving out the first tenth
     of the steps (there the moving average has seen only a few, noisy, losses).
     """
+    lrs, smoothed = _check_curve(lrs, smoothed)
     min_loss_lr = float(lrs[int(np.argmin(smoothed))])
     skip = len(lrs) // 10
     slope = np.gradient(smoothed, np.log10(lrs))[skip:]
@@ -114,21 +123,29 @@ def suggest(lrs, smoothed):
     return min_loss_lr / 10, min_loss_lr, steepest_lr
 
 
+def _check_curve(lrs, smoothed):
+    lrs, smoothed = np.asarray(lrs, dtype=float), np.asarray(smoothed, dtype=float)
+    check.require(lrs.ndim == 1 and len(lrs) >= 2, "lrs", lrs, "a 1-D array of at least 2 rates", "suggest")
+    check.require(bool(np.all(lrs > 0)), "lrs", lrs, "positive rates (the slope is taken over log10 lr)", "suggest")
+    check.require(smoothed.shape == lrs.shape, "len(smoothed)", len(smoothed),
+                  f"len(lrs) = {len(lrs)} (one loss per rate)", "suggest")
+    return lrs, smoothed
+
+
 def _build(factory):
-    if not callable(factory):
-        raise TypeError(f"model must be a Module or a function returning one, got {type(factory).__name__}")
+    where = "lr_range_test"
+    check.require(callable(factory), "model", factory, "a Module or a function returning one", where, TypeError)
     net = factory()
-    if not isinstance(net, Module):
-        raise TypeError(f"the model factory returned {type(net).__name__}, not a Module")
+    check.require(isinstance(net, Module), "model()", net, "a Module (the factory's result)", where, TypeError)
     return net
 
 
 def _check_arguments(start_lr, end_lr, steps, smooth, diverge_factor):
-    if not 0 < start_lr < end_lr:
-        raise ValueError(f"need 0 < start_lr < end_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}")
-    if not isinstance(steps, (int, np.integer)) or steps < 2:
-        raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
-    if not 0 <= smooth < 1:
-        raise ValueError(f"smooth must be in [0, 1), got {smooth!r}")
-    if not diverge_factor > 1:
-        raise ValueError(f"diverge_factor must be > 1, got {diverge_factor!r}")
+    where = "lr_range_test"
+    start_lr = check.positive("start_lr", start_lr, where)
+    end_lr = check.number("end_lr", end_lr, f"a number > start_lr = {start_lr:g}", where)
+    check.require(end_lr > start_lr, "end_lr", end_lr, f"a number > start_lr = {start_lr:g}", where)
+    check.integer("steps", steps, "an integer >= 2", where, minimum=2)
+    check.in_range("smooth", smooth, 0.0, 1.0, where, high_closed=False)
+    check.number("diverge_factor", diverge_factor, "a number > 1", where)
+    check.require(diverge_factor > 1, "diverge_factor", diverge_factor, "a number > 1", where)

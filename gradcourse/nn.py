@@ -6,14 +6,20 @@ One difference from PyTorch, chosen because it reads like the maths on numpy arr
 Initialisation schemes live in `gradcourse.nn.init` (the module `gradcourse.init`).
 """
 import math
+from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
 from . import functional as F
 from . import init
+from . import validation as check
 from .autograd import RemovableHandle, Tensor, as_tensor
 from .init import init_linear_
 from .rng import generator
+
+# What `load_state_dict` returns, with PyTorch's field names.
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class Parameter(Tensor):
@@ -27,11 +33,15 @@ class Module:
     """Base class of every layer. Subclasses set attributes in `__init__` and define `forward`.
 
     Parameters and sub-modules are found by looking through the attributes, in the order they
-    were assigned, so `parameters()` lists them layer by layer.
+    were assigned, so `parameters()` lists them layer by layer. A subclass names its buffers
+    (arrays it updates itself, saved with the parameters) in `_buffers`, and the attributes
+    that hold the last forward's graph (not saved by pickle) in `_not_saved`.
     """
 
     training = True
     _forward_hooks = {}  # replaced by a per-module dict on first register_forward_hook
+    _buffers = ()
+    _not_saved = ()
 
     def __call__(self, *inputs):
         output = self.forward(*inputs)
@@ -97,6 +107,73 @@ class Module:
     def parameters(self):
         return [p for _, p in self.named_parameters()]
 
+    def named_buffers(self, prefix=""):
+        """(dotted name, array) for each buffer, e.g. ('1.running_mean', ...), layer by layer."""
+        for module_name, module in self.named_modules(prefix):
+            for name in module._buffers:
+                yield _dotted(module_name, name), getattr(module, name)
+
+    # ----- saving and loading ----------------------------------------------------------------
+    def state_dict(self):
+        """An OrderedDict {dotted name: array} of every parameter and buffer, as PyTorch names them.
+
+        e.g. '0.weight', '0.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked': a
+        module's own parameters, then its buffers, then its children's, as in PyTorch. The arrays
+        are copies (PyTorch's are shared), so training on does not change a saved state.
+
+        Our `Linear.weight` is (in_features, out_features), the transpose of PyTorch's
+        (out_features, in_features): a state dict from PyTorch needs `.T` on each Linear weight
+        (`w.detach().numpy().T`) before `load_state_dict`, and one going to PyTorch the same.
+        """
+        return OrderedDict((name, np.array(value, copy=True)) for name, value in self._named_state(""))
+
+    def _named_state(self, prefix):
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield _dotted(prefix, name), value.data
+        for name in self._buffers:
+            yield _dotted(prefix, name), getattr(self, name)
+        for name, child in self.named_children():
+            yield from child._named_state(_dotted(prefix, name))
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy each array of `state_dict` into the parameter or buffer of that name, in place.
+
+        In place, so an optimiser holding `model.parameters()` goes on updating the same arrays.
+        As in PyTorch: with `strict=True` the names must match exactly, and one RuntimeError lists
+        the missing and the unexpected keys; with `strict=False` they are skipped. A shape that
+        differs is a RuntimeError naming the key and both shapes, strict or not. Nothing is copied
+        unless every check passes. Returns PyTorch's named tuple (missing_keys, unexpected_keys).
+        PyTorch's Linear weights are transposed with respect to ours: see `state_dict`.
+        """
+        check.require(isinstance(state_dict, Mapping), "state_dict", state_dict,
+                      "a mapping {name: array}, e.g. from model.state_dict()", "load_state_dict", TypeError)
+        own = OrderedDict(self._named_state(""))
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in own]
+        values = {name: _array_to_load(name, state_dict[name]) for name in own if name in state_dict}
+        errors = [_size_mismatch(name, values[name].shape, own[name].shape)
+                  for name in values if values[name].shape != own[name].shape]
+        if strict:
+            errors = _key_errors(missing, unexpected) + errors
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        for name, value in values.items():
+            own[name][...] = value
+        return IncompatibleKeys(missing, unexpected)
+
+    def __getstate__(self):
+        """What pickle (and copy.deepcopy) saves: the attributes, with those in `_not_saved` empty.
+
+        Those hold the last forward's graph (e.g. RNN.hidden_states), whose backward closures
+        pickle cannot save; a loaded model has them empty until its next forward.
+        """
+        state = dict(vars(self))
+        for name in self._not_saved:
+            state[name] = []
+        return state
+
     def zero_grad(self, set_to_none=True):
         """Forget the gradients of the last backward: None (PyTorch's default), or zeros if not `set_to_none`."""
         for p in self.parameters():
@@ -121,24 +198,50 @@ class Module:
         return f"{type(self).__name__}(\n" + "\n".join(settings + children) + "\n)"
 
 
+def _dotted(prefix, name):
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _array_to_load(name, value):
+    """A state dict's value as a numeric numpy array (a Tensor gives its data), else a TypeError."""
+    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    check.require(array.dtype.kind in "iuf", f"state_dict[{name!r}]", value, "a numeric array",
+                  "load_state_dict", TypeError)
+    return array
+
+
+def _key_errors(missing, unexpected):
+    """PyTorch's lines: 'Missing key(s) in state_dict: "a", "b".' and the same for unexpected keys."""
+    errors = []
+    for label, names in (("Missing", missing), ("Unexpected", unexpected)):
+        if names:
+            errors.append(f"{label} key(s) in state_dict: " + ", ".join(f'"{name}"' for name in names) + ".")
+    return errors
+
+
+def _size_mismatch(name, loaded, expected):
+    text = (f"size mismatch for {name}: copying a param with shape {loaded} from checkpoint, "
+            f"the shape in current model is {expected}.")
+    if len(expected) == 2 and loaded == expected[::-1]:
+        text += " (A PyTorch Linear weight? Ours is its transpose, (in_features, out_features): use .T.)"
+    return text
+
+
 class Linear(Module):
     """y = x @ W + b with W of shape (in_features, out_features), b of shape (out_features,).
 
-    `init` chooses how W and b start (see `init.init_linear_` for the list):
+    `init` chooses how W and b start (see `init.init_linear_`):
       None or "default"  PyTorch's nn.Linear default, W and b from U(-1/sqrt(in), 1/sqrt(in)),
                          so Var(W) = 1 / (3 in_features);
-      a scheme's name    "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"
-                         (these two with ReLU's gain: Var(W) = 2 / in_features), "orthogonal",
-                         "normal" (N(0, 1)) or "zeros"; b starts at 0;
+      a scheme's name    a key of `init.LINEAR_SCHEMES`, e.g. "kaiming_normal"; b starts at 0;
       a function         fn(W) fills W in place, e.g. `lambda w: init.orthogonal_(w, gain=2)`;
                          b starts at 0.
+    The sizes must be positive integers (a bool is not a size).
     """
 
     def __init__(self, in_features, out_features, bias=True, init=None):
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear needs positive sizes, got in_features={in_features}, "
-                             f"out_features={out_features}")
-        self.in_features, self.out_features = in_features, out_features
+        self.in_features = check.positive_int("in_features", in_features, "Linear")
+        self.out_features = check.positive_int("out_features", out_features, "Linear")
         self.weight = Parameter(np.zeros((in_features, out_features)))
         self.bias = Parameter(np.zeros(out_features)) if bias else None
         self.reset_parameters(init)
@@ -171,7 +274,7 @@ class ReLU(Module):
 
 class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01):
-        self.negative_slope = negative_slope
+        self.negative_slope = check.number("negative_slope", negative_slope, where="LeakyReLU")
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
@@ -182,7 +285,7 @@ class LeakyReLU(Module):
 
 class GELU(Module):
     def __init__(self, approximate="none"):
-        self.approximate = approximate
+        self.approximate = check.choice("approximate", approximate, F.GELU_APPROXIMATIONS, where="GELU")
 
     def forward(self, x):
         return F.gelu(x, self.approximate)
@@ -193,14 +296,19 @@ class Identity(Module):
         return x
 
 
-# Sequential runs a Linear followed by one of these as a single graph node
-_FUSABLE_ACTIVATIONS = {Tanh: "tanh", Sigmoid: "sigmoid", ReLU: "relu"}
+# The one list of activations by name: MLP, the experiments and the diagnostics take these names.
+ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "gelu": GELU,
+               "identity": Identity, "linear": Identity}
+
+# Sequential runs a Linear followed by one of these as a single graph node: the activations
+# that `F.linear_activation` computes, {layer class: name}.
+_FUSABLE_ACTIVATIONS = {ACTIVATIONS[name]: name for name in F._ACTIVATIONS_FROM_OUTPUT}
 
 
 class Sequential(Module):
     """Applies its modules in order; indexable (`net[0]`, `net[1:3]`), iterable, with len().
 
-    A Linear directly followed by Tanh, Sigmoid or ReLU runs as one graph node
+    A Linear directly followed by an activation in `_FUSABLE_ACTIVATIONS` runs as one graph node
     (`F.linear_activation`), unless either has a forward hook: nothing outside can see the
     pre-activation between them, and the values and gradients are bit for bit the same. With
     half the nodes to record and visit, a training step of a 50-layer, width-32 MLP takes about
@@ -208,9 +316,8 @@ class Sequential(Module):
     """
 
     def __init__(self, *modules):
-        for module in modules:
-            if not isinstance(module, Module):
-                raise TypeError(f"Sequential takes Modules, got {type(module).__name__}")
+        for i, module in enumerate(modules):
+            check.require(isinstance(module, Module), f"module {i}", module, "a Module", "Sequential", TypeError)
         self.layers = list(modules)
 
     def named_children(self):
@@ -258,10 +365,9 @@ class Residual(Module):
     """
 
     def __init__(self, block, scale=1.0):
-        if not isinstance(block, Module):
-            raise TypeError(f"Residual takes a Module as its block, got {type(block).__name__}")
+        check.require(isinstance(block, Module), "block", block, "a Module", "Residual", TypeError)
         self.block = block
-        self.scale = float(scale)
+        self.scale = check.number("scale", scale, where="Residual")
 
     def forward(self, x):
         x = as_tensor(x)
@@ -285,15 +391,13 @@ class LayerNorm(Module):
         mu = mean(x),  var = mean((x - mu)^2)  (biased),  y = (x - mu) / sqrt(var + eps) * gamma + beta
 
     with learnable gamma (`weight`, starts at 1) and beta (`bias`, starts at 0) per feature.
-    `normalized_shape` is the number of features (an int, or a tuple for the last few axes).
-    Built from tensor operations, so its backward comes from theirs.
+    `normalized_shape` is the number of features (a positive int, or a tuple of them for the
+    last few axes); `eps` > 0. Built from tensor operations, so its backward comes from theirs.
     """
 
     def __init__(self, normalized_shape, eps=1e-5):
-        if isinstance(normalized_shape, int):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
-        self.eps = eps
+        self.normalized_shape = _normalized_shape(normalized_shape)
+        self.eps = check.positive("eps", eps, where="LayerNorm")
         self.weight = Parameter(np.ones(self.normalized_shape))
         self.bias = Parameter(np.zeros(self.normalized_shape))
 
@@ -312,6 +416,15 @@ class LayerNorm(Module):
         return f"{self.normalized_shape}, eps={self.eps}"
 
 
+def _normalized_shape(shape):
+    """LayerNorm's normalized_shape as a tuple of positive ints (an int n means (n,))."""
+    shape = (shape,) if check.is_integer(shape) else shape
+    check.require(isinstance(shape, (tuple, list)), "normalized_shape", shape,
+                  "a positive integer or a tuple of them", "LayerNorm", TypeError)
+    check.require(len(shape) >= 1, "normalized_shape", shape, "a positive integer or a tuple of them", "LayerNorm")
+    return tuple(check.positive_int("normalized_shape", n, "LayerNorm") for n in shape)
+
+
 class BatchNorm1d(Module):
     """Normalise each feature over the batch (Ioffe & Szegedy, 2015), like PyTorch's BatchNorm1d.
 
@@ -321,17 +434,26 @@ class BatchNorm1d(Module):
         running_mean = (1 - momentum) * running_mean + momentum * mu
         running_var  = (1 - momentum) * running_var  + momentum * var * n / (n - 1)   (unbiased)
 
-    In eval mode (`model.eval()`) the running statistics replace mu and var. `running_mean` and
-    `running_var` are buffers (numpy arrays), not parameters: the optimiser never sees them.
+    `momentum=None` gives a cumulative moving average, as in PyTorch: the factor is
+    1 / num_batches_tracked (this batch included) instead of momentum, so the running statistics
+    are the plain means of the batch statistics so far. Otherwise momentum lies in [0, 1].
+
+    In eval mode (`model.eval()`) the running statistics replace mu and var. `running_mean`,
+    `running_var` and `num_batches_tracked` (a 0-d integer array) are buffers, not parameters:
+    the optimiser never sees them, and `state_dict` saves them.
     """
 
+    _buffers = ("running_mean", "running_var", "num_batches_tracked")
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.num_features = check.positive_int("num_features", num_features, "BatchNorm1d")
+        self.eps = check.positive("eps", eps, where="BatchNorm1d")
+        self.momentum = None if momentum is None else check.probability("momentum", momentum, "BatchNorm1d")
         self.weight = Parameter(np.ones(num_features))
         self.bias = Parameter(np.zeros(num_features))
         self.running_mean = np.zeros(num_features)
         self.running_var = np.ones(num_features)
-        self.num_batches_tracked = 0
+        self.num_batches_tracked = np.zeros((), dtype=np.int64)
 
     def forward(self, x):
         x = as_tensor(x)
@@ -352,10 +474,10 @@ class BatchNorm1d(Module):
         return centred / (var + self.eps).sqrt() * self.weight + self.bias
 
     def _update_running_stats(self, batch_mean, unbiased_batch_var):
-        m = self.momentum
+        self.num_batches_tracked += 1
+        m = 1.0 / self.num_batches_tracked if self.momentum is None else self.momentum
         self.running_mean[...] = (1 - m) * self.running_mean + m * batch_mean
         self.running_var[...] = (1 - m) * self.running_var + m * unbiased_batch_var
-        self.num_batches_tracked += 1
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
@@ -391,13 +513,17 @@ class RNN(Module):
     `forward(x, h0=None)` returns (outputs, h_last): outputs is (batch, time, hidden_size), and
     h_last, like h0, is (batch, hidden_size) (PyTorch adds a leading num_layers axis).
     After a forward, `self.hidden_states` is the list [h_1, ..., h_T] of the step tensors;
-    call `.retain_grad()` on them before `backward()` to read dL/dh_t.
+    call `.retain_grad()` on them before `backward()` to read dL/dh_t. Pickling the layer
+    leaves that list out (it holds the graph): a loaded RNN has [] until its next forward.
     """
 
+    NONLINEARITIES = ("tanh", "relu")
+    _not_saved = ("hidden_states",)
+
     def __init__(self, input_size, hidden_size, nonlinearity="tanh"):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
+        self.input_size = check.positive_int("input_size", input_size, "RNN")
+        self.hidden_size = check.positive_int("hidden_size", hidden_size, "RNN")
+        self.nonlinearity = check.choice("nonlinearity", nonlinearity, self.NONLINEARITIES, "RNN")
         bound = 1.0 / math.sqrt(hidden_size)
         self.weight_ih = Parameter(generator().uniform(-bound, bound, (input_size, hidden_size)))
         self.weight_hh = Parameter(generator().uniform(-bound, bound, (hidden_size, hidden_size)))
@@ -442,11 +568,16 @@ class LSTM(Module):
     `forward(x, state=None)` takes x of shape (batch, time, input_size) and state = (h0, c0),
     each (batch, hidden), zeros if None; it returns (outputs, (h_last, c_last)), outputs of
     shape (batch, time, hidden). `self.hidden_states` and `self.cell_states` list the step
-    tensors h_1..h_T and c_1..c_T (call `.retain_grad()` on them to read their gradients).
+    tensors h_1..h_T and c_1..c_T (call `.retain_grad()` on them to read their gradients);
+    pickling leaves both lists out (they hold the graph): [] until the next forward.
     """
 
+    _not_saved = ("hidden_states", "cell_states")
+
     def __init__(self, input_size, hidden_size, forget_bias=0.0):
-        self.input_size, self.hidden_size, self.forget_bias = input_size, hidden_size, forget_bias
+        self.input_size = check.positive_int("input_size", input_size, "LSTM")
+        self.hidden_size = check.positive_int("hidden_size", hidden_size, "LSTM")
+        self.forget_bias = check.number("forget_bias", forget_bias, where="LSTM")
         bound = 1.0 / math.sqrt(hidden_size)
         gates = 4 * hidden_size
         self.weight_ih = Parameter(generator().uniform(-bound, bound, (input_size, gates)))
@@ -486,25 +617,18 @@ class LSTM(Module):
 
 
 # ----- a deep MLP in one call ------------------------------------------------------------------
-ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "gelu": GELU,
-               "identity": Identity, "linear": Identity}
 NORMS = (None, "layer", "batch")
 
 
 def activation_module(name):
     """A new activation layer from its name: one of the keys of `ACTIVATIONS`."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; use one of {', '.join(ACTIVATIONS)}")
-    return ACTIVATIONS[name]()
+    return ACTIVATIONS[check.choice("activation", name, tuple(ACTIVATIONS), "activation_module")]()
 
 
 def norm_module(name, features):
     """A new normalisation layer: "layer" -> LayerNorm, "batch" -> BatchNorm1d (None: none)."""
-    if name == "layer":
-        return LayerNorm(features)
-    if name == "batch":
-        return BatchNorm1d(features)
-    raise ValueError(f"unknown norm {name!r}; use one of {', '.join(map(repr, NORMS))}")
+    check.choice("norm", name, NORMS[1:], "norm_module")
+    return LayerNorm(features) if name == "layer" else BatchNorm1d(features)
 
 
 class MLP(Module):
@@ -523,9 +647,10 @@ class MLP(Module):
     forward(x) = output_layer(blocks[num_blocks-1](...blocks[0](input_layer(x)))), so the output of
     `blocks[l]` is the hidden state of layer l, and a forward hook on it sees that state.
 
-    activation  "sigmoid", "tanh", "relu", "leaky_relu", "gelu", "identity" (or "linear")
+    in_features, hidden, out_features  positive integers; num_blocks a non-negative integer
+    activation  a name in `ACTIVATIONS`
     init        for every Linear: a scheme name or a function (see `Linear`)
-    norm        None, "layer" (LayerNorm) or "batch" (BatchNorm1d)
+    norm        a name in `NORMS`: None, "layer" (LayerNorm) or "batch" (BatchNorm1d)
     branch_scale  multiplies each residual branch, e.g. 1 / np.sqrt(num_blocks)
     zero_init_residual  start the last Linear of every branch (weight and bias) at zero, so each
                 block starts as the identity (as torchvision's ResNet does with its last BN)
@@ -533,14 +658,10 @@ class MLP(Module):
 
     def __init__(self, in_features, hidden, out_features, num_blocks, activation="tanh", init=None,
                  residual=False, norm=None, branch_scale=1.0, zero_init_residual=False):
-        if not isinstance(num_blocks, (int, np.integer)) or num_blocks < 0:
-            raise ValueError(f"MLP: num_blocks (the number of blocks) must be a non-negative integer, "
-                             f"got {num_blocks!r}")
+        _check_mlp_arguments(in_features, hidden, out_features, num_blocks, activation, norm)
+        branch_scale = check.number("branch_scale", branch_scale, where="MLP")
         if not residual and (branch_scale != 1.0 or zero_init_residual):
             raise ValueError("MLP: branch_scale and zero_init_residual apply only with residual=True")
-        if norm not in NORMS:
-            raise ValueError(f"unknown norm {norm!r}; use one of {', '.join(map(repr, NORMS))}")
-        activation_module(activation)  # check the name before building anything
         self.num_blocks, self.activation, self.residual, self.norm = num_blocks, activation, residual, norm
         self.input_layer = Sequential(Linear(in_features, hidden, init=init), activation_module(activation))
         if residual:
@@ -578,3 +699,12 @@ class MLP(Module):
         for block in self.blocks:
             x = block(x)
         return self.output_layer(x)
+
+
+def _check_mlp_arguments(in_features, hidden, out_features, num_blocks, activation, norm):
+    """Every size and choice of an MLP, checked before anything is built."""
+    for name, size in (("in_features", in_features), ("hidden", hidden), ("out_features", out_features)):
+        check.positive_int(name, size, "MLP")
+    check.non_negative_int("num_blocks", num_blocks, "MLP")
+    check.choice("activation", activation, tuple(ACTIVATIONS), "MLP")
+    check.choice("norm", norm, NORMS, "MLP")

@@ -14,58 +14,87 @@ A parameter is anything with a float ndarray `.data` and a `.grad` (an ndarray o
         loss = model(batch)
         loss.backward()
         opt.step()
+
+What an optimiser refuses, as PyTorch does: a Module instead of its parameters (TypeError: pass
+`model.parameters()`), a parameter listed twice (ValueError: it would be updated twice per step),
+a tensor computed from others (ValueError: can't optimize a non-leaf Tensor), and at `step()` a
+`.grad` whose shape is not its parameter's. Stricter than PyTorch: a tensor created without
+`requires_grad=True` is refused too (PyTorch accepts it and silently never updates it). Looser: one
+parameter on its own is taken as a list of one.
 """
 import copy
 import math
 
 import numpy as np
 
-
-# ---------------------------------------------------------------------------
-# Argument checks, shared by the optimisers and by gradcourse.schedules. Each states what a
-# valid value is, so NaN, for which every comparison is False, is rejected too.
-
-def _require(ok, name, value, rule):
-    """Raise ValueError('name must be rule, got value') unless `ok`."""
-    if not ok:
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
-
-
-def _check_non_negative(name, value):
-    _require(value >= 0, name, value, ">= 0")
-
-
-def _check_positive(name, value):
-    _require(value > 0, name, value, "> 0")
-
-
-def _check_fraction(name, value):
-    """A decay rate such as a beta or alpha: 0 <= value < 1."""
-    _require(0 <= value < 1, name, value, "in [0, 1)")
-
-
-def _check_positive_int(name, value):
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
-    _require(ok, name, value, "a positive integer")
+from . import validation as check
+from .nn import Module
 
 
 # ---------------------------------------------------------------------------
-# Helpers for the parameter list.
+# The parameter list: what an optimiser or a clipping function was given, checked once.
 
-def _as_list(params):
-    """A single parameter (anything with `.grad`) or an iterable of them, as a list."""
-    if hasattr(params, "grad"):
+def _parameters_and_names(params, where, optimised=True):
+    """(parameters, names) from one parameter, an iterable of them, or (name, parameter) pairs
+    such as `model.named_parameters()` (names None where absent). Each entry is checked (to be
+    `optimised`, a Tensor must be a leaf that requires grad), and a parameter listed twice is an
+    error, as in PyTorch."""
+    items = _as_list(params, where)
+    if items and all(_is_named_pair(item) for item in items):
+        params, names = [p for _, p in items], [name for name, _ in items]
+    else:
+        params, names = items, [getattr(p, "name", None) for p in items]
+    for index, p in enumerate(params):
+        _check_parameter(p, index, where, optimised)
+    _check_no_duplicates(params, names, where)
+    return params, names
+
+
+def _as_list(params, where):
+    if isinstance(params, Module):
+        raise TypeError(f"{where}: params must be the model's parameters, got the module "
+                        f"{type(params).__name__}: pass model.parameters() (or model.named_parameters())")
+    if isinstance(params, dict):
+        raise TypeError(f"{where}: params must be a list of parameters, got a dict (parameter "
+                        "groups are not supported): pass list(model.parameters())")
+    if hasattr(params, "grad"):  # one parameter on its own
         return [params]
-    return list(params)
+    try:
+        return list(params)
+    except TypeError:
+        check.fail("params", params, "an iterable of parameters such as model.parameters()", where, TypeError)
 
 
-def _split_names(params):
-    """(parameters, names) from parameters or from (name, parameter) pairs such as
-    `model.named_parameters()`, which PyTorch's optimisers also accept (names None if absent)."""
-    items = _as_list(params)
-    if items and all(isinstance(item, tuple) and len(item) == 2 for item in items):
-        return [p for _, p in items], [name for name, _ in items]
-    return items, [getattr(p, "name", None) for p in items]
+def _is_named_pair(item):
+    return isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+
+
+def _check_parameter(p, index, where, optimised):
+    """A parameter has an ndarray .data and a .grad; an optimised Tensor is a leaf that requires grad."""
+    if isinstance(p, Module):
+        raise TypeError(f"{where}: params[{index}] is the module {type(p).__name__}, not a parameter: "
+                        "pass model.parameters()")
+    check.require(isinstance(getattr(p, "data", None), np.ndarray) and hasattr(p, "grad"),
+                  f"params[{index}]", p, "a parameter (a Tensor with requires_grad=True)", where, TypeError)
+    if not optimised:
+        return
+    if not getattr(p, "is_leaf", True):
+        raise ValueError(f"{where}: can't optimize a non-leaf Tensor: params[{index}] was computed "
+                         "from other tensors (as in PyTorch, only leaves are optimised)")
+    check.require(getattr(p, "requires_grad", True), f"params[{index}]", p,
+                  "a Tensor with requires_grad=True (without it, it never gets a gradient)", where)
+
+
+def _check_no_duplicates(params, names, where):
+    """ValueError naming the first parameter listed twice (it would be updated twice per step)."""
+    first_index = {}
+    for index, p in enumerate(params):
+        earlier = first_index.setdefault(id(p), index)
+        if earlier != index:
+            raise ValueError(
+                f"{where}: some parameters appear more than once (as PyTorch forbids): "
+                f"{_describe(p, index, names[index])} is {_describe(p, earlier, names[earlier])}; "
+                "a layer shared by two models is listed by both: pass each parameter once")
 
 
 def _describe(param, index, name=None):
@@ -106,13 +135,13 @@ class Optimizer:
     hyperparameter_names = ("lr", "weight_decay")
 
     def __init__(self, params, lr, weight_decay=0.0):
-        self.params, self.param_names = _split_names(params)
+        where = type(self).__name__
+        self.params, self.param_names = _parameters_and_names(params, where)
         if not self.params:
-            raise ValueError("params is an empty list: the optimiser has nothing to update")
-        _check_non_negative("lr", lr)
-        _check_non_negative("weight_decay", weight_decay)
-        self.lr = lr
-        self.weight_decay = weight_decay
+            raise ValueError(f"{where}: params is an empty list: the optimiser has nothing to update "
+                             "(PyTorch: optimizer got an empty parameter list)")
+        self.lr = check.non_negative("lr", lr, where)
+        self.weight_decay = check.non_negative("weight_decay", weight_decay, where)
         self.step_count = 0
         self.state = [None] * len(self.params)
 
@@ -124,11 +153,12 @@ class Optimizer:
     def step(self):
         """Update every parameter that has a gradient; skip those whose `.grad` is None.
 
-        All gradients are checked before any parameter changes, so a FloatingPointError leaves
-        the parameters and the optimiser exactly as they were.
+        All gradients are checked before any parameter changes (each must be an array of its
+        parameter's shape, ValueError otherwise, as PyTorch; and finite, FloatingPointError
+        otherwise), so a failed step leaves the parameters and the optimiser exactly as they were.
         """
         step = self.step_count + 1
-        self._check_gradients_are_finite(step)
+        self._check_gradients(step)
         update, states = self._update, self.state
         for index, p in enumerate(self.params):
             if p.grad is None:
@@ -138,10 +168,29 @@ class Optimizer:
             update(p, p.grad, states[index])
         self.step_count = step
 
-    def _check_gradients_are_finite(self, step):
+    def _check_gradients(self, step):
+        """Raise naming the first parameter whose gradient has the wrong shape or holds nan or inf."""
+        grads = []
+        for index, p in enumerate(self.params):
+            g = p.grad
+            if g is None:
+                continue
+            if not isinstance(g, np.ndarray) or g.shape != p.data.shape:
+                self._wrong_gradient(index, g, step)
+            grads.append(g)
+        if not _all_finite(grads):
+            self._non_finite_gradient(step)
+
+    def _wrong_gradient(self, index, g, step):
+        p, where = self.params[index], type(self).__name__
+        name = _describe(p, index, self.param_names[index])
+        if not isinstance(g, np.ndarray):
+            raise TypeError(f"{where}: the .grad of {name} must be a numpy array, got {type(g).__name__}")
+        raise ValueError(f"{where}: the .grad of {name} has shape {g.shape} at step {step}: a gradient "
+                         "must have its parameter's shape (PyTorch raises too)")
+
+    def _non_finite_gradient(self, step):
         """Raise FloatingPointError naming the first parameter whose gradient holds nan or inf."""
-        if _all_finite(p.grad for p in self.params if p.grad is not None):
-            return
         for index, p in enumerate(self.params):
             if p.grad is not None and not np.isfinite(p.grad).all():
                 name = _describe(p, index, self.param_names[index])
@@ -164,18 +213,48 @@ class Optimizer:
         }
 
     def load_state_dict(self, state_dict):
-        """Restore a `state_dict()` (copied, so the dict itself is never changed by steps)."""
+        """Restore a `state_dict()` (copied, so the dict itself is never changed by steps).
+
+        Everything is checked before anything changes: the keys, the hyperparameters' names, one
+        state per parameter, and in each state the keys this optimiser keeps and, for every array,
+        the shape of its parameter (ValueError naming the parameter, the key and both shapes).
+        """
+        where = f"{type(self).__name__}.load_state_dict"
+        missing = {"hyperparameters", "step_count", "state"} - set(state_dict)
+        check.require(not missing, "state_dict", sorted(state_dict),
+                      "a dict with keys 'hyperparameters', 'step_count' and 'state'", where)
         if set(state_dict["hyperparameters"]) != set(self.hyperparameter_names):
-            raise ValueError(f"the state dict does not come from a {type(self).__name__}: its "
+            raise ValueError(f"{where}: the state dict does not come from a {type(self).__name__}: its "
                              f"hyperparameters are {sorted(state_dict['hyperparameters'])}")
         if len(state_dict["state"]) != len(self.params):
             raise ValueError(
-                f"the state dict holds {len(state_dict['state'])} parameters, "
+                f"{where}: the state dict holds {len(state_dict['state'])} parameters, "
                 f"this optimiser has {len(self.params)}")
+        check.non_negative_int("step_count", state_dict["step_count"], where)
+        loaded = copy.copy(self)  # the hyperparameters as loaded decide the state's keys (AMSGrad)
+        for name, value in state_dict["hyperparameters"].items():
+            setattr(loaded, name, value)
+        for index, state in enumerate(state_dict["state"]):
+            if state is not None:
+                loaded._check_state(index, state, where)
         for name, value in state_dict["hyperparameters"].items():
             setattr(self, name, value)
         self.step_count = state_dict["step_count"]
         self.state = copy.deepcopy(state_dict["state"])
+
+    def _check_state(self, index, state, where):
+        p = self.params[index]
+        name = _describe(p, index, self.param_names[index])
+        expected = self._initial_state(p)
+        missing, extra = expected.keys() - state.keys(), state.keys() - expected.keys()
+        if missing or extra:
+            raise ValueError(f"{where}: the state of {name} has keys {sorted(state)}, "
+                             f"{type(self).__name__} keeps {sorted(expected)}")
+        for key, value in state.items():
+            if isinstance(expected[key], np.ndarray) or value is not None and not isinstance(value, int):
+                if value is None or np.shape(value) != p.data.shape:  # (a 0-d state may be a numpy scalar)
+                    raise ValueError(f"{where}: state[{index}][{key!r}] has shape {np.shape(value)}, "
+                                     f"but {name} needs {np.shape(p.data)}")
 
     def __repr__(self):
         settings = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.hyperparameter_names)
@@ -216,14 +295,13 @@ class SGD(Optimizer):
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, nesterov=False,
                  weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        _check_non_negative("momentum", momentum)
-        _require(0 <= dampening <= 1, "dampening", dampening, "in [0, 1]")
+        where = type(self).__name__
+        self.momentum = check.non_negative("momentum", momentum, where)
+        self.dampening = check.probability("dampening", dampening, where)
+        self.nesterov = check.boolean("nesterov", nesterov, where)
         if nesterov:
-            _require(momentum > 0, "momentum", momentum, "> 0 when nesterov=True")
-            _require(dampening == 0, "dampening", dampening, "0 when nesterov=True")
-        self.momentum = momentum
-        self.dampening = dampening
-        self.nesterov = nesterov
+            check.require(momentum > 0, "momentum", momentum, "> 0 when nesterov=True", where)
+            check.require(dampening == 0, "dampening", dampening, "0 when nesterov=True", where)
 
     def _initial_state(self, p):
         return {"momentum_buffer": None}
@@ -277,13 +355,11 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, centered=False,
                  weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        _check_fraction("alpha", alpha)
-        _check_positive("eps", eps)
-        _check_non_negative("momentum", momentum)
-        self.alpha = alpha
-        self.eps = eps
-        self.momentum = momentum
-        self.centered = centered
+        where = type(self).__name__
+        self.alpha = check.fraction("alpha", alpha, where)
+        self.eps = check.positive("eps", eps, where)
+        self.momentum = check.non_negative("momentum", momentum, where)
+        self.centered = check.boolean("centered", centered, where)
 
     def _initial_state(self, p):
         zeros = np.zeros_like(p.data)
@@ -329,8 +405,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=0.01, eps=1e-10, weight_decay=0.0):
         super().__init__(params, lr, weight_decay)
-        _check_positive("eps", eps)
-        self.eps = eps
+        self.eps = check.positive("eps", eps, type(self).__name__)
 
     def _initial_state(self, p):
         return {"sum": np.zeros_like(p.data)}
@@ -374,13 +449,12 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False):
         super().__init__(params, lr, weight_decay)
-        beta1, beta2 = betas
-        _check_fraction("betas[0]", beta1)
-        _check_fraction("betas[1]", beta2)
-        _check_positive("eps", eps)
-        self.betas = (beta1, beta2)
-        self.eps = eps
-        self.amsgrad = amsgrad
+        where = type(self).__name__
+        check.require(isinstance(betas, (tuple, list)) and len(betas) == 2, "betas", betas,
+                      "a pair (beta1, beta2)", where, TypeError)
+        self.betas = (check.fraction("betas[0]", betas[0], where), check.fraction("betas[1]", betas[1], where))
+        self.eps = check.positive("eps", eps, where)
+        self.amsgrad = check.boolean("amsgrad", amsgrad, where)
 
     def _initial_state(self, p):
         state = {"step": 0, "exp_avg": np.zeros_like(p.data), "exp_avg_sq": np.zeros_like(p.data)}
@@ -446,13 +520,24 @@ class AdamW(Adam):
 # ---------------------------------------------------------------------------
 # Gradient clipping.
 
+def _gradients(params, where):
+    """The non-None gradients of one parameter, an iterable of them, or (name, parameter) pairs."""
+    params, _ = _parameters_and_names(params, where, optimised=False)
+    return [p.grad for p in params if p.grad is not None]
+
+
 def grad_norm(params, norm_type=2.0):
     """|| concat(g_1, ..., g_n) ||_p over the parameters' gradients (0.0 when there are none).
 
-    Computed as the p-norm of the per-gradient p-norms, which is the same number without
-    building one long vector (as PyTorch does).
+    `params` as for `clip_grad_norm_`. Computed as the p-norm of the per-gradient p-norms, which
+    is the same number without building one long vector (as PyTorch does).
     """
-    norms = [np.linalg.norm(p.grad.ravel(), ord=norm_type) for p in _as_list(params) if p.grad is not None]
+    norm_type = check.positive("norm_type", norm_type, "grad_norm", allow_inf=True)
+    return _total_norm(_gradients(params, "grad_norm"), norm_type)
+
+
+def _total_norm(grads, norm_type):
+    norms = [np.linalg.norm(g.ravel(), ord=norm_type) for g in grads]
     return float(np.linalg.norm(norms, ord=norm_type)) if norms else 0.0
 
 
@@ -461,20 +546,23 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0):
 
     ::
 
-        total_norm <- || concat(g_1, ..., g_n) ||_p          (p = norm_type; inf = max |g|)
-        if max_norm / (total_norm + 1e-6) < 1:
-            g_i <- g_i * max_norm / (total_norm + 1e-6)      for every gradient
+        total_norm <- || concat(g_1, ..., g_n) ||_p          (p = norm_type > 0; inf = max |g|)
+        clip_coef  <- max_norm / (total_norm + 1e-6)
+        if clip_coef < 1:
+            g_i <- g_i * clip_coef                            for every gradient
 
-    `params` is one parameter or an iterable of them; those whose `.grad` is None are skipped.
-    Returns total_norm, the norm *before* clipping, as a float (0.0 when there is no gradient),
-    which is the number worth logging: it shows how large the gradients really were. A
-    non-finite total norm leaves the gradients as they are, so the optimiser's next step
-    reports them.
+    PyTorch's rule, exactly: a norm equal to max_norm is scaled too, by max_norm / (max_norm + 1e-6).
+    `params` is one parameter, an iterable of them, or `model.named_parameters()` (as the
+    optimisers accept); those whose `.grad` is None are skipped. max_norm = inf never clips
+    (only measures). Returns total_norm, the norm
+    *before* clipping, as a float (0.0 when there is no gradient), which is the number worth
+    logging: it shows how large the gradients really were. A non-finite total norm leaves the
+    gradients as they are, so the optimiser's next step reports them.
     """
-    _check_non_negative("max_norm", max_norm)
-    params = _as_list(params)  # (a generator could be read only once)
-    grads = [p.grad for p in params if p.grad is not None]
-    total_norm = grad_norm(params, norm_type)
+    max_norm = check.non_negative("max_norm", max_norm, "clip_grad_norm_", allow_inf=True)
+    norm_type = check.positive("norm_type", norm_type, "clip_grad_norm_", allow_inf=True)
+    grads = _gradients(params, "clip_grad_norm_")
+    total_norm = _total_norm(grads, norm_type)
     clip_coef = max_norm / (total_norm + 1e-6)
     if clip_coef < 1:
         for g in grads:
@@ -483,8 +571,10 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0):
 
 
 def clip_grad_value_(params, clip_value):
-    """Clamp every gradient entry in place to [-clip_value, clip_value]; None grads are skipped."""
-    _check_non_negative("clip_value", clip_value)
-    for p in _as_list(params):
-        if p.grad is not None:
-            np.clip(p.grad, -clip_value, clip_value, out=p.grad)
+    """Clamp every gradient entry in place to [-clip_value, clip_value]; None grads are skipped.
+
+    `params` as for `clip_grad_norm_`.
+    """
+    clip_value = check.non_negative("clip_value", clip_value, "clip_grad_value_", allow_inf=True)
+    for g in _gradients(params, "clip_grad_value_"):
+        np.clip(g, -clip_value, clip_value, out=g)

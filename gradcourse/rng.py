@@ -6,22 +6,22 @@ import contextlib
 
 import numpy as np
 
+from . import validation
+
 _generator = np.random.default_rng(0)
 
 
 def manual_seed(seed):
     """Reseed the course's generator (like `torch.manual_seed`) and return it."""
     global _generator
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"manual_seed expects a non-negative integer seed, got {seed!r}")
-    _generator = np.random.default_rng(int(seed))
+    _generator = np.random.default_rng(validation.non_negative_int("seed", seed, "manual_seed"))
     return _generator
 
 
 def generator(seed=None):
     """The shared generator, or a fresh one seeded with `seed` when a seed is given."""
     if seed is not None:
-        return np.random.default_rng(seed)
+        return np.random.default_rng(validation.non_negative_int("seed", seed, "generator"))
     return _generator
 
 
@@ -34,7 +34,7 @@ def seeded(seed):
     """
     global _generator
     saved = _generator
-    _generator = np.random.default_rng(seed)
+    _generator = np.random.default_rng(validation.non_negative_int("seed", seed, "seeded"))
     try:
         yield _generator
     finally:

@@ -17,15 +17,19 @@ kind::
 """
 import math
 
-from .optim import _check_non_negative, _check_positive, _check_positive_int, _require
+from . import validation as check
 
 
 class Schedule:
-    """Base class of the step-driven schedules: `schedule(t)` checks t, then calls `lr_at(t)`."""
+    """Base class of the step-driven schedules: `schedule(t)` checks t, then calls `lr_at(t)`.
+
+    t is a step count: an integer >= 0 (a float such as 2.5, or a bool, is a TypeError). Every
+    schedule is defined for any t however large, and returns a float, never raises on it
+    (OneCycle excepted: it ends at total_steps).
+    """
 
     def __call__(self, step):
-        _require(hasattr(step, "__index__") and step >= 0, "step", step, "a non-negative integer")
-        return self.lr_at(int(step))
+        return self.lr_at(check.non_negative_int("step", step, type(self).__name__))
 
     def lr_at(self, t):
         raise NotImplementedError
@@ -35,8 +39,7 @@ class Constant(Schedule):
     """lr_t = lr."""
 
     def __init__(self, lr):
-        _check_non_negative("lr", lr)
-        self.lr = lr
+        self.lr = check.non_negative("lr", lr, "Constant")
 
     def lr_at(self, t):
         return self.lr
@@ -46,31 +49,46 @@ class StepDecay(Schedule):
     """PyTorch's StepLR: multiply by gamma every `step_size` steps.
 
     lr_t = lr * gamma ** floor(t / step_size)
+
+    A growing schedule (gamma > 1) reaches float('inf') instead of raising OverflowError, as
+    PyTorch's repeated float multiplication does.
     """
 
     def __init__(self, lr, step_size, gamma=0.1):
-        _check_non_negative("lr", lr)
-        _check_positive_int("step_size", step_size)
-        _check_positive("gamma", gamma)
-        self.lr, self.step_size, self.gamma = lr, step_size, gamma
+        self.lr = check.non_negative("lr", lr, "StepDecay")
+        self.step_size = check.positive_int("step_size", step_size, "StepDecay")
+        self.gamma = check.positive("gamma", gamma, "StepDecay")
 
     def lr_at(self, t):
-        return self.lr * self.gamma ** (t // self.step_size)
+        return _times_power(self.lr, self.gamma, t // self.step_size)
 
 
 class ExponentialDecay(Schedule):
     """PyTorch's ExponentialLR: multiply by gamma every step.
 
     lr_t = lr * gamma ** t
+
+    gamma > 1 is allowed (a growing rate, as in a learning-rate range test). Once lr * gamma^t
+    passes the largest float (about 1.8e308: ExponentialDecay(0.1, 2) at t = 1024) the rate is
+    float('inf'), which is what PyTorch's ExponentialLR gives (it multiplies by gamma once per
+    step), rather than Python's OverflowError; an optimiser stepping at that rate diverges at once,
+    and `training.fit` reports it. With gamma < 1 the rate underflows to 0.0.
     """
 
     def __init__(self, lr, gamma):
-        _check_non_negative("lr", lr)
-        _check_positive("gamma", gamma)
-        self.lr, self.gamma = lr, gamma
+        self.lr = check.non_negative("lr", lr, "ExponentialDecay")
+        self.gamma = check.positive("gamma", gamma, "ExponentialDecay")
 
     def lr_at(self, t):
-        return self.lr * self.gamma**t
+        return _times_power(self.lr, self.gamma, t)
+
+
+def _times_power(lr, gamma, n):
+    """lr * gamma ** n as a float: inf where it overflows (0.0 for lr = 0), never OverflowError."""
+    try:
+        return lr * gamma**n
+    except OverflowError:
+        return 0.0 if lr == 0 else math.inf
 
 
 class PolynomialDecay(Schedule):
@@ -84,10 +102,9 @@ class PolynomialDecay(Schedule):
     """
 
     def __init__(self, lr, total_steps, power=1.0):
-        _check_non_negative("lr", lr)
-        _check_positive_int("total_steps", total_steps)
-        _check_positive("power", power)
-        self.lr, self.total_steps, self.power = lr, total_steps, power
+        self.lr = check.non_negative("lr", lr, "PolynomialDecay")
+        self.total_steps = check.positive_int("total_steps", total_steps, "PolynomialDecay")
+        self.power = check.positive("power", power, "PolynomialDecay")
 
     def lr_at(self, t):
         T = self.total_steps
@@ -105,10 +122,9 @@ class CosineAnnealing(Schedule):
     """
 
     def __init__(self, lr, total_steps, min_lr=0.0):
-        _check_non_negative("lr", lr)
-        _check_positive_int("total_steps", total_steps)
-        _require(0 <= min_lr <= lr, "min_lr", min_lr, f"in [0, lr={lr}]")
-        self.lr, self.total_steps, self.min_lr = lr, total_steps, min_lr
+        self.lr = check.non_negative("lr", lr, "CosineAnnealing")
+        self.total_steps = check.positive_int("total_steps", total_steps, "CosineAnnealing")
+        self.min_lr = check.in_range("min_lr", min_lr, 0.0, self.lr, "CosineAnnealing")
 
     def lr_at(self, t):
         if t >= self.total_steps:
@@ -129,10 +145,11 @@ class LinearWarmup(Schedule):
     """
 
     def __init__(self, schedule, warmup_steps, start_factor=0.0):
-        _require(callable(schedule), "schedule", schedule, "a schedule (a callable step -> lr)")
-        _check_positive_int("warmup_steps", warmup_steps)
-        _require(0 <= start_factor <= 1, "start_factor", start_factor, "in [0, 1]")
-        self.schedule, self.warmup_steps, self.start_factor = schedule, warmup_steps, start_factor
+        check.require(callable(schedule), "schedule", schedule, "a schedule (a callable step -> lr)",
+                      "LinearWarmup", TypeError)
+        self.schedule = schedule
+        self.warmup_steps = check.positive_int("warmup_steps", warmup_steps, "LinearWarmup")
+        self.start_factor = check.probability("start_factor", start_factor, "LinearWarmup")
 
     def lr_at(self, t):
         W, s = self.warmup_steps, self.start_factor
@@ -162,13 +179,14 @@ class OneCycle(Schedule):
 
     def __init__(self, max_lr, total_steps, pct_start=0.3, div_factor=25.0,
                  final_div_factor=1e4):
-        _check_non_negative("max_lr", max_lr)
-        _check_positive_int("total_steps", total_steps)
-        _require(0 < pct_start < 1 and pct_start * total_steps > 1, "pct_start", pct_start,
-                 f"in (0, 1) with pct_start * total_steps > 1 (total_steps={total_steps})")
-        _check_positive("div_factor", div_factor)
-        _check_positive("final_div_factor", final_div_factor)
-        self.max_lr, self.total_steps, self.pct_start = max_lr, total_steps, pct_start
+        where = "OneCycle"
+        self.max_lr = check.non_negative("max_lr", max_lr, where)
+        self.total_steps = check.positive_int("total_steps", total_steps, where)
+        rule = f"in (0, 1) with pct_start * total_steps > 1 (total_steps={total_steps})"
+        self.pct_start = check.number("pct_start", pct_start, rule, where)
+        check.require(0 < pct_start < 1 and pct_start * total_steps > 1, "pct_start", pct_start, rule, where)
+        div_factor = check.positive("div_factor", div_factor, where)
+        final_div_factor = check.positive("final_div_factor", final_div_factor, where)
         self.initial_lr = max_lr / div_factor
         self.min_lr = self.initial_lr / final_div_factor
         self.peak_step = float(pct_start * total_steps) - 1
@@ -194,12 +212,14 @@ class LossDrivenSchedule:
     """Base class of the schedules that set the rate from the loss: `.step(loss) -> lr`."""
 
     def __init__(self, lr):
-        _check_non_negative("lr", lr)
-        self.lr = lr
+        self.lr = check.non_negative("lr", lr, type(self).__name__)
         self.step_count = 0
 
     def step(self, loss):
-        """Record one loss value (a float) and return the learning rate for the next step."""
+        """Record one loss value (a number) and return the learning rate for the next step."""
+        if hasattr(loss, "item"):  # a one-element Tensor or numpy value
+            loss = loss.item()
+        check.require(check.is_number(loss), "loss", loss, "a number", f"{type(self).__name__}.step", TypeError)
         self.step_count += 1
         loss = float(loss)
         if not math.isfinite(loss):
@@ -231,13 +251,11 @@ class ReduceLROnPlateau(LossDrivenSchedule):
 
     def __init__(self, lr, factor=0.1, patience=10, threshold=1e-4, min_lr=0.0):
         super().__init__(lr)
-        _require(0 < factor < 1, "factor", factor, "in (0, 1)")
-        _require(isinstance(patience, int) and patience >= 0, "patience", patience,
-                 "a non-negative integer")
-        _check_non_negative("threshold", threshold)
-        _check_non_negative("min_lr", min_lr)
-        self.factor, self.patience = factor, patience
-        self.threshold, self.min_lr = threshold, min_lr
+        where = "ReduceLROnPlateau"
+        self.factor = check.in_range("factor", factor, 0.0, 1.0, where, low_closed=False, high_closed=False)
+        self.patience = check.non_negative_int("patience", patience, where)
+        self.threshold = check.non_negative("threshold", threshold, where)
+        self.min_lr = check.non_negative("min_lr", min_lr, where)
         self.best = math.inf
         self.num_bad_epochs = 0
 
@@ -270,9 +288,10 @@ class BoldDriver(LossDrivenSchedule):
 
     def __init__(self, lr, increase=1.05, decrease=0.5):
         super().__init__(lr)
-        _require(increase >= 1, "increase", increase, ">= 1")
-        _require(0 < decrease < 1, "decrease", decrease, "in (0, 1)")
-        self.increase, self.decrease = increase, decrease
+        self.increase = check.number("increase", increase, "a number >= 1", "BoldDriver")
+        check.require(increase >= 1, "increase", increase, "a number >= 1", "BoldDriver")
+        self.decrease = check.in_range("decrease", decrease, 0.0, 1.0, "BoldDriver",
+                                       low_closed=False, high_closed=False)
         self.previous_loss = None
 
     def new_lr(self, loss):
@@ -296,8 +315,8 @@ class LRScheduler:
     """
 
     def __init__(self, optimizer, schedule):
-        _require(callable(schedule) or isinstance(schedule, LossDrivenSchedule), "schedule",
-                 schedule, "a callable step -> lr or a loss-driven schedule")
+        check.require(callable(schedule) or isinstance(schedule, LossDrivenSchedule), "schedule",
+                      schedule, "a callable step -> lr or a loss-driven schedule", "LRScheduler", TypeError)
         self.optimizer = optimizer
         self.schedule = schedule
         self.step_count = 0

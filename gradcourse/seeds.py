@@ -22,6 +22,7 @@ import numbers
 
 import numpy as np
 
+from . import validation
 from .training import ProgressBar
 
 
@@ -131,6 +132,8 @@ def over_seeds(run, seeds=10, progress=True):
     returns nan or inf (a diverged run, say) keeps that value: count it, do not hide it.
     `progress`: a progress bar in a notebook ("seed 3 of 10"); nothing is shown outside one.
     """
+    validation.require(callable(run), "run", run, "a function of the seed, run(seed) -> number or dict",
+                       "over_seeds", TypeError)
     seeds = _seed_list(seeds)
     bar = ProgressBar(len(seeds), enabled=progress, description="seeds")
     results = []
@@ -151,26 +154,25 @@ def over_seeds(run, seeds=10, progress=True):
 def in_how_many(holds):
     """'k of n seeds' for a boolean array with one entry per seed (e.g. `runs["a"] < runs["b"]`)."""
     holds = np.asarray(holds)
-    if holds.dtype != bool or holds.ndim != 1 or holds.size == 0:
-        raise ValueError(f"in_how_many expects a non-empty 1-D boolean array (one entry per seed), "
-                         f"got {holds.dtype} of shape {holds.shape}")
+    validation.require(holds.dtype == bool and holds.ndim == 1 and holds.size > 0, "holds",
+                       f"{holds.dtype} array of shape {holds.shape}",
+                       "a non-empty 1-D boolean array (one entry per seed)", "in_how_many")
     return f"{int(holds.sum())} of {holds.size} seeds"
 
 
 def _seed_list(seeds):
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        if seeds < 1:
-            raise ValueError(f"seeds must be a positive count or a list of seeds, got {seeds}")
-        return tuple(range(int(seeds)))
+    rule = "a positive count or a non-empty list of distinct non-negative integers"
+    if validation.is_integer(seeds):
+        return tuple(range(validation.integer("seeds", seeds, rule, "over_seeds", minimum=1)))
     try:
         seeds = tuple(seeds)
     except TypeError:
-        raise TypeError(f"seeds must be a count or an iterable of integers, got {seeds!r}") from None
-    if not seeds or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0
-                            for s in seeds):
-        raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must not repeat (a repeated seed is the same run twice), got {seeds!r}")
+        validation.fail("seeds", seeds, rule, "over_seeds", TypeError)
+    validation.require(seeds, "seeds", seeds, rule, "over_seeds")
+    for seed in seeds:
+        validation.integer("seeds", seed, rule, "over_seeds", minimum=0)
+    validation.require(len(set(seeds)) == len(seeds), "seeds", seeds,
+                       "free of repeats (a repeated seed is the same run twice)", "over_seeds")
     return tuple(int(s) for s in seeds)
 
 

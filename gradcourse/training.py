@@ -4,8 +4,10 @@
     history.loss[-1], history.diverged_at, history.message
 
 Every chapter trains with this loop, so its behaviour is tested once here: minibatches from
-`data.batches`, an optional schedule writing `optimizer.lr` before each step, optional gradient
-clipping, an optional `diagnostics.GradientFlow` recorder, and a record of what happened.
+`data.batches`, an optional schedule writing `optimizer.lr` before each step (a function of the
+step, or one driven by the loss), optional gradient clipping, an optional
+`diagnostics.GradientFlow` recorder, and a record of what happened, including where a run
+diverged (a loss that is not finite, or far above the first step's).
 """
 import math
 from dataclasses import dataclass, field
@@ -13,9 +15,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import functional as F
+from . import validation as check
 from .autograd import no_grad, tensor
-from .data import batches
+from .data import batches, check_samples
+from .nn import Module
 from .optim import clip_grad_norm_, grad_norm
+from .schedules import LossDrivenSchedule
 
 LOSSES = F.LOSSES
 
@@ -27,7 +32,8 @@ class History:
     `loss`, `lr` and `grad_norm` have one entry per completed step (grad_norm: the total gradient
     norm before clipping). `eval_steps` lists the steps at which `train_accuracy` (and, when test
     data was given, `test_accuracy`) were measured. `diverged_at` is the step whose loss or
-    gradient was not finite (None if the run finished), and `message` says why in words.
+    gradient was not finite, or whose loss passed `diverge_factor` times the first step's (None if
+    the run finished), and `message` says why in words.
     """
 
     loss: list = field(default_factory=list)
@@ -49,6 +55,8 @@ class History:
 
     def steps_to(self, target_loss, window=10):
         """First step at which the running mean loss (over `window` steps) is <= target, or None."""
+        window = check.positive_int("window", window, "History.steps_to")
+        target_loss = check.number("target_loss", target_loss, where="History.steps_to")
         if len(self.loss) < window:
             return None
         running = np.convolve(self.loss, np.ones(window) / window, mode="valid")
@@ -57,47 +65,72 @@ class History:
 
 
 def accuracy(model, X, y):
-    """Fraction of rows of X whose largest output is the label in y (evaluated without a graph)."""
+    """Fraction of rows of X whose predicted class is the label in y (evaluated without a graph).
+
+    The predicted class is the largest output; with a single output (binary classification with
+    `bce_with_logits`) it is 1 where the logit is > 0, i.e. where sigmoid(logit) > 0.5.
+    X and y may be arrays or Tensors.
+    """
+    X, y = check_samples(X, y, "accuracy")
     with no_grad():
         logits = model(tensor(X)).data
-    if logits.ndim == 2 and logits.shape[1] == 1:  # one logit: binary classification
-        predictions = (logits[:, 0] > 0).astype(int)
+    if logits.ndim == 1 or logits.shape[1] == 1:  # one logit: binary classification
+        predictions = (logits.reshape(len(logits)) > 0).astype(int)
     else:
         predictions = logits.argmax(axis=1)
-    return float(np.mean(predictions == np.asarray(y)))
+    return float(np.mean(predictions == y))
 
 
 def fit(model, X, y, optimizer, steps, batch_size=64, loss="cross_entropy", schedule=None,
         clip_norm=None, flow=None, X_test=None, y_test=None, eval_every=None, progress=True,
-        seed=None):
+        seed=None, diverge_factor=1e4):
     """Train `model` for `steps` minibatch steps and return a `History`.
 
-    loss:       "cross_entropy" (integer labels), "mse", "bce_with_logits", or a callable
-                loss(output, target) -> scalar Tensor.
-    schedule:   a callable step -> lr (from `gradcourse.schedules`), written into
-                `optimizer.lr` before every step; None keeps the optimiser's rate.
+    X, y:       arrays (or Tensors) with one row per sample, X at least 2-D and all finite.
+    loss:       "cross_entropy" (integer labels), "mse", "bce_with_logits" (the names in
+                `functional.LOSSES`), or a callable loss(output, target) -> scalar Tensor.
+    schedule:   a step-driven schedule, a callable step -> lr (e.g. `schedules.CosineAnnealing`),
+                written into `optimizer.lr` before every step; or a loss-driven schedule
+                (`schedules.ReduceLROnPlateau`, `BoldDriver`), whose rate is written before every
+                step and which is then stepped with that step's minibatch loss, so its `patience`
+                counts steps, not epochs. None keeps the optimiser's rate.
     clip_norm:  if set, `clip_grad_norm_(params, clip_norm)` before every step.
     flow:       a `diagnostics.GradientFlow` whose `record(lr)` is called after every backward.
     eval_every: measure the accuracy (classification losses only) every this many steps and
                 after the last; None: about ten times per run; 0: never (saves a pass over the
                 whole data set, which on a deep net costs as much as several steps).
     progress:   a progress bar in a notebook (nothing is printed outside one).
-    A non-finite loss or gradient stops the run; `History.message` says where it appeared.
+    diverge_factor: the run counts as diverged when a step's loss exceeds this multiple of the
+                first step's loss (math.inf: only a non-finite loss or gradient counts). The
+                default 1e4 sits far above the brief 10-100x spikes of a run at a high but
+                workable rate, which then recovers, and far below a real explosion, where the loss
+                grows by many orders of magnitude within a few steps (and may later fall back to
+                chance level, which a final loss alone would not reveal).
+    A diverged run stops there; `History.message` says where it happened. As in a PyTorch
+    training loop, the model is put in training mode (`model.train()`) for the steps and is left
+    in it, also when it was in eval mode before; the accuracy is measured in eval mode.
     """
-    _check_fit_arguments(X, y, steps, batch_size, clip_norm)
-    loss_fn = _loss_function(loss)
-    history = History()
-    bar = ProgressBar(steps, enabled=progress)
+    check.require(isinstance(model, Module), "model", model, "a Module (e.g. nn.MLP(...))", "fit", TypeError)
+    X, y = check_samples(X, y, "fit", min_ndim=2, finite=True)
+    _check_optimizer(optimizer)
+    steps, batch_size, clip_norm, eval_every, diverge_factor = _check_fit_arguments(
+        steps, batch_size, clip_norm, eval_every, diverge_factor)
     if eval_every is None:
         eval_every = max(1, steps // 10)
-    elif not isinstance(eval_every, (int, np.integer)) or eval_every < 0:
-        raise ValueError(f"eval_every must be a non-negative integer (0: never) or None, got {eval_every!r}")
+    if X_test is not None:
+        X_test, y_test = check_samples(X_test, y_test, "fit", min_ndim=2, names=("X_test", "y_test"))
+    loss_fn = _loss_function(loss, "fit")
+    set_lr, after_step = _schedule_hooks(schedule, optimizer)
+    history = History()
+    bar = ProgressBar(steps, enabled=progress)
+    model.train()
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported in `message`
         for step, (xb, yb) in zip(range(1, steps + 1), _endless_batches(X, y, batch_size, seed)):
-            if schedule is not None:
-                optimizer.lr = schedule(step - 1)
-            if not _train_step(model, xb, yb, loss_fn, optimizer, clip_norm, flow, history, step):
+            set_lr(step - 1)
+            if not _train_step(model, xb, yb, loss_fn, optimizer, clip_norm, flow, history, step,
+                               diverge_factor):
                 break
+            after_step(history.loss[-1])
             if eval_every and (step % eval_every == 0 or step == steps):
                 _evaluate(model, X, y, X_test, y_test, history, step, loss)
             bar.update(step, history.loss[-1])
@@ -105,9 +138,28 @@ def fit(model, X, y, optimizer, steps, batch_size=64, loss="cross_entropy", sche
     return history
 
 
-def _train_step(model, xb, yb, loss_fn, optimizer, clip_norm, flow, history, step):
+def _schedule_hooks(schedule, optimizer):
+    """(set_lr(t) before step t + 1, after_step(loss)) for no schedule, a callable step -> lr, or a
+    `schedules.LossDrivenSchedule` (ReduceLROnPlateau, BoldDriver: stepped with each step's loss)."""
+    if schedule is None:
+        return (lambda t: None), (lambda loss: None)
+    if isinstance(schedule, LossDrivenSchedule):
+        def set_lr(t):
+            optimizer.lr = schedule.lr
+        return set_lr, schedule.step
+    if callable(schedule):
+        def set_lr(t):
+            optimizer.lr = schedule(t)
+        return set_lr, (lambda loss: None)
+    check.fail("schedule", schedule, "a callable step -> lr (e.g. schedules.CosineAnnealing) or a loss-driven "
+               "schedule (schedules.ReduceLROnPlateau, BoldDriver)", "fit", TypeError)
+
+
+def _train_step(model, xb, yb, loss_fn, optimizer, clip_norm, flow, history, step, diverge_factor=math.inf):
     """One forward, backward and update; False (with the reason recorded) if the run diverged.
 
+    It diverged when the loss is not finite, or is more than `diverge_factor` times the first
+    step's loss, or the gradient norm overflowed; the parameters are then not updated.
     The gradients are cleared just before the backward pass rather than first thing, so that
     when the loss itself is no longer finite the previous step's gradients are still there to
     say which layer was blowing up.
@@ -116,6 +168,9 @@ def _train_step(model, xb, yb, loss_fn, optimizer, clip_norm, flow, history, ste
     value = loss.item()
     if not math.isfinite(value):
         return _diverged(history, f"loss became {value} at step {step}", model, f"at step {step - 1}")
+    if history.loss and value > diverge_factor * history.loss[0] > 0:
+        return _diverged(history, f"loss {value:.3g} at step {step} is more than {diverge_factor:g}x the "
+                         f"first step's {history.loss[0]:.3g}", model, f"at step {step - 1}")
     optimizer.zero_grad()
     loss.backward()
     if flow is not None:
@@ -167,41 +222,54 @@ def largest_gradient(model):
 
 
 def _evaluate(model, X, y, X_test, y_test, history, step, loss):
+    """Accuracy in eval mode, then back to the mode the model was in (training, during fit)."""
     if loss not in ("cross_entropy", "bce_with_logits"):
         return
     was_training = model.training
     model.eval()
-    history.eval_steps.append(step)
-    history.train_accuracy.append(accuracy(model, X, y))
-    if X_test is not None:
-        history.test_accuracy.append(accuracy(model, X_test, y_test))
-    model.train(was_training)
+    try:
+        history.eval_steps.append(step)
+        history.train_accuracy.append(accuracy(model, X, y))
+        if X_test is not None:
+            history.test_accuracy.append(accuracy(model, X_test, y_test))
+    finally:
+        model.train(was_training)
 
 
 def _endless_batches(X, y, batch_size, seed):
+    """Shuffled minibatches, epoch after epoch (X must hold a sample: `batches` checks it)."""
     rng_seed = seed
     while True:
         yield from batches(X, y, batch_size, shuffle=True, seed=rng_seed)
         rng_seed = None if seed is None else rng_seed + 1
 
 
-def _loss_function(loss):
+def _loss_function(loss, where):
+    """A loss callable: `loss` itself, or the function of that name in `functional.LOSSES`."""
     if callable(loss):
         return loss
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; use one of {sorted(LOSSES)} or a callable")
-    return LOSSES[loss]
+    check.require(isinstance(loss, str), "loss", loss, "a loss name or a callable loss(output, target)",
+                  where, TypeError)
+    return LOSSES[check.choice("loss", loss, LOSSES, where)]
 
 
-def _check_fit_arguments(X, y, steps, batch_size, clip_norm):
-    if len(X) != len(y):
-        raise ValueError(f"X and y must have the same number of samples, got {len(X)} and {len(y)}")
-    if not isinstance(steps, (int, np.integer)) or steps <= 0:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if clip_norm is not None and not clip_norm > 0:
-        raise ValueError(f"clip_norm must be > 0 (or None for no clipping), got {clip_norm!r}")
+def _check_optimizer(optimizer):
+    """Anything with the optimiser's interface: params, a writable lr, zero_grad() and step()."""
+    ok = all(hasattr(optimizer, name) for name in ("params", "lr", "zero_grad", "step"))
+    check.require(ok, "optimizer", optimizer, "an optimiser such as optim.SGD(model.parameters(), lr=0.1)",
+                  "fit", TypeError)
+
+
+def _check_fit_arguments(steps, batch_size, clip_norm, eval_every, diverge_factor):
+    steps = check.positive_int("steps", steps, "fit")
+    batch_size = check.positive_int("batch_size", batch_size, "fit")
+    if clip_norm is not None:
+        clip_norm = check.positive("clip_norm", clip_norm, "fit", allow_inf=True)
+    if eval_every is not None:
+        eval_every = check.non_negative_int("eval_every", eval_every, "fit")
+    diverge_factor = check.number("diverge_factor", diverge_factor, "a number > 1", "fit", allow_inf=True)
+    check.require(diverge_factor > 1, "diverge_factor", diverge_factor, "a number > 1", "fit")
+    return steps, batch_size, clip_norm, eval_every, diverge_factor
 
 
 class ProgressBar:

@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 
 __all__ = ["message", "fail", "require", "integer", "positive_int", "non_negative_int",
-           "number", "positive", "non_negative", "fraction", "probability", "in_range", "choice",
+           "number", "positive", "non_negative", "fraction", "probability", "in_range", "choice", "boolean",
            "is_integer", "is_number"]
 
 
@@ -115,6 +115,12 @@ def in_range(name, value, low, high, where=None, low_closed=True, high_closed=Tr
     below = value <= high if high_closed else value < high
     require(above and below, name, value, rule, where)
     return value
+
+
+def boolean(name, value, where=None):
+    """A flag: True or False (a numpy bool too), never a string or a number such as 1."""
+    require(isinstance(value, (bool, np.bool_)), name, value, "True or False", where, TypeError)
+    return bool(value)
 
 
 def choice(name, value, options, where=None):

@@ -8,6 +8,9 @@ lists them and `build(name)` turns a spec into an `Explorer`:
     describe(result) -> str            (a one-line, rounded summary)
 The figure is shown in an `ipywidgets.Image`, so redrawing sends no cell output (nbval and
 notebook files stay stable). A control that has no effect in the current setting is disabled.
+A move redraws into the same Figure and Axes (`plots.reusing`) and prints the PNG with the
+figure's own Agg canvas at 1x (`figure_png`): a slider move to the new picture costs about half
+of what a new figure and a retina PNG cost (`benchmarks/bench_explorers.py` times every explorer).
 
 Before a notebook has run, a reader sees the explorer's picture: its display carries the
 widget view, a PNG of the current figure and a short text (`.ci/run_notebooks.py` keeps only
@@ -20,8 +23,10 @@ import math
 import time
 
 import ipywidgets as W
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-from . import experiments, plots
+from . import experiments, plots, validation
 
 EXPLORER_CSS_CLASS = "gradcourse-explorer"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -92,14 +97,16 @@ class Explorer:
             self._show(plots.message(error))
             return
         self.result, self.message = result, ""
-        self._show(self.spec.draw(result))
+        with plots.reusing(self.figure):  # the same Figure and Axes: their ticks are not rebuilt
+            figure = self.spec.draw(result)
+        self._show(figure)
         elapsed = 1e3 * (time.perf_counter() - start)
         self.status.value = f"<span style='color:#666'>{self.spec.describe(result)} ({elapsed:.0f} ms)</span>"
 
     def _show(self, figure):
         self.figure = figure
         self.image.value = figure_png(figure)
-        self.image.width = str(round(figure.get_figwidth() * plots.DPI))  # retina PNG at 1x size
+        self.image.width = str(round(figure.get_figwidth() * plots.DPI))
 
     def _enable_relevant_controls(self):
         values = self.values
@@ -120,15 +127,30 @@ class Explorer:
         """The widget view for a live kernel, plus a PNG of the figure and a fixed text for a
         notebook read before it runs (and for nbval, which compares only the text)."""
         bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
-        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")  # retina, shown at 1x
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
         bundle["text/plain"] = self.spec.text()
         return bundle, {"image/png": {"width": int(self.image.width)}}
 
 
-def figure_png(figure, dpi=2 * plots.DPI):
-    """The PNG bytes of a matplotlib Figure (at twice the course's dpi: sharp on retina screens)."""
+EXPLORER_DPI = plots.DPI  # one image pixel per screen pixel at the width shown: sharp, and the
+#                           PNG costs a third less than a retina one (benchmarks/bench_explorers.py)
+
+
+def figure_png(figure, dpi=EXPLORER_DPI):
+    """The PNG bytes of a matplotlib Figure, rendered by Agg at `dpi`.
+
+    Printed by the figure's own Agg canvas, kept between calls: `savefig` would make a new canvas
+    and renderer every time (so matplotlib's text-size cache, kept per renderer, would start
+    empty) and draw the figure twice (once to lay it out); this lays it out and draws it once."""
+    validation.require(isinstance(figure, Figure), "figure", figure, "a matplotlib Figure", "figure_png", TypeError)
+    validation.positive("dpi", dpi, "figure_png")
+    if dpi != figure.dpi:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=dpi)
+        return buffer.getvalue()
+    canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
+    canvas.print_png(buffer)
     return buffer.getvalue()
 
 
@@ -164,6 +186,12 @@ def build(name, **values):
     if unknown:
         raise TypeError(f"{name}_explorer() got unknown argument(s) {sorted(unknown)}; "
                         f"its controls are {list(spec.defaults())}")
+    for control in spec.controls:  # a menu takes only its entries (a slider clips, as ipywidgets does)
+        if control.name in values and control.kind == "choice":
+            validation.choice(control.name, values[control.name], control.options, f"{name}_explorer")
+        if control.name in values and control.kind == "multi":
+            for value in values[control.name]:
+                validation.choice(control.name, value, control.options, f"{name}_explorer")
     for preset_name, preset in spec.presets.items():
         if preset_name in values:
             values = {**preset(values[preset_name]), **values}

@@ -2,12 +2,58 @@ import matplotlib
 
 matplotlib.use("Agg")  # selected here, once, before any test imports pyplot: no display in CI
 
+import importlib.util  # noqa: E402
+import os  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 import gradcourse as gc  # noqa: E402
+
+# ----- hypothesis: a fixed, small profile by default (and so in CI), a larger one on request ----
+# "ci": the same examples on every run (derandomize), few enough for make test's time budget; no
+# deadline and no too_slow check, since both time the example on a machine shared by the workers.
+# "dev": HYPOTHESIS_PROFILE=dev pytest tests/test_properties_ops.py, random and ten times as many.
+settings.register_profile("ci", derandomize=True, max_examples=20, deadline=None, print_blob=True,
+                          database=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=200, deadline=None, print_blob=True, database=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# ----- PyTorch, the reference: optional for a student, required in CI ------------------------
+# The comparison tests skip when torch is missing (`pytest.importorskip("torch")`). With
+# GRADCOURSE_REFERENCE_TESTS=required (set by .ci/run, after `make reference` installed it) a
+# missing torch stops the session at once, and any skip for want of torch counts as a failure.
+REFERENCE_REQUIRED = os.environ.get("GRADCOURSE_REFERENCE_TESTS") == "required"
+_HOW_TO_GET_TORCH = "`make reference` installs it (PyTorch's CPU build, pinned) into .venv"
+
+
+def pytest_configure(config):
+    if REFERENCE_REQUIRED and importlib.util.find_spec("torch") is None:
+        raise pytest.UsageError("GRADCOURSE_REFERENCE_TESTS=required, but torch is not installed in "
+                                f"this Python; {_HOW_TO_GET_TORCH}")
+
+
+def _fail_a_skip_for_want_of_torch(report):
+    skipped_for = str(report.longrepr[-1]) if report.skipped and isinstance(report.longrepr, tuple) else ""
+    if REFERENCE_REQUIRED and "torch" in skipped_for:
+        report.outcome = "failed"
+        report.longrepr = (f"GRADCOURSE_REFERENCE_TESTS=required, but this was skipped: "
+                           f"{skipped_for}; {_HOW_TO_GET_TORCH}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _fail_a_skip_for_want_of_torch(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _fail_a_skip_for_want_of_torch(outcome.get_result())
 
 
 @pytest.fixture

@@ -225,7 +225,7 @@ def test_deep_graph_reusing_the_leaf_at_every_step(steps):
 def test_two_backward_calls_accumulate():
     x = gc.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = (x * x).sum()
-    y.backward()
+    y.backward(retain_graph=True)
     y.backward()
     np.testing.assert_allclose(x.grad, 2 * 2 * np.array([1.0, 2.0, 3.0]))
     (x * 5.0).sum().backward()  # a different graph adds on top as well

@@ -27,8 +27,8 @@ def test_computation_graph_lists_every_node_inputs_first_with_its_operation():
     z = w * x + 1.0
     h = z.sigmoid()
     h.retain_grad()
-    loss = (h - 0.25) ** 2
-    loss.backward()
+    loss = (h - tensor(0.25)) ** 2  # (a Tensor constant is a node; a Python number is not)
+    loss.backward(retain_graph=True)  # (backward frees the graph unless told to keep it)
     nodes = experiments.computation_graph(loss, names={"x": x, "w": w, "h": h, "L": loss})
     by_name = {node.name: node for node in nodes}
     assert [node.name for node in nodes][-1] == "L" and nodes[0].op in ("leaf", "constant")

@@ -303,32 +303,66 @@ def test_standardize_uses_training_statistics():
 # -------------------------------------------------------------------------------- errors ----
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: data.linear_regression(n=0), "n must be a positive integer, got 0"),
+    (lambda: data.linear_regression(n=0), "linear_regression: n must be a positive integer, got 0"),
     (lambda: data.linear_regression(features=-1), "features must be a positive integer, got -1"),
-    (lambda: data.linear_regression(n=2.5), "n must be a positive integer, got 2.5"),
-    (lambda: data.linear_regression(noise=-0.1), "noise must be >= 0, got -0.1"),
-    (lambda: data.spirals(n=-3), "n must be a positive integer, got -3"),
+    (lambda: data.linear_regression(noise=-0.1), "noise must be a number >= 0, got -0.1"),
+    (lambda: data.linear_regression(noise=float("nan")), "noise must be a number >= 0, got nan"),
+    (lambda: data.spirals(n=-3), "spirals: n must be a positive integer, got -3"),
     (lambda: data.spirals(classes=0), "classes must be a positive integer, got 0"),
-    (lambda: data.spirals(n=2, classes=3), "n=2 < classes=3"),
-    (lambda: data.moons(n=0), "n must be a positive integer, got 0"),
-    (lambda: data.moons(noise=-1), "noise must be >= 0"),
-    (lambda: data.parity(n=0), "n must be a positive integer, got 0"),
+    (lambda: data.spirals(n=2, classes=3), "n must be at least one point per class (n >= classes = 3), got 2"),
+    (lambda: data.moons(n=0), "moons: n must be a positive integer, got 0"),
+    (lambda: data.moons(noise=-1), "noise must be a number >= 0, got -1"),
+    (lambda: data.parity(n=0), "parity: n must be a positive integer, got 0"),
     (lambda: data.parity(bits=0), "bits must be a positive integer, got 0"),
-    (lambda: data.adding_problem(n=0, length=5), "n must be a positive integer, got 0"),
-    (lambda: data.adding_problem(n=3, length=1), "length >= 2"),
-    (lambda: data.adding_problem(n=3, length=0), "length must be a positive integer, got 0"),
-    (lambda: data.train_test_split(np.ones(5), np.ones(4)), "len(X)=5 and len(y)=4"),
-    (lambda: data.train_test_split(np.ones(5), np.ones(5), test_size=0), "strictly between 0 and 1, got 0"),
-    (lambda: data.train_test_split(np.ones(5), np.ones(5), test_size=1.5), "got 1.5"),
+    (lambda: data.adding_problem(n=0, length=5), "adding_problem: n must be a positive integer, got 0"),
+    (lambda: data.adding_problem(n=3, length=1), "length must be an integer >= 2 (two markers to place), got 1"),
+    (lambda: data.train_test_split(np.ones(5), np.ones(4)), "len(y) must be len(X) = 5 (one target per sample), got 4"),
+    (lambda: data.train_test_split(np.ones(5), np.ones(5), test_size=0), "test_size must be a number in (0, 1), got 0"),
+    (lambda: data.train_test_split(np.ones(5), np.ones(5), test_size=1.5), "test_size must be a number in (0, 1), got 1.5"),
     (lambda: data.train_test_split(np.ones(2), np.ones(2), test_size=0.9), "0 for training"),
-    (lambda: data.train_test_split(np.ones(4), np.ones(4), stratify=np.ones(3)), "got 3 for 4 samples"),
-    (lambda: data.batches(np.ones(5), np.ones(4), 2), "len(X)=5 and len(y)=4"),
+    (lambda: data.train_test_split(np.ones(4), np.ones(4), stratify=np.ones(3)), "len(stratify) must be len(X) = 4"),
+    (lambda: data.train_test_split(np.ones(0), np.ones(0)), "len(X) must be at least 1"),
+    (lambda: data.batches(np.ones(5), np.ones(4), 2), "batches: len(y) must be len(X) = 5 (one target per sample), got 4"),
     (lambda: data.batches(np.ones(5), np.ones(5), 0), "batch_size must be a positive integer, got 0"),
+    (lambda: data.batches(np.ones((0, 3)), np.ones(0), 2), "batches: len(X) must be at least 1"),
 ])
 def test_bad_input_raises_a_clear_error(call, message):
     with pytest.raises(ValueError) as error:
         call()
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: data.linear_regression(n=2.5), "n must be a positive integer, got 2.5"),
+    (lambda: data.parity(n=True), "n must be a positive integer, got True"),
+    (lambda: data.spirals(noise="0.1"), "noise must be a number >= 0, got '0.1'"),
+    (lambda: data.adding_problem(n=3, length=4.0), "length must be an integer >= 2"),
+    (lambda: data.batches(np.ones(5), np.ones(5), batch_size=True), "batch_size must be a positive integer, got True"),
+    (lambda: data.batches(np.array(["a", "b"]), np.ones(2), 1), "batches: X must be an array of numbers"),
+])
+def test_a_value_of_the_wrong_kind_is_a_type_error(call, message):
+    with pytest.raises(TypeError) as error:
+        call()
+    assert message in str(error.value)
+
+
+def test_batches_of_an_empty_data_set_raise_instead_of_yielding_nothing():
+    """An empty data set used to give no batches, so a loop over epochs spun forever."""
+    with pytest.raises(ValueError, match=r"len\(X\) must be at least 1"):
+        next(data.batches([], [], 4))
+
+
+def test_spirals_are_shuffled_with_labels_following_their_points():
+    """Rows come in random order (labels are not in blocks), and each label stays with its point."""
+    classes = 3
+    X, y = data.spirals(n=300, classes=classes, noise=0.0, seed=0)
+    changes = np.count_nonzero(np.diff(y))
+    assert changes > 150, changes              # blocks would give classes - 1 = 2 changes
+    assert set(y[:30]) == set(range(classes))  # every class among the first tenth of the rows
+    radius, angle = np.hypot(X[:, 0], X[:, 1]), np.arctan2(X[:, 0], X[:, 1])
+    arm = np.round((angle - 4 * radius) * classes / (2 * np.pi)) % classes  # from t = 2 pi k / classes + 4 r
+    away_from_centre = radius > 1e-9                                         # (every arm starts at 0)
+    np.testing.assert_array_equal(arm[away_from_centre], y[away_from_centre])
 
 
 def test_seeded_block_restores_the_shared_sequence():

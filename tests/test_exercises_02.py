@@ -146,7 +146,7 @@ def jacobian_rows(model, x, clear=True):
             inp.grad = None
         g = np.zeros(out.shape)
         g[0, i] = 1.0
-        out.backward(g)
+        out.backward(g, retain_graph=True)
         rows.append(inp.grad[0].copy())
     return np.array(rows)
 

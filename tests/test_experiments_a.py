@@ -36,9 +36,13 @@ def test_depth_profile_overflow_is_a_floating_point_error():
         E.depth_profile(num_blocks=100, activation="relu", init="normal", weight_std=10.0)
 
 
-@pytest.mark.parametrize("bad", [dict(init="he"), dict(norm="group"), dict(num_blocks=0), dict(num_blocks=2.5)])
-def test_depth_profile_rejects_bad_settings(bad):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("bad, error, named", [
+    (dict(init="he"), ValueError, "init"), (dict(norm="group"), ValueError, "norm"),
+    (dict(num_blocks=0), ValueError, "num_blocks"), (dict(num_blocks=2.5), TypeError, "num_blocks"),
+    (dict(num_blocks=True), TypeError, "num_blocks")])
+def test_depth_profile_rejects_bad_settings(bad, error, named):
+    """Through gradcourse.validation: a wrong kind is a TypeError, a wrong value a ValueError."""
+    with pytest.raises(error, match=f"deep_mlp: {named} must be"):
         E.depth_profile(**bad)
 
 

@@ -143,6 +143,18 @@ def test_batch_norm_running_statistics_follow_the_formula_with_unbiased_variance
     assert bn.num_batches_tracked == 4
 
 
+def test_batch_norm_momentum_none_is_a_cumulative_average_as_in_pytorch():
+    """factor = 1 / num_batches_tracked: the running statistics are the means of the batches' statistics."""
+    bn = nn.BatchNorm1d(3, momentum=None)
+    batches = [np.random.default_rng(seed).standard_normal((5, 3)) * (seed + 1) + seed for seed in range(4)]
+    for x in batches:
+        bn(x)
+    np.testing.assert_allclose(bn.running_mean, np.mean([x.mean(axis=0) for x in batches], axis=0), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var, np.mean([x.var(axis=0, ddof=1) for x in batches], axis=0),
+                               rtol=1e-12)
+    assert bn.num_batches_tracked == 4 and "momentum=None" in repr(bn)
+
+
 def test_batch_norm_eval_uses_running_statistics_and_leaves_them_alone():
     bn = nn.BatchNorm1d(3)
     for seed in range(3):

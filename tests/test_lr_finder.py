@@ -90,23 +90,28 @@ def test_the_callers_model_is_left_untouched(regression):
         assert p.grad is None
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(start_lr=1.0, end_lr=0.1), "start_lr"),
-    (dict(start_lr=0.0), "start_lr"),
-    (dict(steps=1), "steps"),
-    (dict(steps=10.5), "steps"),
-    (dict(smooth=1.0), "smooth"),
-    (dict(diverge_factor=1.0), "diverge_factor"),
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(start_lr=1.0, end_lr=0.1), ValueError, "lr_range_test: end_lr must be a number > start_lr = 1, got 0.1"),
+    (dict(start_lr=0.0), ValueError, "lr_range_test: start_lr must be a number > 0, got 0.0"),
+    (dict(steps=1), ValueError, "lr_range_test: steps must be an integer >= 2, got 1"),
+    (dict(steps=10.5), TypeError, "lr_range_test: steps must be an integer >= 2, got 10.5"),
+    (dict(steps=True), TypeError, "lr_range_test: steps must be an integer >= 2, got True"),
+    (dict(smooth=1.0), ValueError, "lr_range_test: smooth must be a number in [0, 1), got 1.0"),
+    (dict(diverge_factor=1.0), ValueError, "lr_range_test: diverge_factor must be a number > 1, got 1.0"),
+    (dict(loss="hinge"), ValueError, "lr_range_test: loss must be one of"),
 ])
-def test_bad_arguments_are_value_errors(regression, kwargs, match):
+def test_bad_arguments_are_named(regression, kwargs, error, match):
     X, y = regression
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error) as info:
         lr_finder.lr_range_test(linear_model, X, y, sgd, **kwargs)
+    assert match in str(info.value)
 
 
 def test_a_model_that_is_not_a_module_is_a_type_error(regression):
     X, y = regression
-    with pytest.raises(TypeError, match="Module"):
+    with pytest.raises(TypeError, match=r"model\(\) must be a Module"):
         lr_finder.lr_range_test(lambda: "not a model", X, y, sgd)
-    with pytest.raises(TypeError, match="Module"):
+    with pytest.raises(TypeError, match="model must be a Module or a function returning one, got 42"):
         lr_finder.lr_range_test(42, X, y, sgd)
+    with pytest.raises(TypeError, match="optimizer_fn must be a function"):
+        lr_finder.lr_range_test(linear_model, X, y, optim.SGD(linear_model().parameters(), lr=0.1))

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import gradcourse as gc
+from gradcourse import functional as F
 from gradcourse import nn
 
 
@@ -207,6 +208,16 @@ def graph_size(root):
     return len(seen)
 
 
+@pytest.mark.parametrize("name", list(nn.ACTIVATIONS))
+def test_sequential_fuses_exactly_the_activations_that_linear_activation_computes(name):
+    net = nn.Sequential(nn.Linear(3, 2), nn.activation_module(name))
+    x = gc.tensor(np.ones((4, 3)), requires_grad=True)
+    out = net(x)
+    fused = name in F._ACTIVATIONS_FROM_OUTPUT
+    assert graph_size(out) == (1 if fused else 1 + (name not in ("identity", "linear")))
+    np.testing.assert_array_equal(out.data, run_unfused(net, x).data)
+
+
 @pytest.mark.parametrize("activation", [nn.Tanh, nn.Sigmoid, nn.ReLU])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("x_shape", [(6, 3), (2, 5, 3)])
@@ -219,8 +230,9 @@ def test_fused_layers_give_bit_identical_values_and_gradients(activation, bias, 
         net.zero_grad()
         x = gc.tensor(x_data, requires_grad=True)
         loss = (forward(x) ** 2).mean()
+        nodes = graph_size(loss)  # (before backward, which frees the graph)
         loss.backward()
-        results.append((graph_size(loss), loss.item(), x.grad, [p.grad for p in net.parameters()]))
+        results.append((nodes, loss.item(), x.grad, [p.grad for p in net.parameters()]))
     (fused_nodes, *fused), (plain_nodes, *plain) = results
     assert fused_nodes == plain_nodes - 2  # two Linear + activation pairs, one node each
     assert fused[0] == plain[0]
@@ -255,7 +267,6 @@ def test_fusion_is_skipped_for_subclasses_and_other_activations(rng):
 
 
 def test_linear_activation_accepts_arrays_and_rejects_unknown_activations(rng):
-    from gradcourse import functional as F
     layer = nn.Linear(3, 2)
     x = rng.standard_normal((4, 3))
     out = F.linear_activation(x, layer.weight, layer.bias, "sigmoid")

@@ -110,12 +110,6 @@ def test_figure_repr_shows_the_pinned_size():
     assert repr(fig) == "<Figure size 1000x400 with 2 Axes>"
 
 
-def test_thresholds_agree_with_diagnostics():
-    D = pytest.importorskip("gradcourse.diagnostics")
-    assert P.TANH_SATURATION == D.TANH_SATURATION
-    assert P.SIGMOID_SATURATION == D.SIGMOID_SATURATION
-
-
 # ----- gradient_flow and activation_std ---------------------------------------------------------
 def test_gradient_flow_plots_the_norms_on_a_log_scale():
     norms = np.array([1e-6, 1e-4, 1e-2, 1.0])

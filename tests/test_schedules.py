@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from gradcourse import optim, schedules
+from gradcourse import optim
 from gradcourse.autograd import tensor
 from gradcourse.schedules import (BoldDriver, Constant, CosineAnnealing, ExponentialDecay,
                                   LinearWarmup, LRScheduler, OneCycle, PolynomialDecay,
@@ -157,7 +157,6 @@ def test_lr_scheduler_passes_the_loss_to_a_loss_driven_schedule():
 BAD_ARGUMENTS = [
     (lambda: Constant(-0.1), "lr", "-0.1"),
     (lambda: StepDecay(0.1, step_size=0), "step_size", "0"),
-    (lambda: StepDecay(0.1, step_size=2.5), "step_size", "2.5"),
     (lambda: StepDecay(0.1, step_size=3, gamma=0.0), "gamma", "0.0"),
     (lambda: StepDecay(-1.0, step_size=3), "lr", "-1.0"),
     (lambda: ExponentialDecay(0.1, gamma=-0.5), "gamma", "-0.5"),
@@ -168,7 +167,6 @@ BAD_ARGUMENTS = [
     (lambda: LinearWarmup(Constant(0.1), warmup_steps=0), "warmup_steps", "0"),
     (lambda: LinearWarmup(Constant(0.1), warmup_steps=5, start_factor=1.5), "start_factor",
      "1.5"),
-    (lambda: LinearWarmup(0.1, warmup_steps=5), "schedule", "0.1"),
     (lambda: OneCycle(-1.0, total_steps=100), "max_lr", "-1.0"),
     (lambda: OneCycle(1.0, total_steps=0), "total_steps", "0"),
     (lambda: OneCycle(1.0, total_steps=100, pct_start=1.0), "pct_start", "1.0"),
@@ -184,8 +182,9 @@ BAD_ARGUMENTS = [
     (lambda: BoldDriver(0.1, increase=0.9), "increase", "0.9"),
     (lambda: BoldDriver(0.1, decrease=1.0), "decrease", "1.0"),
     (lambda: ExponentialDecay(0.1, 0.9)(-1), "step", "-1"),
-    (lambda: CosineAnnealing(0.1, 10)(2.5), "step", "2.5"),
-    (lambda: LRScheduler(None, "cosine"), "schedule", "cosine"),
+    (lambda: ExponentialDecay(0.1, float("nan")), "gamma", "nan"),
+    (lambda: CosineAnnealing(float("inf"), 10), "lr", "inf"),
+    (lambda: ReduceLROnPlateau(0.1, factor=float("nan")), "factor", "nan"),
 ]
 
 
@@ -195,6 +194,48 @@ def test_bad_arguments_raise_value_error_naming_them(make, name, value):
     with pytest.raises(ValueError, match=name) as info:
         make()
     assert value in str(info.value)
+
+
+WRONG_KINDS = [
+    (lambda: StepDecay(0.1, step_size=2.5), "StepDecay: step_size must be a positive integer, got 2.5"),
+    (lambda: StepDecay(0.1, step_size=True), "StepDecay: step_size must be a positive integer, got True"),
+    (lambda: LinearWarmup(0.1, warmup_steps=5), "LinearWarmup: schedule must be a schedule"),
+    (lambda: CosineAnnealing(0.1, 10)(2.5), "CosineAnnealing: step must be a non-negative integer, got 2.5"),
+    (lambda: ExponentialDecay(0.1, 0.9)(True), "ExponentialDecay: step must be a non-negative integer, got True"),
+    (lambda: Constant("0.1"), "Constant: lr must be a number >= 0, got '0.1'"),
+    (lambda: ReduceLROnPlateau(0.1, patience=2.0), "ReduceLROnPlateau: patience must be a non-negative integer"),
+    (lambda: ReduceLROnPlateau(0.1).step("1.0"), "ReduceLROnPlateau.step: loss must be a number, got '1.0'"),
+    (lambda: LRScheduler(None, "cosine"), "LRScheduler: schedule must be a callable step -> lr"),
+]
+
+
+@pytest.mark.parametrize("make, message", WRONG_KINDS, ids=[m.split(":")[0] + str(i) for i, (_, m) in enumerate(WRONG_KINDS)])
+def test_a_value_of_the_wrong_kind_is_a_type_error(make, message):
+    with pytest.raises(TypeError) as info:
+        make()
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Constant(0.1), lambda: StepDecay(0.1, 3, 0.5), lambda: StepDecay(0.1, 3, 2.0),
+    lambda: ExponentialDecay(0.1, 0.9), lambda: PolynomialDecay(0.1, 10, 2.0),
+    lambda: CosineAnnealing(0.1, 10, 0.01), lambda: LinearWarmup(CosineAnnealing(0.1, 10), 5),
+], ids=["Constant", "StepDecay", "StepDecay-growing", "ExponentialDecay", "PolynomialDecay",
+        "CosineAnnealing", "LinearWarmup"])
+def test_every_schedule_gives_a_float_at_a_huge_step(make):
+    lr = make()(10**9)
+    assert isinstance(lr, float) and lr >= 0 and not math.isnan(lr)
+
+
+def test_a_growing_exponential_schedule_reaches_inf_instead_of_overflowing():
+    """2**5000 raises OverflowError in Python; PyTorch's ExponentialLR, which multiplies by gamma
+    once per step, reaches inf in float, and so does this schedule."""
+    s = ExponentialDecay(0.1, 2.0)
+    assert s(1000) == pytest.approx(0.1 * 2.0**1000, rel=1e-12)   # still finite: the exact power
+    assert s(5000) == math.inf
+    assert StepDecay(0.1, step_size=2, gamma=2.0)(20_000) == math.inf
+    assert ExponentialDecay(0.0, 2.0)(5000) == 0.0                # 0 * inf would be nan
+    assert ExponentialDecay(0.1, 0.5)(5000) == 0.0                # underflow is 0, never an error
 
 
 def test_schedules_accept_numpy_integer_steps():
@@ -265,7 +306,3 @@ def test_reduce_lr_on_plateau_matches_torch():
         theirs.step(float(loss))
         assert ours.step(loss) == opt.param_groups[0]["lr"]
     assert ours.lr < 0.3 / 4                   # the sequence did trigger several cuts
-
-
-def test_module_exports():
-    assert schedules.LRScheduler is LRScheduler

@@ -96,25 +96,35 @@ def test_steps_to_target_loss():
     assert history.steps_to(0.5) is None
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(steps=0), "steps must be a positive integer"),
-    (dict(batch_size=-1), "batch_size must be a positive integer"),
-    (dict(clip_norm=-1.0), "clip_norm must be > 0"),
-    (dict(loss="hinge"), "unknown loss 'hinge'"),
-    (dict(eval_every=-2), "eval_every must be a non-negative integer"),
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(steps=0), ValueError, "fit: steps must be a positive integer, got 0"),
+    (dict(steps=True), TypeError, "fit: steps must be a positive integer, got True"),
+    (dict(steps=5.0), TypeError, "fit: steps must be a positive integer, got 5.0"),
+    (dict(batch_size=-1), ValueError, "fit: batch_size must be a positive integer, got -1"),
+    (dict(batch_size=True), TypeError, "fit: batch_size must be a positive integer, got True"),
+    (dict(clip_norm=-1.0), ValueError, "fit: clip_norm must be a number > 0, got -1.0"),
+    (dict(clip_norm=float("nan")), ValueError, "fit: clip_norm must be a number > 0, got nan"),
+    (dict(loss="hinge"), ValueError, "fit: loss must be one of 'cross_entropy', 'mse', 'bce_with_logits', got 'hinge'"),
+    (dict(loss=3), TypeError, "fit: loss must be a loss name or a callable"),
+    (dict(eval_every=-2), ValueError, "fit: eval_every must be a non-negative integer, got -2"),
+    (dict(diverge_factor=1.0), ValueError, "fit: diverge_factor must be a number > 1, got 1.0"),
+    (dict(diverge_factor="big"), TypeError, "fit: diverge_factor must be a number > 1, got 'big'"),
+    (dict(schedule=0.1), TypeError, "fit: schedule must be a callable step -> lr"),
+    (dict(schedule=object()), TypeError, "fit: schedule must be a callable step -> lr"),
 ])
-def test_bad_arguments_are_named(kwargs, message):
+def test_bad_arguments_are_named(kwargs, error, message):
     model = small_classifier()
     X, y = gc.data.moons(20, seed=0)
     arguments = dict(steps=5) | kwargs
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error) as info:
         fit(model, X, y, optim.SGD(model.parameters(), lr=0.1), **arguments)
+    assert message in str(info.value)
 
 
 def test_mismatched_lengths_are_named():
     model = small_classifier()
     X, y = gc.data.moons(20, seed=0)
-    with pytest.raises(ValueError, match="got 20 and 19"):
+    with pytest.raises(ValueError, match=r"fit: len\(y\) must be len\(X\) = 20 \(one target per sample\), got 19"):
         fit(model, X, y[:-1], optim.SGD(model.parameters(), lr=0.1), steps=1)
 
 

@@ -1,4 +1,6 @@
 """Every explorer of the registry's second half, built headless; their special cases."""
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -8,7 +10,7 @@ import pytest  # noqa: E402
 import explorer_checks as checks  # noqa: E402
 from gradcourse import ablation, experiments, widgets  # noqa: E402
 
-TRAINING = [name for name, spec in experiments.EXPLORERS.items() if spec.budget_ms > 100]
+TRAINING = [name for name, spec in experiments.EXPLORERS.items() if spec.budget_ms == experiments.spec.TRAINS]
 
 
 @pytest.fixture(scope="module", params=checks.PART_B)
@@ -47,13 +49,13 @@ def test_controls_that_retrain_recompute_on_release_only(name):
 
 
 @pytest.mark.parametrize("name, build, extreme, words", [
-    ("residual", dict(num_blocks=5, steps=20), dict(lr=1.0, branch_scale=2.0), "residual net: loss became"),
+    ("residual", dict(num_blocks=5, steps=20), dict(lr=1.0, branch_scale=2.0), "residual net: loss .* at step"),
     ("remedy", dict(num_blocks=6, steps=50), dict(activation="relu"), "this recipe diverged"),
 ])
 def test_divergence_is_a_status_line_not_an_exception(name, build, extreme, words):
     explorer = widgets.build(name, **build)
     summary = explorer.set(**extreme)
-    assert words in summary and "step" in summary
+    assert re.search(words, summary) and "step" in summary
     assert explorer.result is None and "⚠" in explorer.status.value
 
 

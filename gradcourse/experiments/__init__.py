@@ -16,7 +16,8 @@ arguments to small dataclasses of numpy arrays, tested without any widget.
 | `recurrent`  | 5       | gradients through time in an RNN and an LSTM (rnn explorer)             |
 | `isometry`   | 5       | singular values of the input-output Jacobian (isometry explorer)        |
 | `lr_range`   | 6       | the learning-rate range test on the digits (lr_finder explorer)         |
-| `common`     |         | option names, the digits split, the training optimisers, argument checks |
+| `common`     |         | option names (derived from nn, init), the digits split, the optimisers, |
+|              |         | count and choice checks (through `gradcourse.validation`)              |
 | `spec`       |         | what an explorer is: `Control` and `ExplorerSpec`                       |
 
 Every explorer sits with its topic: compute, result type, `plot_...` drawing, one-line
@@ -31,17 +32,17 @@ We write these measurements on the course's own numpy autograd rather than on Py
 that a student can read every line between the loss and the number plotted.
 """
 from . import adam, chain, clipping, depth, graph, isometry, lr_range, recurrent, remedies, residual, schedules
-from .adam import (RACE_DEFAULTS, RACE_OPTIMIZERS, SURFACES, AdamMomentsResult, RaceResult, StepCost, Surface,
+from .adam import (RACE_DEFAULTS, SURFACES, AdamMomentsResult, RaceResult, StepCost, Surface,
                    adam_moments, make_optimizer, optimizer_race, optimizer_step_cost, plot_adam_moments,
                    plot_optimizer_race, quadratic, quadratic_grad, reddi_gradient, rosenbrock, rosenbrock_grad,
                    saddle, saddle_grad)
 from .chain import ChainResult, plot_chain, scalar_chain
 from .clipping import ClippingResult, clipping_runs, plot_clipping
-from .common import (ACTIVATIONS, DEFAULT_LR, INITS, NORMS, OPTIMIZERS, digits_split, first_over_last,
-                     weight_layers)
+from .common import (ACTIVATIONS, DEFAULT_LR, INITS, NORMS, OPTIMIZERS, RACE_OPTIMIZERS, SQUASHING_AND_RELU,
+                     digits_split, first_over_last, weight_layers)
 from .depth import DepthResult, deep_mlp, depth_profile, plot_depth_profile
 from .graph import GraphNode, computation_graph
-from .isometry import ISOMETRY_INITS, IsometryResult, jacobian_isometry, plot_isometry
+from .isometry import ISOMETRY_ACTIVATIONS, ISOMETRY_INITS, IsometryResult, jacobian_isometry, plot_isometry
 from .lr_range import lr_range_on_digits, plot_lr_range
 from .recurrent import CELLS, TimeGradientResult, gradient_through_time, plot_gradient_through_time
 from .remedies import (REMEDY_SCHEDULES, RemedyResult, compare_with_naive, naive_baseline, plot_remedies,

@@ -12,9 +12,9 @@ import numpy as np
 
 from .. import plots
 from ..autograd import tensor
-from ..optim import SGD, Adam, AdamW, RMSprop
+from .. import validation
 from ..rng import generator
-from .common import check_count
+from .common import RACE_OPTIMIZERS, check_choice, check_count, make_optimizer
 from .spec import AT_INIT, TRAINS, Control, ExplorerSpec
 
 
@@ -48,12 +48,10 @@ def adam_moments(steps=50, beta1=0.9, beta2=0.999, eps=1e-8, gradient=1.0, noise
     Both averages start at 0, so without the correction they are biased towards 0 in the first
     steps: m_1 = (1 - beta1) g_1 is a tenth of the gradient at the default beta1.
     """
-    check_count(steps, maximum=100_000, name="steps")
-    for name, beta in (("beta1", beta1), ("beta2", beta2)):
-        if not 0 <= beta < 1:
-            raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
-    if not eps > 0:
-        raise ValueError(f"eps must be > 0, got {eps!r}")
+    check_count(steps, maximum=100_000, name="steps", where="adam_moments")
+    validation.fraction("beta1", beta1, "adam_moments")
+    validation.fraction("beta2", beta2, "adam_moments")
+    validation.positive("eps", eps, "adam_moments")
     t = np.arange(1, steps + 1)
     g = gradient + noise * np.random.default_rng(seed).standard_normal(steps)
     m, v = np.zeros(steps), np.zeros(steps)
@@ -176,33 +174,12 @@ RACE_DEFAULTS = {
 }
 
 
-RACE_OPTIMIZERS = ("SGD", "momentum", "RMSprop", "Adam", "AdamW", "AMSGrad")
-
-
 def reddi_gradient(t, C=3.0):
     """Reddi, Kale & Kumar (2018), section 3: f_t(x) = C x if t mod 3 == 1 else -x, on [-1, 1].
 
     Over each period of three steps the losses add up to (C - 2) x, so the best point is x = -1;
     the large gradient C comes once, the small -1 twice."""
     return C if t % 3 == 1 else -1.0
-
-
-def make_optimizer(name, params, lr, beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.9,
-                   weight_decay=0.01):
-    """One of RACE_OPTIMIZERS from gradcourse.optim. RMSprop averages g^2 with alpha = beta2, so
-    it is Adam without momentum and without bias correction."""
-    betas = (beta1, beta2)
-    makers = {
-        "SGD": lambda: SGD(params, lr),
-        "momentum": lambda: SGD(params, lr, momentum=momentum),
-        "RMSprop": lambda: RMSprop(params, lr, alpha=beta2, eps=eps),
-        "Adam": lambda: Adam(params, lr, betas, eps),
-        "AdamW": lambda: AdamW(params, lr, betas, eps, weight_decay=weight_decay),
-        "AMSGrad": lambda: Adam(params, lr, betas, eps, amsgrad=True),
-    }
-    if name not in makers:
-        raise ValueError(f"unknown optimiser {name!r}; use one of {RACE_OPTIMIZERS}")
-    return makers[name]()
 
 
 @dataclass
@@ -235,14 +212,13 @@ def optimizer_race(surface="rosenbrock", lr=None, beta1=None, beta2=None, eps=1e
     x up: Adam drifts to +1, the worst point, while AMSGrad, whose v only grows, goes to -1.
     (Reddi et al. let lr decay as lr/sqrt(t); a constant lr shows the same drift.)
     """
-    if surface not in SURFACES:
-        raise ValueError(f"unknown surface {surface!r}; use one of {tuple(SURFACES)}")
+    check_choice(surface, tuple(SURFACES), "surface", "optimizer_race")
     defaults = RACE_DEFAULTS[surface]
     lr = defaults["lr"] if lr is None else lr
     beta1 = defaults["beta1"] if beta1 is None else beta1
     beta2 = defaults["beta2"] if beta2 is None else beta2
     steps = defaults["steps"] if steps is None else steps
-    check_count(steps, maximum=100_000, name="steps")
+    check_count(steps, maximum=100_000, name="steps", where="optimizer_race")
     settings = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
                     weight_decay=weight_decay)
     if surface == "reddi":

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from .. import functional as F
-from .. import plots
+from .. import plots, validation
 from ..autograd import tensor
 from .common import ACTIVATIONS, check_choice, check_count
 from .spec import AT_INIT, Control, ExplorerSpec
@@ -35,8 +35,10 @@ def scalar_chain(num_layers=30, weight=1.0, preactivation=0.0, activation="sigmo
     w f'(z) per layer, so the gradient reaching layer l from the output is (w f'(z))^(L - l).
     Measured with autograd (retain_grad on every h_l) and compared with that formula.
     """
-    check_count(num_layers, maximum=500, name="num_layers")
-    check_choice(activation, ACTIVATIONS, "activation")
+    check_count(num_layers, maximum=500, name="num_layers", where="scalar_chain")
+    check_choice(activation, ACTIVATIONS, "activation", "scalar_chain")
+    weight = validation.number("weight", weight, where="scalar_chain")
+    preactivation = validation.number("preactivation", preactivation, where="scalar_chain")
     activate = getattr(F, activation)
     z = tensor(float(preactivation))
     h = tensor(0.0, requires_grad=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import init as initialisers
-from .. import optim, plots
+from .. import optim, plots, validation
 from ..data import linear_regression
 from ..nn import MLP
 from ..rng import seeded
@@ -36,10 +36,9 @@ def clipping_runs(weight_scale=1.5, threshold=1.0, steps=200, lr=0.01, num_block
     rescales each step's gradient to norm <= threshold: the step can no longer explode.
     The data: `data.linear_regression` (256 samples, 8 features), mean squared error.
     """
-    check_count(num_blocks, maximum=100, name="num_blocks")
-    check_count(steps, maximum=5000, name="steps")
-    if not threshold > 0:
-        raise ValueError(f"threshold must be > 0, got {threshold!r}")
+    check_count(num_blocks, maximum=100, name="num_blocks", where="clipping_runs")
+    check_count(steps, maximum=5000, name="steps", where="clipping_runs")
+    validation.positive("threshold", threshold, "clipping_runs")
     problem = linear_regression(256, 8, seed=seed)
     X, y = problem.X, problem.y.reshape(-1, 1)
     runs = []
@@ -48,7 +47,7 @@ def clipping_runs(weight_scale=1.5, threshold=1.0, steps=200, lr=0.01, num_block
             model = MLP(8, width, 1, num_blocks, activation="linear",
                         init=lambda w: initialisers.normal_(w, 0.0, weight_scale / np.sqrt(w.shape[0])))
         runs.append(fit(model, X, y, optim.SGD(model.parameters(), lr=lr), steps, loss="mse",
-                        clip_norm=clip_norm, progress=False, seed=seed))
+                        clip_norm=clip_norm, progress=False, seed=seed, diverge_factor=np.inf))  # (run on to inf)
     if runs[1].diverged:
         raise FloatingPointError(f"even with clipping at {threshold:g}: {runs[1].message}; "
                                  "lower the learning rate or the threshold")

@@ -1,16 +1,28 @@
-"""What several topics share: the option names, the digits split, the two training optimisers,
-and the checks on counts (blocks, steps, lengths) with errors that name the argument."""
+"""What several topics share: the option names (each derived from the list that defines it), the
+digits split, the optimisers, and the checks on counts (blocks, steps, lengths), made with
+`gradcourse.validation` so that their errors read like every other argument error."""
 from functools import lru_cache
 
 import numpy as np
 
-from .. import optim
+from .. import nn, validation
 from ..data import load_digits, standardize, train_test_split
+from ..init import LINEAR_SCHEMES
+from ..optim import SGD, Adam, AdamW, RMSprop
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
-INITS = ("normal", "xavier_normal", "kaiming_normal", "orthogonal", "default")
-NORMS = ("none", "layer", "batch")
-OPTIMIZERS = ("sgd", "adam")
+# The nonlinearities of nn.ACTIVATIONS (its "identity" / "linear" entries make a linear net).
+ACTIVATIONS = tuple(name for name, layer in nn.ACTIVATIONS.items() if layer is not nn.Identity)
+# The three the training explorers offer: the two squashing ones the chapters start from and ReLU.
+SQUASHING_AND_RELU = tuple(name for name in ACTIVATIONS if name in ("sigmoid", "tanh", "relu"))
+# The Gaussian and orthogonal schemes of init.LINEAR_SCHEMES, and PyTorch's default: the
+# uniform variants and zeros teach nothing more about depth here.
+INITS = tuple(scheme for scheme in LINEAR_SCHEMES if not scheme.endswith("_uniform") and scheme != "zeros")
+NORMS = tuple("none" if norm is None else norm for norm in nn.NORMS)  # a menu needs a name for None
+
+# Every optimiser the experiments run (the race runs them all).
+RACE_OPTIMIZERS = ("SGD", "momentum", "RMSprop", "Adam", "AdamW", "AMSGrad")
+# The two that train the chapters' networks, by the lower-case names the chapters use.
+OPTIMIZERS = tuple(name.lower() for name in RACE_OPTIMIZERS if name in ("SGD", "Adam"))
 DEFAULT_LR = {"sgd": 0.1, "adam": 0.003}
 
 
@@ -19,16 +31,16 @@ def first_over_last(norms):
     return float(norms[0] / norms[-1]) if norms[-1] > 0 else np.inf
 
 
-def check_count(value, maximum, name):
-    """Raise a ValueError naming `name` unless value is an integer from 1 to `maximum`."""
-    if not isinstance(value, (int, np.integer)) or not 1 <= value <= maximum:
-        raise ValueError(f"{name} must be an integer from 1 to {maximum}, got {value!r}")
+def check_count(value, maximum, name, where=None):
+    """`value` unless it is not an integer (TypeError) or not from 1 to `maximum` (ValueError)."""
+    validation.positive_int(name, value, where)
+    validation.require(value <= maximum, name, value, f"an integer from 1 to {maximum}", where)
+    return value
 
 
-def check_choice(value, options, name):
-    """Raise a ValueError naming `name` unless value is one of `options`."""
-    if value not in options:
-        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+def check_choice(value, options, name, where=None):
+    """`value` unless it is not one of `options` (`validation.choice`, the arguments in this order)."""
+    return validation.choice(name, value, options, where)
 
 
 def weight_layers(num_blocks, residual=False):
@@ -46,10 +58,27 @@ def digits_split(seed=0):
     return X_train, X_test, y_train, y_test
 
 
+def make_optimizer(name, params, lr, beta1=0.9, beta2=0.999, eps=1e-8, momentum=0.9,
+                   weight_decay=0.01):
+    """One of RACE_OPTIMIZERS from gradcourse.optim. RMSprop averages g^2 with alpha = beta2, so
+    it is Adam without momentum and without bias correction."""
+    check_choice(name, RACE_OPTIMIZERS, "optimizer", "make_optimizer")
+    betas = (beta1, beta2)
+    makers = {
+        "SGD": lambda: SGD(params, lr),
+        "momentum": lambda: SGD(params, lr, momentum=momentum),
+        "RMSprop": lambda: RMSprop(params, lr, alpha=beta2, eps=eps),
+        "Adam": lambda: Adam(params, lr, betas, eps),
+        "AdamW": lambda: AdamW(params, lr, betas, eps, weight_decay=weight_decay),
+        "AMSGrad": lambda: Adam(params, lr, betas, eps, amsgrad=True),
+    }
+    return makers[name]()
+
+
 def training_optimizer(name, params, lr):
-    """optim.SGD (name "sgd") or optim.Adam ("adam") over `params` at learning rate `lr`."""
+    """optim.SGD (name "sgd") or optim.Adam ("adam", PyTorch's betas and eps) over `params` at `lr`."""
     check_choice(name, OPTIMIZERS, "optimizer")
-    return optim.SGD(params, lr=lr) if name == "sgd" else optim.Adam(params, lr=lr)
+    return make_optimizer({race.lower(): race for race in RACE_OPTIMIZERS}[name], params, lr)
 
 
 def raise_if_diverged(history, what):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import init as initialisers
-from .. import plots
+from .. import plots, validation
 from ..diagnostics import measure_at_init
 from ..nn import MLP
 from ..rng import generator, seeded
@@ -54,9 +54,10 @@ def deep_mlp(num_blocks=30, width=64, activation="sigmoid", init="xavier_normal"
     init: one of INITS; "normal" draws every weight from N(0, weight_std^2), whatever the width,
     which is the naive choice the chapters start from. Seeded, so a setting always gives one net.
     """
-    check_choice(init, INITS, "init")
-    check_choice(norm, NORMS, "norm")
-    check_count(num_blocks, maximum=200, name="num_blocks")
+    check_choice(init, INITS, "init", "deep_mlp")
+    check_choice(norm, NORMS, "norm", "deep_mlp")
+    check_count(num_blocks, maximum=200, name="num_blocks", where="deep_mlp")
+    validation.positive_int("width", width, "deep_mlp")
     scheme = (lambda w: initialisers.normal_(w, 0.0, weight_std)) if init == "normal" else init
     with seeded(seed):
         return MLP(in_features or width, width, out_features, num_blocks, activation=activation, init=scheme,

@@ -1,11 +1,15 @@
 """Chapter 2: the computation graph that one backward() walks, node by node.
 
-Our autograd records each operation's inputs and backward function on the Tensor it makes;
+Our autograd records each operation's name, inputs and backward function on the Tensor it makes;
 `computation_graph` reads them back, so a student can list what backpropagation will visit.
 """
 from dataclasses import dataclass
 
 import numpy as np
+
+from .. import validation
+from ..autograd import Tensor, graph_was_freed
+
 
 @dataclass
 class GraphNode:
@@ -19,20 +23,27 @@ class GraphNode:
     grad: object
 
 
-_OP_SYMBOLS = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__pow__": "**",
-               "__neg__": "neg", "matmul": "@", "__getitem__": "index"}
+# How the chapter prints the arithmetic ops (every other op shows under its own name, e.g. "sigmoid").
+_OP_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matmul": "@"}
 
 
 def computation_graph(root, names=None):
     """The nodes that produced `root`, inputs first (creation order, a topological order).
 
     `names`: dict name -> Tensor to label nodes; other nodes are called t1, t2, ... and
-    constants c1, c2, .... A node's operation is read from its recorded backward function.
+    constants c1, c2, .... A node's operation is the name its op recorded (`Tensor._op`).
+    backward() frees the graph, so list it before, or after backward(retain_graph=True).
     """
+    validation.require(isinstance(root, Tensor), "root", root, "a Tensor (the result whose graph to list)",
+                       "computation_graph", TypeError)
     labels = {id(t): name for name, t in (names or {}).items()}
     seen, stack = {id(root): root}, [root]
     while stack:
-        for parent in stack.pop()._parents:
+        node = stack.pop()
+        if graph_was_freed(node):
+            raise RuntimeError("computation_graph: backward() has freed this graph (as PyTorch does); call "
+                               "backward(retain_graph=True) to keep it for listing, or list it before backward()")
+        for parent in node._parents:
             if id(parent) not in seen:
                 seen[id(parent)] = parent
                 stack.append(parent)
@@ -42,10 +53,9 @@ def computation_graph(root, names=None):
             kind = "t" if t.requires_grad else "c"
             counts[kind] += 1
             labels[id(t)] = f"{kind}{counts[kind]}"
-        if t._backward is None:
+        if t.is_leaf:
             op = "leaf" if t.requires_grad else "constant"
         else:
-            op = t._backward.__qualname__.split(".<locals>")[0].split(".")[-1]
-        nodes.append(GraphNode(labels[id(t)], _OP_SYMBOLS.get(op, op),
-                               tuple(labels[id(p)] for p in t._parents), t.data, t.grad))
+            op = _OP_SYMBOLS.get(t._op, t._op)
+        nodes.append(GraphNode(labels[id(t)], op, tuple(labels[id(p)] for p in t._parents), t.data, t.grad))
     return nodes

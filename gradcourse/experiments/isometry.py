@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import init as initialisers
-from .. import plots
+from .. import plots, validation
 from ..diagnostics import jacobian_singular_values
 from ..nn import MLP
 from ..rng import generator, seeded
-from .common import check_count
+from .common import INITS, check_choice, check_count
 from .spec import AT_INIT, Control, ExplorerSpec
 
 @dataclass
@@ -24,7 +24,9 @@ class IsometryResult:
     label: str
 
 
-ISOMETRY_INITS = ("orthogonal", "xavier_normal", "kaiming_normal", "normal")
+# The schemes of common.INITS that take a gain (PyTorch's "default" has none), orthogonal first.
+ISOMETRY_INITS = tuple(sorted((scheme for scheme in INITS if scheme != "default"), key=lambda s: s != "orthogonal"))
+ISOMETRY_ACTIVATIONS = ("tanh", "linear", "relu")  # keys of nn.ACTIVATIONS: a squashing, no and a ReLU nonlinearity
 
 
 def _isometry_init(init, gain):
@@ -37,7 +39,7 @@ def _isometry_init(init, gain):
         return lambda w: initialisers.normal_(w, 0.0, gain * np.sqrt(2.0 / w.shape[0]))
     if init == "normal":
         return lambda w: initialisers.normal_(w, 0.0, gain)
-    raise ValueError(f"init must be one of {ISOMETRY_INITS}, got {init!r}")
+    validation.fail("init", init, "one of " + ", ".join(map(repr, ISOMETRY_INITS)), "jacobian_isometry")
 
 
 def jacobian_isometry(num_blocks=30, width=64, init="orthogonal", activation="tanh", gain=1.0, seed=0):
@@ -49,7 +51,8 @@ def jacobian_isometry(num_blocks=30, width=64, init="orthogonal", activation="ta
     isometry (every singular value 1); with tanh, orthogonal weights keep the spectrum
     concentrated near 1 (Saxe et al. 2014; Pennington et al. 2017), Gaussian ones spread it.
     """
-    check_count(num_blocks, maximum=200, name="num_blocks")
+    check_count(num_blocks, maximum=200, name="num_blocks", where="jacobian_isometry")
+    check_choice(activation, ISOMETRY_ACTIVATIONS, "activation", "jacobian_isometry")
     with seeded(seed):
         model = MLP(width, width, width, num_blocks, activation=activation, init=_isometry_init(init, gain))
     x = generator(seed).standard_normal(width)
@@ -79,7 +82,7 @@ EXPLORER = ExplorerSpec(
         Control("num_blocks", "blocks", "int", 30, 1, 100, 1),
         Control("width", "width", "int", 64, 8, 128, 8),
         Control("init", "initialisation", "choice", "orthogonal", options=ISOMETRY_INITS),
-        Control("activation", "activation", "choice", "tanh", options=("tanh", "linear", "relu")),
+        Control("activation", "activation", "choice", "tanh", options=ISOMETRY_ACTIVATIONS),
         Control("gain", "gain", "log", 1.0, 0.1, 10.0, 0.01, fmt=".3"),
     ),
     small=dict(num_blocks=5, width=16), move=("init", "xavier_normal"), budget_ms=AT_INIT,

@@ -16,7 +16,7 @@ def lr_range_on_digits(optimizer="sgd", num_blocks=4, width=32, steps=100, smoot
                        end_lr=10.0, seed=0):
     """`lr_finder.lr_range_test` for a ReLU MLP (Kaiming init, `num_blocks` blocks, so
     num_blocks + 2 weight layers) on the digits."""
-    check_choice(optimizer, OPTIMIZERS, "optimizer")
+    check_choice(optimizer, OPTIMIZERS, "optimizer", "lr_range_on_digits")
     X, _, y, _ = digits_split(seed)
 
     def model():

@@ -42,8 +42,8 @@ def gradient_through_time(length=50, hidden=32, cell="rnn", forget_bias=0.0, wei
     mean squared error. `weight_scale` multiplies the recurrent weights W_hh after the default
     init; `forget_bias` is added to the LSTM's forget-gate bias (ignored by the RNN).
     """
-    check_choice(cell, CELLS, "cell")
-    check_count(length, maximum=1000, name="length")
+    check_choice(cell, CELLS, "cell", "gradient_through_time")
+    check_count(length, maximum=1000, name="length", where="gradient_through_time")
     X, y = adding_problem(batch, max(length, 2), seed=seed)
     X = X[:, -length:]
     with seeded(seed):

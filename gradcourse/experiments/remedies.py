@@ -9,11 +9,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import plots
+from .. import plots, validation
 from ..diagnostics import measure_at_init
 from ..training import accuracy, fit
-from .common import (DEFAULT_LR, OPTIMIZERS, check_choice, check_count, digits_split, first_over_last,
-                     raise_if_diverged, training_optimizer)
+from .common import (DEFAULT_LR, INITS, OPTIMIZERS, SQUASHING_AND_RELU, check_choice, check_count, digits_split,
+                     first_over_last, raise_if_diverged, training_optimizer)
 from .depth import deep_mlp
 from .schedules import make_schedule
 from .spec import TRAINS, Control, ExplorerSpec
@@ -60,11 +60,10 @@ def train_with_remedies(activation="sigmoid", init="normal", residual=False, opt
     `seed` sets everything random: the train/test split (`digits_split(seed)`), the initial
     weights and the order of the minibatches.
     """
-    check_choice(schedule, REMEDY_SCHEDULES, "schedule")
-    check_choice(optimizer, OPTIMIZERS, "optimizer")
-    check_count(steps, maximum=5000, name="steps")
-    if steps < 2:
-        raise ValueError(f"steps must be at least 2, got {steps}")
+    check_choice(schedule, REMEDY_SCHEDULES, "schedule", "train_with_remedies")
+    check_choice(optimizer, OPTIMIZERS, "optimizer", "train_with_remedies")
+    check_count(steps, maximum=5000, name="steps", where="train_with_remedies")
+    validation.require(steps >= 2, "steps", steps, "an integer from 2 to 5000", "train_with_remedies")
     settings = dict(activation=activation, init=init, residual=residual, optimizer=optimizer,
                     schedule=schedule, clipping=clipping)
     X, X_test, y, y_test = digits_split(seed)
@@ -148,9 +147,8 @@ EXPLORER = ExplorerSpec(
     question="Which single change rescues the naive network? Which pairs?",
     compute=compare_with_naive, draw=plot_comparison, describe=describe_remedy,
     controls=(
-        Control("activation", "activation", "choice", "sigmoid", options=("sigmoid", "tanh", "relu")),
-        Control("init", "initialisation", "choice", "normal",
-                options=("normal", "default", "xavier_normal", "kaiming_normal", "orthogonal")),
+        Control("activation", "activation", "choice", "sigmoid", options=SQUASHING_AND_RELU),
+        Control("init", "initialisation", "choice", "normal", options=INITS),
         Control("residual", "residual connections (branch scale 1/√blocks)", "bool", False),
         Control("optimizer", "optimiser", "choice", "sgd", options=OPTIMIZERS),
         Control("schedule", "schedule", "choice", "constant", options=REMEDY_SCHEDULES),

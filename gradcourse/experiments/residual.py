@@ -12,7 +12,7 @@ from ..diagnostics import GradientFlow
 from ..nn import MLP
 from ..rng import seeded
 from ..training import fit
-from .common import OPTIMIZERS, check_count, digits_split, first_over_last, raise_if_diverged, training_optimizer
+from .common import OPTIMIZERS, SQUASHING_AND_RELU, check_count, digits_split, first_over_last, raise_if_diverged, training_optimizer
 from .depth import BRANCH_SCALE
 from .spec import TRAINS, Control, ExplorerSpec
 
@@ -55,8 +55,8 @@ def residual_vs_plain(num_blocks=20, width=32, activation="relu", steps=100, lr=
     barely learn and the loss stalls near log(10) = 2.30; the residual blocks x + s F(x) pass the
     gradient back through the identity, and as many blocks train.
     """
-    check_count(num_blocks, maximum=100, name="num_blocks")
-    check_count(steps, maximum=5000, name="steps")
+    check_count(num_blocks, maximum=100, name="num_blocks", where="residual_vs_plain")
+    check_count(steps, maximum=5000, name="steps", where="residual_vs_plain")
     X, _, y, _ = digits_split(seed)
     runs = {}
     for residual in (False, True):
@@ -111,7 +111,7 @@ EXPLORER = ExplorerSpec(
     controls=(
         Control("num_blocks", "blocks", "int", 20, 2, 50, 1),
         Control("width", "width", "int", 32, 8, 64, 8),
-        Control("activation", "activation", "choice", "relu", options=("relu", "tanh", "sigmoid")),
+        Control("activation", "activation", "choice", "relu", options=tuple(reversed(SQUASHING_AND_RELU))),
         Control("steps", "steps", "int", 100, 20, 400, 20),
         Control("lr", "learning rate", "log", 0.1, 1e-3, 1.0, 0.05, fmt=".3"),
         Control("optimizer", "optimiser", "choice", "sgd", options=OPTIMIZERS),

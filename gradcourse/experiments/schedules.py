@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import functional as F
-from .. import plots
+from .. import plots, validation
 from ..autograd import tensor
 from ..data import moons
 from ..nn import MLP
@@ -17,7 +17,7 @@ from ..optim import SGD
 from ..rng import seeded
 from ..schedules import (BoldDriver, Constant, CosineAnnealing, ExponentialDecay, LinearWarmup,
                          LRScheduler, OneCycle, PolynomialDecay, ReduceLROnPlateau, StepDecay)
-from .common import check_count
+from .common import check_choice, check_count
 from .spec import AT_INIT, Control, ExplorerSpec
 
 LR_SCHEDULES = ("constant", "step", "exponential", "polynomial", "cosine", "warmup+cosine", "one-cycle",
@@ -37,8 +37,9 @@ def make_schedule(name, lr=1.0, steps=100, gamma=0.97, power=1.0, warmup=10, ste
     bold driver (x1.05 / x0.5) and reduce on plateau (x0.5 after 10 steps without progress)
     follow the loss.
     """
-    if name == "warmup+cosine" and not 0 < warmup < steps:
-        raise ValueError(f"warmup must be shorter than the run: warmup={warmup}, steps={steps}")
+    check_choice(name, LR_SCHEDULES, "name", "make_schedule")
+    validation.require(name != "warmup+cosine" or 0 < warmup < steps, "warmup", warmup,
+                       f"from 1 to steps - 1 = {steps - 1} (shorter than the run)", "make_schedule")
     makers = {
         "constant": lambda: Constant(lr),
         "step": lambda: StepDecay(lr, step_size, step_gamma),
@@ -50,8 +51,6 @@ def make_schedule(name, lr=1.0, steps=100, gamma=0.97, power=1.0, warmup=10, ste
         "bold driver": lambda: BoldDriver(lr, increase=1.05, decrease=0.5),
         "reduce on plateau": lambda: ReduceLROnPlateau(lr, factor=0.5, patience=10),
     }
-    if name not in makers:
-        raise ValueError(f"unknown schedule {name!r}; use one of {LR_SCHEDULES}")
     return makers[name]()
 
 
@@ -74,11 +73,10 @@ def schedule_comparison(lr=1.0, steps=100, gamma=0.97, power=1.0, warmup=10, ste
     """Train the same small network (2 -> hidden tanh units -> 1 logit, same initial weights) on
     `data.moons` once per schedule: full batch, SGD with momentum, binary cross-entropy loss.
     The schedules' parameters are those of `make_schedule`."""
-    check_count(steps, maximum=10_000, name="steps")
+    check_count(steps, maximum=10_000, name="steps", where="schedule_comparison")
     names = [name for name in LR_SCHEDULES if name in schedules]
-    unknown = set(schedules) - set(LR_SCHEDULES)
-    if unknown or not names:
-        raise ValueError(f"choose at least one schedule from {LR_SCHEDULES}, got {tuple(schedules)}")
+    validation.require(names and set(schedules) <= set(LR_SCHEDULES), "schedules", tuple(schedules),
+                       "at least one of " + ", ".join(map(repr, LR_SCHEDULES)), "schedule_comparison")
     X, y = moons(100, noise=0.15, seed=seed)
     result = ScheduleResult(np.arange(steps), {}, {}, {})
     for name in names:
@@ -150,5 +148,5 @@ EXPLORER = ExplorerSpec(
         Control("step_size", "step: every k steps", "int", 25, 1, 200, 1, active=_uses("step")),
         Control("step_gamma", "step: multiply by", "float", 0.5, 0.05, 1.0, 0.05, fmt=".3", active=_uses("step")),
     ),
-    small=dict(steps=20), move=("lr", 0.5), budget_ms=AT_INIT,
+    small=dict(steps=20, step_size=5), move=("lr", 0.5), budget_ms=AT_INIT,  # the step decay acts within 20 steps
 )

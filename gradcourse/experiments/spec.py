@@ -75,7 +75,8 @@ class ExplorerSpec:
     small                   settings that make it fast, for the headless tests
     move                    (control, value): a change that must redraw, for the tests
     variants                label -> settings: other cases the tests and the benchmark visit
-    budget_ms               how long one recompute may take (benchmarks/bench_explorers.py)
+    budget_ms               how long a slider move may take to the new picture: compute + draw
+                            + PNG (AT_INIT or TRAINS; benchmarks/bench_explorers.py)
     chapter                 the chapter that builds it
     """
 
@@ -90,7 +91,7 @@ class ExplorerSpec:
     small: dict = field(default_factory=dict)
     presets: dict = field(default_factory=dict)
     variants: dict = field(default_factory=dict)
-    budget_ms: int = 100
+    budget_ms: int = 300
     chapter: str = ""
 
     def defaults(self):
@@ -109,5 +110,5 @@ class ExplorerSpec:
         return f"{self.title} (explorer) — run the notebook to move its controls"
 
 
-AT_INIT = 100    # ms: explorers that look at a network at initialisation (or a formula)
-TRAINS = 1000    # ms: explorers that train something
+AT_INIT = 300    # ms, slider move to new picture (compute + draw + PNG): explorers that measure at init
+TRAINS = 1000    # ms, the same for the explorers that train something

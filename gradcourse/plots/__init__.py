@@ -10,7 +10,8 @@
 | `axes`         | on any Axes: log_scale and LogTicks (one log-tick rule, a minimum span of decades),  |
 |                | drawable and mark_missing (0, inf, nan written where they would be), legend, panel   |
 | `course_style` | the look: PALETTE, COURSE_STYLE, FIGSIZE, DPI, colors, line_styles, style();         |
-|                | subplots (figures without pyplot, retina PNGs in a notebook); message (text only)    |
+|                | subplots (figures without pyplot, retina PNGs in a notebook); message (text only);   |
+|                | reusing (draw into an existing figure again: the explorers' fast redraw)             |
 
 Every name is importable from here: `from gradcourse import plots; plots.gradient_flow(norms)`.
 
@@ -28,8 +29,9 @@ topic module of `gradcourse.experiments`, next to what it draws.
 from .axes import (BLOCK_AXIS, LAYER_AXIS, MIN_DECADES, STEP_AXIS, WIDE_DECADES, LogTicks, drawable, legend,
                    log_scale, mark_missing, panel)
 from .course_style import (COURSE_STYLE, DPI, FIGSIZE, INLINE_BACKEND, LINESTYLES, PALETTE, REFERENCE_COLOR,
-                           SEQUENTIAL_CMAP, WIDE_FIGSIZE, colors, line_styles, message, style, subplots)
-from .layers import (ACTIVATION_GRADIENT, SIGMOID_SATURATION, TANH_SATURATION, WEIGHT_GRADIENT, activation_std,
+                           SEQUENTIAL_CMAP, WIDE_FIGSIZE, colors, empty_axes, line_styles, message, reusing, style,
+                           subplots)
+from .layers import (ACTIVATION_GRADIENT, WEIGHT_GRADIENT, activation_std,
                      gradient_flow, gradient_profiles, jacobian_spectrum, layer_histograms, per_layer_lines,
                      update_ratio)
 from .surfaces import loss_surface
@@ -38,7 +40,7 @@ from .training import bar_comparison, schedules, seed_spread, training_curves
 __all__ = [
     # layers
     "gradient_flow", "gradient_profiles", "activation_std", "layer_histograms", "update_ratio", "jacobian_spectrum",
-    "per_layer_lines", "ACTIVATION_GRADIENT", "WEIGHT_GRADIENT", "TANH_SATURATION", "SIGMOID_SATURATION",
+    "per_layer_lines", "ACTIVATION_GRADIENT", "WEIGHT_GRADIENT",
     # training
     "training_curves", "schedules", "seed_spread", "bar_comparison",
     # surfaces
@@ -47,6 +49,6 @@ __all__ = [
     "log_scale", "LogTicks", "drawable", "mark_missing", "legend", "panel",
     "LAYER_AXIS", "BLOCK_AXIS", "STEP_AXIS", "WIDE_DECADES", "MIN_DECADES",
     # course_style
-    "style", "subplots", "colors", "line_styles", "message", "PALETTE", "SEQUENTIAL_CMAP", "REFERENCE_COLOR",
+    "style", "subplots", "reusing", "empty_axes", "colors", "line_styles", "message", "PALETTE", "SEQUENTIAL_CMAP", "REFERENCE_COLOR",
     "FIGSIZE", "WIDE_FIGSIZE", "DPI", "COURSE_STYLE", "INLINE_BACKEND", "LINESTYLES",
 ]

@@ -70,16 +70,82 @@ def subplots(nrows=1, ncols=1, figsize=None, **kwargs):
 
     `axes` is one Axes for a single panel, else a numpy array as `plt.subplots` returns.
     `figsize` defaults to FIGSIZE for one column and WIDE_FIGSIZE for more.
+    Inside `with reusing(figure):` a call of that figure's shape returns it, emptied.
     """
     if figsize is None:
         figsize = FIGSIZE if ncols == 1 else WIDE_FIGSIZE
+    shape = (nrows, ncols, tuple(figsize), tuple(sorted(kwargs.items())))
     _enable_notebook_display()
+    reused = _take_reusable(shape)
+    if reused is not None:
+        return reused
     with style():
         fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
         axes = fig.subplots(nrows, ncols, **kwargs)
         for each in np.atleast_1d(axes).ravel():
             _style_axes(each)
+    fig.course_layout = (shape, axes)  # what `reusing` needs to hand it out again
     return fig, axes
+
+
+_reusable = []  # the figure a `reusing` block offers to the next `subplots` call of its shape
+
+
+@contextmanager
+def reusing(figure):
+    """Draw the next picture into `figure` again instead of into a new one (an explorer's redraw).
+
+    Inside the block, the first `subplots` call that asks for `figure`'s shape gets `figure`
+    back with every Axes emptied (`empty_axes`); any other call makes a new figure as usual. The
+    Axes keep their tick objects, which matplotlib is slow to create (a third of a new figure's
+    first PNG), and the picture is the one a new figure would show (tests/explorer_checks.py
+    compares the pixels). `figure=None` reuses nothing.
+    """
+    _reusable[:] = [figure] if getattr(figure, "course_layout", None) else []
+    try:
+        yield
+    finally:
+        _reusable.clear()
+
+
+def _take_reusable(shape):
+    """(fig, axes) of the figure offered by `reusing` if it has this shape (emptied), else None.
+    A figure with figure-level text or legends (a suptitle) is not reused: only Axes are emptied."""
+    if not _reusable or _reusable[0].course_layout[0] != shape or _reusable[0].texts or _reusable[0].legends:
+        return None
+    fig = _reusable.pop()
+    axes = fig.course_layout[1]
+    with style():
+        for each in np.atleast_1d(axes).ravel():
+            empty_axes(each)
+    return fig, axes
+
+
+def empty_axes(ax):
+    """Return `ax` to the state `subplots` made it in, keeping its tick objects (unlike `ax.clear()`):
+    no lines, patches, collections, texts or legend; no title or axis labels; linear scales with
+    their default ticks; autoscaled limits; the colour cycle from its start."""
+    for artist in [*ax.lines, *ax.patches, *ax.collections, *ax.texts, *ax.images, *ax.artists]:
+        artist.remove()
+    ax.containers.clear()
+    if ax.legend_ is not None:
+        ax.legend_.remove()
+    for loc in ("left", "center", "right"):
+        ax.set_title("", loc=loc)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_xscale("linear")
+    ax.set_yscale("linear")
+    ax.set_prop_cycle(None)
+    # a new Axes' place and limits, (0, 1) and no data: an artist placed in axes coordinates
+    # (axhline) converts through them, and the same numbers give the same rounding
+    ax._set_position(ax.get_subplotspec().get_position(ax.figure))  # set_position would leave the layout
+    ax.set_xlim(0.0, 1.0)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_autoscale_on(True)
+    ax.relim()
+    ax.set_axis_on()
+    _style_axes(ax)
 
 
 def _enable_notebook_display():

@@ -10,9 +10,8 @@ from matplotlib.ticker import MaxNLocator
 from .axes import LAYER_AXIS, MIN_DECADES, STEP_AXIS, _series, drawable, legend, log_scale, mark_missing, panel
 from .course_style import REFERENCE_COLOR, line_styles, style, subplots
 
-# Saturation thresholds, the same as gradcourse.diagnostics (a test checks they agree):
-TANH_SATURATION = 0.97        # |tanh(x)| > 0.97: slope 1 - y^2 < 0.06
-SIGMOID_SATURATION = 0.03     # sigma(x) outside [0.03, 0.97]: slope y (1 - y) < 0.03
+from .. import validation
+from ..diagnostics import saturated_fraction  # the one rule of "saturated" (diagnostics' thresholds)
 
 
 def _per_layer(ax, data, what, ylabel, logy, title, min_decades=None):
@@ -89,11 +88,8 @@ def _layer_stats(values, kind, activation):
         return "no finite values"
     fmt = ".2f" if kind == "activation" else ".2e"
     text = f"mean {finite.mean():+{fmt}}, std {finite.std():{fmt}}"
-    if kind == "activation" and activation == "tanh":
-        text += f", saturated {100 * np.mean(np.abs(finite) > TANH_SATURATION):.1f}%"
-    elif kind == "activation" and activation == "sigmoid":
-        outside = (finite < SIGMOID_SATURATION) | (finite > 1 - SIGMOID_SATURATION)
-        text += f", saturated {100 * np.mean(outside):.1f}%"
+    if kind == "activation" and activation in ("tanh", "sigmoid"):
+        text += f", saturated {100 * saturated_fraction(finite, activation):.1f}%"
     elif kind == "activation" and activation == "relu":
         text += f", dead (zero) {100 * np.mean(finite == 0):.1f}%"
     dropped = values.size - finite.size
@@ -113,8 +109,7 @@ def layer_histograms(values, kind="activation", activation=None, bins=50, ax=Non
     piled up at +-1 are saturated (their gradient is nearly zero); gradient histograms that
     narrow towards the input side show the gradient vanishing.
     """
-    if kind not in ("activation", "gradient"):
-        raise ValueError(f"kind must be 'activation' or 'gradient', got {kind!r}")
+    validation.choice("kind", kind, ("activation", "gradient"), "layer_histograms")
     items = list(values.items()) if isinstance(values, Mapping) else [
         (f"layer {i + 1}", v) for i, v in enumerate(values)]
     if not items:

@@ -3,6 +3,7 @@ import matplotlib
 import numpy as np
 from matplotlib.lines import Line2D
 
+from .. import validation
 from .axes import panel
 from .course_style import line_styles, style
 
@@ -41,6 +42,8 @@ def loss_surface(f, xlim, ylim, trajectories=None, levels=30, resolution=100, ax
     How to read it: steps perpendicular to the lines go downhill fastest; a zig-zag across a
     narrow valley means the learning rate suits the steep direction but not the flat one.
     """
+    validation.positive_int("resolution", resolution, "loss_surface")
+    validation.positive_int("levels", levels, "loss_surface")
     xs = np.linspace(*xlim, resolution)
     ys = np.linspace(*ylim, resolution)
     X, Y = np.meshgrid(xs, ys)

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .. import validation
 from .axes import STEP_AXIS, _series, drawable, legend, log_scale, mark_missing, panel
 from .course_style import REFERENCE_COLOR, colors, line_styles, style, subplots
 
@@ -87,8 +88,7 @@ def training_curves(runs, metric="loss", ax=None, logy=None, title=None):
     How to read it: the X marks the last finite loss before the run blew up; compare how fast the
     surviving runs fall, and at which step the others stopped.
     """
-    if metric not in ("loss", "accuracy", "both"):
-        raise ValueError(f"metric must be 'loss', 'accuracy' or 'both', got {metric!r}")
+    validation.choice("metric", metric, ("loss", "accuracy", "both"), "training_curves")
     if not isinstance(runs, Mapping) or not runs:
         raise ValueError("training_curves: runs must be a non-empty dict label -> run")
     with style():

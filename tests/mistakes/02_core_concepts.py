@@ -27,7 +27,7 @@ MISTAKES = {
                                                       "    for i in range(out.shape[1]):\n"
                                                       "        g = np.zeros(out.shape)\n"
                                                       "        g[0, i] = 1.0\n"
-                                                      "        out.backward(g)  # .grad still holds the rows before\n"
+                                                      "        out.backward(g, retain_graph=True)  # .grad still holds the rows before\n"
                                                       "        rows.append(inp.grad[0].copy())\n"
                                                       "    return np.linalg.svd(np.array(rows), compute_uv=False)"},
                                 "the rows add up"),

@@ -1,0 +1,227 @@
+"""What the optimisers and the clipping functions accept and refuse (as PyTorch does), the
+per-parameter step count of Adam and the exact clipping rule at max_norm.
+
+Every refusal is checked for its type and for a message that names the argument and the problem.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from gradcourse import nn, optim
+from gradcourse.autograd import tensor
+
+
+def leaf(*shape):
+    return tensor(np.zeros(shape), requires_grad=True)
+
+
+def two_models_sharing_a_layer():
+    shared = nn.Linear(2, 2)
+    return nn.Sequential(nn.Linear(3, 2), nn.Tanh(), shared), nn.Sequential(shared, nn.Tanh(), nn.Linear(2, 1))
+
+
+# ---------------------------------------------------------------------------
+# What an optimiser is given
+
+@pytest.mark.parametrize("params, message", [
+    (nn.Linear(2, 2), "SGD: params must be the model's parameters, got the module Linear: pass model.parameters()"),
+    ({"w": leaf(2)}, "SGD: params must be a list of parameters, got a dict"),
+    (3, "SGD: params must be an iterable of parameters such as model.parameters(), got 3"),
+    ([leaf(2), "w"], "SGD: params[1] must be a parameter (a Tensor with requires_grad=True), got 'w'"),
+    ([nn.Linear(2, 2)], "SGD: params[0] is the module Linear, not a parameter: pass model.parameters()"),
+])
+def test_what_is_not_a_list_of_parameters_is_a_type_error(params, message):
+    with pytest.raises(TypeError) as info:
+        optim.SGD(params, lr=0.1)
+    assert message in str(info.value)
+
+
+def test_a_parameter_listed_twice_is_refused_naming_both_places():
+    w, b = leaf(2, 2), leaf(2)
+    with pytest.raises(ValueError, match=r"Adam: some parameters appear more than once.*"
+                                         r"parameter 2 of shape \(2, 2\) is parameter 0 of shape \(2, 2\)"):
+        optim.Adam([w, b, w])
+
+
+def test_two_models_sharing_a_layer_are_refused_naming_the_shared_parameter():
+    a, b = two_models_sharing_a_layer()
+    with pytest.raises(ValueError, match=r"more than once.*parameter 4 of shape \(2, 2\) is parameter 2"):
+        optim.SGD(list(a.parameters()) + list(b.parameters()), lr=0.1)
+    named = [(f"a.{n}", p) for n, p in a.named_parameters()] + [(f"b.{n}", p) for n, p in b.named_parameters()]
+    with pytest.raises(ValueError, match=r"parameter 4 'b\.0\.weight' of shape \(2, 2\) is parameter 2 'a\.2\.weight'"):
+        optim.SGD(named, lr=0.1)
+
+
+def test_a_non_leaf_tensor_is_refused_as_in_pytorch():
+    w = leaf(2)
+    with pytest.raises(ValueError, match=r"SGD: can't optimize a non-leaf Tensor: params\[1\]"):
+        optim.SGD([leaf(3), w * 2.0], lr=0.1)
+
+
+def test_a_tensor_without_requires_grad_is_refused():
+    with pytest.raises(ValueError, match=r"Adam: params\[0\] must be a Tensor with requires_grad=True"):
+        optim.Adam([tensor(np.zeros(2))])
+
+
+def test_one_parameter_on_its_own_is_a_list_of_one():
+    w = leaf(2)
+    assert optim.SGD(w, lr=0.1).params == [w]
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda p: optim.SGD(p, lr=True), TypeError, "SGD: lr must be a number >= 0, got True"),
+    (lambda p: optim.SGD(p, lr="0.1"), TypeError, "SGD: lr must be a number >= 0, got '0.1'"),
+    (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov="yes"), TypeError, "SGD: nesterov must be True or False"),
+    (lambda p: optim.Adam(p, betas=0.9), TypeError, "Adam: betas must be a pair (beta1, beta2), got 0.9"),
+    (lambda p: optim.Adam(p, amsgrad=1), TypeError, "Adam: amsgrad must be True or False, got 1"),
+    (lambda p: optim.RMSprop(p, alpha=float("nan")), ValueError, "RMSprop: alpha must be a number in [0, 1), got nan"),
+    (lambda p: optim.Adagrad(p, eps=float("inf")), ValueError, "Adagrad: eps must be a number > 0, got inf"),
+])
+def test_hyperparameters_of_the_wrong_kind_or_value_are_named(make, error, message):
+    with pytest.raises(error) as info:
+        make([leaf(2)])
+    assert message in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# Gradients and state of the wrong shape
+
+def test_a_gradient_of_the_wrong_shape_is_refused_before_anything_moves():
+    model = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1))
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    for p in model.parameters():
+        p.grad = np.ones_like(p.data)
+    model[0].bias.grad = np.ones((1, 2))              # would broadcast silently into the (2,) bias
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match=r"SGD: the \.grad of parameter 1 '0\.bias' of shape \(2,\) has "
+                                         r"shape \(1, 2\) at step 1"):
+        opt.step()
+    for p, old in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, old)
+    assert opt.step_count == 0
+
+
+def test_a_gradient_that_is_not_an_array_is_a_type_error():
+    w = leaf(2)
+    opt = optim.Adam([w])
+    w.grad = [1.0, 2.0]
+    with pytest.raises(TypeError, match=r"Adam: the \.grad of parameter 0 of shape \(2,\) must be a numpy array, "
+                                        r"got list"):
+        opt.step()
+
+
+def stepped_adam(*shapes, amsgrad=False):
+    params = [leaf(*shape) for shape in shapes]
+    opt = optim.Adam(params, amsgrad=amsgrad)
+    for p in params:
+        p.grad = np.ones_like(p.data)
+    opt.step()
+    return params, opt
+
+
+def test_load_state_dict_refuses_state_of_the_wrong_shape_naming_index_key_and_shapes():
+    _, saved = stepped_adam((2, 3), (3,))
+    params, opt = stepped_adam((2, 3), (4,))
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=r"Adam\.load_state_dict: state\[1\]\['exp_avg'\] has shape \(3,\), "
+                                         r"but parameter 1 of shape \(4,\) needs \(4,\)"):
+        opt.load_state_dict(saved.state_dict())
+    np.testing.assert_array_equal(opt.state[1]["exp_avg"], before["state"][1]["exp_avg"])  # nothing loaded
+
+
+def test_load_state_dict_refuses_missing_or_foreign_state_keys():
+    _, opt = stepped_adam((2,))
+    saved = opt.state_dict()
+    del saved["state"][0]["exp_avg_sq"]
+    with pytest.raises(ValueError, match=r"the state of parameter 0 of shape \(2,\) has keys \['exp_avg', 'step'\], "
+                                         r"Adam keeps \['exp_avg', 'exp_avg_sq', 'step'\]"):
+        opt.load_state_dict(saved)
+    with pytest.raises(ValueError, match=r"state_dict must be a dict with keys 'hyperparameters', 'step_count' "
+                                         r"and 'state'"):
+        opt.load_state_dict({"state": []})
+
+
+def test_load_state_dict_checks_the_state_against_the_loaded_hyperparameters():
+    """An AMSGrad state (with its running maximum) loads into a plain Adam, which becomes AMSGrad."""
+    _, amsgrad = stepped_adam((2,), amsgrad=True)
+    _, plain = stepped_adam((2,))
+    plain.load_state_dict(amsgrad.state_dict())
+    assert plain.amsgrad and "max_exp_avg_sq" in plain.state[0]
+
+
+# ---------------------------------------------------------------------------
+# Adam counts steps per parameter, as PyTorch does
+
+def test_adam_counts_steps_per_parameter():
+    """A parameter that first gets a gradient at step 3 takes Adam's first step (t = 1), whose
+    bias correction makes m^ = g and v^ = g^2: it moves by lr * g / (|g| + eps), exactly."""
+    early, late = leaf(2), leaf(2)
+    opt = optim.Adam([early, late], lr=0.1)
+    for _ in range(2):
+        early.grad = np.array([1.0, -1.0])
+        opt.step()
+    early.grad, late.grad = np.array([1.0, -1.0]), np.array([0.5, -4.0])
+    opt.step()
+    assert opt.step_count == 3 and opt.state[0]["step"] == 3 and opt.state[1]["step"] == 1
+    g = np.array([0.5, -4.0])
+    np.testing.assert_allclose(late.data, -0.1 * g / (np.abs(g) + 1e-8), rtol=1e-13)
+
+
+# ---------------------------------------------------------------------------
+# Clipping
+
+def test_clipping_at_exactly_max_norm_scales_by_pytorchs_coefficient():
+    """PyTorch: clip_coef = max_norm / (total + 1e-6), applied when < 1, so a norm equal to
+    max_norm is scaled by max_norm / (max_norm + 1e-6), not left alone."""
+    w = leaf(2)
+    w.grad = np.array([3.0, 4.0])                     # norm exactly 5
+    assert optim.clip_grad_norm_([w], max_norm=5.0) == 5.0
+    np.testing.assert_array_equal(w.grad, np.array([3.0, 4.0]) * (5.0 / (5.0 + 1e-6)))
+
+
+def model_with_grads():
+    model = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1))
+    for k, p in enumerate(model.parameters()):
+        p.grad = np.full_like(p.data, k + 1.0)
+    return model
+
+
+def test_clipping_and_grad_norm_accept_named_parameters():
+    expected = model_with_grads()
+    norm = optim.clip_grad_norm_(expected.parameters(), 1.0)
+    model = model_with_grads()
+    assert optim.grad_norm(model.named_parameters()) == norm
+    assert optim.clip_grad_norm_(model.named_parameters(), 1.0) == norm
+    for p, q in zip(model.parameters(), expected.parameters()):
+        np.testing.assert_array_equal(p.grad, q.grad)
+    optim.clip_grad_value_(model.named_parameters(), 0.1)
+    assert all(np.abs(p.grad).max() <= 0.1 for p in model.parameters())
+
+
+@pytest.mark.parametrize("norm_type, error, message", [
+    (0, ValueError, "clip_grad_norm_: norm_type must be a number > 0, got 0"),
+    (-2.0, ValueError, "clip_grad_norm_: norm_type must be a number > 0, got -2.0"),
+    (float("nan"), ValueError, "clip_grad_norm_: norm_type must be a number > 0, got nan"),
+    ("fro", TypeError, "clip_grad_norm_: norm_type must be a number > 0, got 'fro'"),
+])
+def test_clip_grad_norm_checks_norm_type(norm_type, error, message):
+    with pytest.raises(error) as info:
+        optim.clip_grad_norm_(model_with_grads().parameters(), 1.0, norm_type=norm_type)
+    assert message in str(info.value)
+
+
+def test_clip_grad_norm_takes_the_inf_norm_and_an_infinite_max_norm_never_clips():
+    assert optim.clip_grad_norm_(model_with_grads().parameters(), 1.0, norm_type=math.inf) == 4.0
+    model = model_with_grads()
+    assert optim.clip_grad_norm_(model.parameters(), math.inf) == optim.grad_norm(model.parameters()) > 1
+    assert [float(p.grad.flat[0]) for p in model.parameters()] == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_clipping_refuses_a_module_and_duplicates():
+    model = model_with_grads()
+    with pytest.raises(TypeError, match=r"clip_grad_norm_: .*pass model\.parameters\(\)"):
+        optim.clip_grad_norm_(model, 1.0)
+    w = model.parameters()[0]
+    with pytest.raises(ValueError, match="clip_grad_value_: some parameters appear more than once"):
+        optim.clip_grad_value_([w, w], 1.0)
