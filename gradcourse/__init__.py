@@ -5,7 +5,7 @@ The package mirrors PyTorch's names, so `import gradcourse as gc` reads like `im
 `gc.optim.Adam`, `gc.schedules.CosineAnnealing`, `gc.manual_seed`.
 """
 from . import data, diagnostics, functional, init, nn, optim, schedules, seeds, training
-from .autograd import GradcheckError, Tensor, gradcheck, is_grad_enabled, no_grad, tensor
+from .autograd import GradcheckError, ShapeError, Tensor, gradcheck, is_grad_enabled, no_grad, tensor
 from .functional import concatenate, stack
 from .rng import manual_seed
 

@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from . import validation
 from .experiments.remedies import FINAL_STEPS, train_with_remedies
 from .seeds import SeedValues, in_how_many, over_seeds
 
@@ -37,10 +38,14 @@ NAIVE = dict(activation="sigmoid", init="normal", residual=False, optimizer="sgd
 
 
 # ----- the three orders ---------------------------------------------------------------------------
-def _check_remedies(remedies):
+def _check_remedies(remedies, where):
     """`remedies`: a dict name -> dict of train_with_remedies settings; no setting in two remedies."""
+    validation.require(isinstance(remedies, dict), "remedies", remedies,
+                       "a dict name -> dict of settings", where, TypeError)
     seen = {}
     for name, change in remedies.items():
+        validation.require(isinstance(change, dict), f"remedies[{name!r}]", change,
+                           "a dict of settings, e.g. {'activation': 'relu'}", where, TypeError)
         for key in change:
             if key not in NAIVE:
                 raise ValueError(f"remedy {name!r} sets {key!r}, which is not one of {list(NAIVE)}")
@@ -54,7 +59,7 @@ def _check_remedies(remedies):
 def cumulative(remedies, start="naive"):
     """{start: {}, "+ r_1": r_1, "+ r_2": r_1 + r_2, ...}: each remedy kept once switched on."""
     configurations, settings = {start: {}}, {}
-    for name, change in _check_remedies(remedies).items():
+    for name, change in _check_remedies(remedies, "cumulative").items():
         settings = {**settings, **change}
         configurations[f"+ {name}"] = dict(settings)
     return configurations
@@ -62,7 +67,7 @@ def cumulative(remedies, start="naive"):
 
 def leave_one_out(remedies, everything="all remedies"):
     """{everything: all of them, "- r_i": all but r_i, ...}: the full recipe minus one remedy."""
-    _check_remedies(remedies)
+    _check_remedies(remedies, "leave_one_out")
     configurations = {everything: {k: v for change in remedies.values() for k, v in change.items()}}
     for left_out in remedies:
         configurations[f"- {left_out}"] = {k: v for name, change in remedies.items() if name != left_out
@@ -73,7 +78,7 @@ def leave_one_out(remedies, everything="all remedies"):
 def one_at_a_time(remedies, start="naive"):
     """{start: {}, "+ r_1 only": r_1, "+ r_2 only": r_2, ...}: each remedy on its own."""
     configurations = {start: {}}
-    for name, change in _check_remedies(remedies).items():
+    for name, change in _check_remedies(remedies, "one_at_a_time").items():
         configurations[f"+ {name} only"] = dict(change)
     return configurations
 
@@ -112,7 +117,11 @@ def _key(settings, common):
 
 
 def final_loss(result, last=FINAL_STEPS):
-    """The mean training loss over the `last` steps of a `RemedyResult`."""
+    """The mean training loss over the `last` steps of a `RemedyResult` (anything with a
+    `.history` that has `final_loss`); `last` is a positive integer."""
+    last = validation.positive_int("last", last, "final_loss")
+    validation.require(callable(getattr(getattr(result, "history", None), "final_loss", None)), "result", result,
+                       "a RemedyResult (with a training history)", "final_loss", TypeError)
     return result.history.final_loss(last)
 
 
@@ -128,6 +137,13 @@ def run_ablation(configurations, seeds=10, progress=True, **common):
     where and when) in place of the `RemedyResult` in `runs`.
     Returns a dict label -> `AblationRow`, in the order of `configurations`.
     """
+    validation.require(isinstance(configurations, dict), "configurations", configurations,
+                       "a dict label -> dict of settings", "run_ablation", TypeError)
+    validation.require(configurations, "configurations", configurations, "a non-empty dict", "run_ablation")
+    for label, settings in configurations.items():
+        validation.require(isinstance(settings, dict), f"configurations[{label!r}]", settings,
+                           "a dict of settings", "run_ablation", TypeError)
+    progress = validation.boolean("progress", progress, "run_ablation")
     keys = {label: _key(settings, common) for label, settings in configurations.items()}
     distinct = list(dict.fromkeys(keys.values()))
     runs = {}
@@ -182,6 +198,8 @@ def _spread(values, fmt=".2f"):
 
 def table_header(target_loss, label_width=LABEL_WIDTH):
     """The column titles that go with `table_line`."""
+    target_loss = validation.number("target_loss", target_loss, where="table_header")
+    label_width = validation.non_negative_int("label_width", label_width, "table_header")
     return (f"{'configuration':<{label_width}}  {'test accuracy':<23}  {'final training loss':<26}  "
             f"{f'loss < {target_loss:g} in':<15}  {'median step'}")
 
@@ -194,6 +212,8 @@ def table_line(label, row, label_width=LABEL_WIDTH):
     those seeds; "–" if none). Seeds whose run diverged are left out of the spreads and
     counted at the end of the line.
     """
+    validation.require(isinstance(row, AblationRow), "row", row, "an AblationRow", "table_line", TypeError)
+    label_width = validation.non_negative_int("label_width", label_width, "table_line")
     reached = row.reached
     median = f"{np.median(row.steps_to_target.values[reached]):.0f}" if reached.any() else "–"
     note = f"  diverged in {in_how_many(row.diverged)}" if row.diverged.any() else ""
@@ -203,7 +223,12 @@ def table_line(label, row, label_width=LABEL_WIDTH):
 
 def print_table(rows, labels=None, label_width=LABEL_WIDTH):
     """Print the header and one `table_line` per label (default: every row, in order)."""
+    validation.require(isinstance(rows, dict), "rows", rows, "a dict label -> AblationRow (run_ablation's)",
+                       "print_table", TypeError)
     labels = list(rows) if labels is None else list(labels)
+    validation.require(labels, "labels" if rows else "rows", labels if rows else rows, "non-empty", "print_table")
+    for label in labels:
+        validation.choice("labels", label, list(rows), "print_table")
     header = table_header(rows[labels[0]].target_loss, label_width)
     print(header)
     print("-" * len(header))

@@ -56,6 +56,15 @@ def is_grad_enabled():
     return _grad_enabled
 
 
+class ShapeError(RuntimeError, ValueError):
+    """A shape, size or set of axes that does not fit the operation.
+
+    A RuntimeError, as PyTorch raises in these cases, and also a ValueError, as numpy raises (and
+    as gradcourse did before), so that either `except` catches it: numpy's AxisError is likewise
+    both a ValueError and an IndexError.
+    """
+
+
 class RemovableHandle:
     """Returned by `register_hook`-style calls; `.remove()` unregisters the hook."""
 
@@ -107,7 +116,24 @@ class Tensor:
         return self._backward is None
 
     def __len__(self):
+        """The size of the first axis; a TypeError for a 0-d tensor, as in PyTorch."""
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor: it has no axis (its shape is ())")
         return len(self.data)
+
+    def __iter__(self):
+        """The entries along the first axis, as tensors (a TypeError for a 0-d tensor, as in PyTorch)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor: it has no axis (its shape is ())")
+        return (self[i] for i in range(len(self.data)))
+
+    def __bool__(self):
+        """The truth of a one-element tensor; more or fewer elements are ambiguous (RuntimeError), as in PyTorch."""
+        if self.data.size != 1:
+            amount = "no values" if self.data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous (shape {self.shape}); "
+                               f"ask about its entries instead, e.g. bool((t.data > 0).any())")
+        return bool(self.data.reshape(()))
 
     def __repr__(self):
         body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(")
@@ -115,14 +141,22 @@ class Tensor:
         return f"tensor({body}{suffix})"
 
     def item(self):
-        """The value of a one-element tensor as a Python float."""
+        """The value of a one-element tensor as a Python float.
+
+        Any other size is a `ShapeError` (a RuntimeError, as in PyTorch, and a ValueError).
+        """
         if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+            raise ShapeError(f"item() needs a tensor with one element, this one has shape {self.shape}: "
+                             f"a Tensor with {self.data.size} elements cannot be converted to a Python number")
         return float(self.data.reshape(()))
 
     def __float__(self):
         """float(t) for a one-element tensor, as in PyTorch (numpy uses it for lists of 0-d tensors)."""
         return self.item()
+
+    def __int__(self):
+        """int(t) for a one-element tensor, truncated toward zero as in PyTorch (int(tensor(3.7)) == 3)."""
+        return int(self.item())
 
     def numpy(self):
         """The underlying array (shared, not copied, as in PyTorch)."""
@@ -189,8 +223,9 @@ class Tensor:
             grad = np.ones_like(self.data)
         else:
             grad = _to_float_array(grad, "grad", "backward")
-            if grad.shape != self.shape:
-                raise ValueError(f"backward(grad): grad has shape {grad.shape} but the tensor has shape {self.shape}")
+            if grad.shape != self.shape:  # (a RuntimeError in PyTorch: "Mismatch in shape")
+                raise ShapeError(f"backward(grad): mismatch in shape: grad has shape {grad.shape} but the tensor "
+                                 f"has shape {self.shape}")
         _run_backward(self, grad, retain_graph)
 
     # ----- arithmetic --------------------------------------------------------------------
@@ -199,7 +234,7 @@ class Tensor:
     def __add__(self, other):
         if type(other) in _NUMBER_TYPES:  # d(x+c)/dx = 1
             return record_op(self.data + other, (self,), lambda g: (g,), "add")
-        other = as_tensor(other)
+        other = as_tensor(other, "other", "+")
         out = _broadcasting("+", np.add, self, other)
 
         def backward(g):  # d(a+b)/da = d(a+b)/db = 1
@@ -209,7 +244,7 @@ class Tensor:
     def __sub__(self, other):
         if type(other) in _NUMBER_TYPES:  # d(x-c)/dx = 1
             return record_op(self.data - other, (self,), lambda g: (g,), "sub")
-        other = as_tensor(other)
+        other = as_tensor(other, "other", "-")
         out = _broadcasting("-", np.subtract, self, other)
 
         def backward(g):  # d(a-b)/da = 1, d(a-b)/db = -1
@@ -220,7 +255,7 @@ class Tensor:
     def __mul__(self, other):
         if type(other) in _NUMBER_TYPES:  # d(cx)/dx = c
             return record_op(self.data * other, (self,), lambda g: (g * other,), "mul")
-        other = as_tensor(other)
+        other = as_tensor(other, "other", "*")
         out = _broadcasting("*", np.multiply, self, other)
 
         def backward(g):  # d(ab)/da = b, d(ab)/db = a
@@ -231,7 +266,7 @@ class Tensor:
     def __truediv__(self, other):
         if type(other) in _NUMBER_TYPES:  # d(x/c)/dx = 1/c
             return record_op(self.data / other, (self,), lambda g: (g / other,), "div")
-        other = as_tensor(other)
+        other = as_tensor(other, "other", "/")
         out = _broadcasting("/", np.divide, self, other)
 
         def backward(g):  # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
@@ -240,8 +275,10 @@ class Tensor:
         return record_op(out, (self, other), backward, "div")
 
     def __pow__(self, exponent):
-        if isinstance(exponent, Tensor) or np.ndim(exponent) != 0:
-            raise TypeError("x ** p supports a number p only; for a tensor exponent use (p * x.log()).exp()")
+        """x ** p for a number p (a Tensor exponent is a TypeError: write (p * x.log()).exp())."""
+        if type(exponent) not in _NUMBER_TYPES:
+            validation.require(validation.is_number(exponent), "exponent", exponent, "a number (int or float); "
+                               "for a tensor exponent p write (p * x.log()).exp()", "x ** exponent", TypeError)
         p = float(exponent)
         out = self.data ** p
 
@@ -253,27 +290,41 @@ class Tensor:
         return record_op(-self.data, (self,), lambda g: (-g,), "neg")
 
     def __radd__(self, other):
-        return self + other if type(other) in _NUMBER_TYPES else as_tensor(other) + self
+        return self + other if type(other) in _NUMBER_TYPES else as_tensor(other, "other", "+") + self
 
     def __rsub__(self, other):
         if type(other) in _NUMBER_TYPES:  # d(c-x)/dx = -1
             return record_op(other - self.data, (self,), lambda g: (-g,), "sub")
-        return as_tensor(other) - self
+        return as_tensor(other, "other", "-") - self
 
     def __rmul__(self, other):
-        return self * other if type(other) in _NUMBER_TYPES else as_tensor(other) * self
+        return self * other if type(other) in _NUMBER_TYPES else as_tensor(other, "other", "*") * self
 
     def __rtruediv__(self, other):
         if type(other) in _NUMBER_TYPES:  # d(c/x)/dx = -c/x^2 = -(c/x)/x
             out = other / self.data
             return record_op(out, (self,), lambda g: (-g * out / self.data,), "div")
-        return as_tensor(other) / self
+        return as_tensor(other, "other", "/") / self
+
+    def __rpow__(self, base):
+        """c ** x for a constant base c (a number or an array), as in PyTorch: 2 ** tensor([3.]) is tensor([8.]).
+
+        d(c^x)/dx = c^x log c; where c = 0 and x >= 0 the derivative is taken as 0, as PyTorch does.
+        """
+        base = _checked_array(base, "base", "base ** x")
+        out = _broadcasting("**", np.power, _constant(base.astype(np.float64)), self)
+
+        def backward(g):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                local = np.where((base == 0) & (self.data >= 0), 0.0, out * np.log(base))
+            return (_unbroadcast(g * local, self.shape),)
+        return record_op(out, (self,), backward, "pow")
 
     def __matmul__(self, other):
-        return matmul(self, as_tensor(other))
+        return matmul(self, other)
 
     def __rmatmul__(self, other):
-        return matmul(as_tensor(other), self)
+        return matmul(other, self)
 
     def __getitem__(self, index):
         """self[index] with numpy's rules: ints, slices, None, ..., bool masks, integer arrays.
@@ -285,7 +336,10 @@ class Tensor:
         repeats an entry adds up the gradients of all its occurrences.
         """
         index = _numpy_index(index)
-        out = self.data[index]
+        try:
+            out = self.data[index]
+        except IndexError as error:
+            raise IndexError(_index_error_message(index, self.shape, error)) from None
 
         def backward(g):  # scatter the gradient back to where the entries came from
             full = np.zeros_like(self.data)
@@ -298,6 +352,11 @@ class Tensor:
 
     # ----- reductions --------------------------------------------------------------------
     def sum(self, axis=None, keepdims=False):
+        """The sum over `axis` (None: all; an int or a tuple of distinct ints), as `torch.sum(dim=)`."""
+        if axis is not None:
+            axis = _reduction_axes(axis, self.ndim, "sum")
+        if type(keepdims) is not bool:
+            keepdims = validation.boolean("keepdims", keepdims, "sum")
         out = np.sum(self.data, axis=axis, keepdims=keepdims)
 
         def backward(g):  # every summed entry receives the gradient of the sum
@@ -305,6 +364,11 @@ class Tensor:
         return record_op(out, (self,), backward, "sum")
 
     def mean(self, axis=None, keepdims=False):
+        """The mean over `axis` (as `sum`); the mean of no elements is nan, as in PyTorch."""
+        if axis is not None:
+            axis = _reduction_axes(axis, self.ndim, "mean")
+        if type(keepdims) is not bool:
+            keepdims = validation.boolean("keepdims", keepdims, "mean")
         out = np.mean(self.data, axis=axis, keepdims=keepdims)
         count = self.data.size if axis is None else math.prod(self.shape[a] for a in np.atleast_1d(axis))
 
@@ -313,28 +377,44 @@ class Tensor:
         return record_op(out, (self,), backward, "mean")
 
     def max(self, axis=None, keepdims=False):
+        """The maximum over `axis` (as `sum`), like `torch.amax`; over no elements it is an error.
+
+        Backward: the gradient goes to the maximum, and ties share it equally; a NaN is the
+        maximum of its slice and receives the gradient, as in PyTorch.
+        """
+        if axis is not None:
+            axis = _reduction_axes(axis, self.ndim, "max")
+        if type(keepdims) is not bool:
+            keepdims = validation.boolean("keepdims", keepdims, "max")
+        if self.data.size == 0:
+            _check_max_not_empty(self.shape, axis)
         out = np.max(self.data, axis=axis, keepdims=keepdims)
 
-        def backward(g):  # the gradient goes to the maximum; ties share it equally
-            is_max = self.data == _restore_reduced_axes(out, axis, keepdims, self.ndim)
+        def backward(g):
+            is_max = (self.data == _restore_reduced_axes(out, axis, keepdims, self.ndim)) | np.isnan(self.data)
             share = is_max / is_max.sum(axis=axis, keepdims=True)
             return (share * _restore_reduced_axes(g, axis, keepdims, self.ndim),)
         return record_op(out, (self,), backward, "max")
 
     # ----- shape -------------------------------------------------------------------------
     def reshape(self, *shape):
+        """The same entries in a new shape: integers, one of which may be -1 (inferred), as in PyTorch."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
+        _check_new_shape(shape)
         try:
             out = self.data.reshape(shape)
         except ValueError:
-            raise ValueError(f"cannot reshape a tensor of shape {self.shape} ({self.size} elements) "
+            raise ShapeError(f"reshape: cannot reshape a tensor of shape {self.shape} ({self.size} elements) "
                              f"into shape {shape}") from None
         return record_op(out, (self,), lambda g: (g.reshape(self.shape),), "reshape")
 
     def transpose(self, *axes):
+        """The axes permuted as numpy does (`torch.permute`): `axes` lists each axis once; none reverses them."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
+        if axes:
+            axes = _permutation(axes, self.ndim)
         axes = axes or tuple(reversed(range(self.ndim)))
         inverse = tuple(np.argsort(axes))
         return record_op(self.data.transpose(axes), (self,), lambda g: (g.transpose(inverse),), "transpose")
@@ -446,11 +526,19 @@ def _picks_each_entry_once(index):
     return not any(isinstance(part, np.ndarray) and part.dtype.kind in "iu" for part in parts)
 
 
-def as_tensor(value):
-    """`value` itself if it is a Tensor, otherwise a constant Tensor holding it."""
+def as_tensor(value, name="value", where="as_tensor"):
+    """`value` itself if it is a Tensor, otherwise a constant Tensor holding it.
+
+    `name` and `where` name the caller's argument in the error for a value that is not numbers.
+    """
     if isinstance(value, Tensor):
         return value
-    return _set_fields(Tensor.__new__(Tensor), _to_float_array(value), False, (), None, None)
+    return _set_fields(Tensor.__new__(Tensor), _to_float_array(value, name, where), False, (), None, None)
+
+
+def _constant(array):
+    """A constant Tensor around `array` (not copied)."""
+    return _set_fields(Tensor.__new__(Tensor), array, False, (), None, None)
 
 
 def tensor(data, requires_grad=False):
@@ -484,7 +572,81 @@ def _broadcasting(symbol, ufunc, a, b):
     try:
         return ufunc(a.data, b.data)
     except ValueError:
-        raise ValueError(f"shapes {a.shape} and {b.shape} cannot be broadcast together for '{symbol}'") from None
+        raise ShapeError(f"shapes {a.shape} and {b.shape} cannot be broadcast together for '{symbol}'") from None
+
+
+# ----- axes and shapes, checked as PyTorch checks them -----------------------------------------
+def _dim(axis, ndim, where, name="axis"):
+    """`axis` as an index in [0, ndim); it must be an integer in [-ndim, ndim).
+
+    A TypeError for a non-integer (a bool too); for one out of range, numpy's AxisError, which is
+    an IndexError (as PyTorch's "Dimension out of range") and a ValueError.
+    """
+    validation.require(validation.is_integer(axis), name, axis, "an integer (or a tuple of them)", where, TypeError)
+    if not -ndim <= axis < ndim:
+        span = f"in [{-ndim}, {ndim - 1}]" if ndim else "absent (the tensor has no axis)"
+        raise np.exceptions.AxisError(f"{where}: axis {axis} is out of range for a {ndim}-D tensor: {name} must "
+                                      f"be {span} (dimension out of range)")
+    return int(axis) % ndim
+
+
+def _reduction_axes(axis, ndim, where):
+    """A reduction's `axis` as None (every axis) or a tuple of distinct axes in [0, ndim).
+
+    As in PyTorch: a list or tuple may name several axes but each once (a ShapeError
+    otherwise), an empty one means every axis, and a 0-d tensor accepts the axis 0 or -1.
+    """
+    several = isinstance(axis, (tuple, list))
+    axes = tuple(_dim(a, max(ndim, 1), where) for a in (axis if several else (axis,)))
+    if len(set(axes)) != len(axes):
+        validation.fail("axis", axis, "distinct dimensions (each named once)", where, ShapeError)
+    return axes if axes and ndim else None
+
+
+def _check_max_not_empty(shape, axis):
+    """A ShapeError if max would run over no element (it has no value there), as in PyTorch."""
+    if axis is None:
+        raise ShapeError(f"max: the tensor of shape {shape} is empty (no elements), so it has no maximum")
+    for a in axis:
+        if shape[a] == 0:
+            raise ShapeError(f"max: axis {a} of the tensor of shape {shape} is empty (size 0), so there is "
+                             f"no maximum along it")
+
+
+def _check_new_shape(shape):
+    """reshape's `shape`: integers (a TypeError otherwise), each >= 0 except one -1 at most."""
+    for n in shape:
+        if not validation.is_integer(n):
+            validation.fail("shape", shape, "integers (one of them may be -1)", "reshape", TypeError)
+    if any(n < -1 for n in shape) or sum(n == -1 for n in shape) > 1:
+        validation.fail("shape", shape, "sizes >= 0, with at most one -1 (the one size inferred)", "reshape",
+                        ShapeError)
+
+
+def _permutation(axes, ndim):
+    """transpose's `axes` as a tuple naming each of the ndim axes once (as numpy's and torch.permute's)."""
+    axes = tuple(_dim(a, ndim, "transpose", "axes") for a in axes)
+    if sorted(axes) != list(range(ndim)):
+        validation.fail("axes", axes, f"a permutation of the {ndim} axes (each axis once)", "transpose", ShapeError)
+    return axes
+
+
+def _index_error_message(index, shape, error):
+    """numpy's IndexError said in the tensor's terms."""
+    text = str(error)
+    if "out of bounds" in text:
+        return f"getitem: index {_show(index)} is out of range for a tensor of shape {shape}"
+    if "too many indices" in text:
+        return f"getitem: index {_show(index)} has too many indices for a {len(shape)}-D tensor of shape {shape}"
+    if "only integers" in text:
+        return (f"getitem: index must be an integer, a slice, None, ..., or an array of integers or bools, "
+                f"as in numpy, got {_show(index)}")
+    return f"getitem: index {_show(index)} does not fit a tensor of shape {shape}: {text}"
+
+
+def _show(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _unbroadcast(grad, shape):
@@ -507,19 +669,23 @@ def _restore_reduced_axes(value, axis, keepdims, ndim):
 
 
 def matmul(a, b):
-    """a @ b with numpy's rules (1-D operands and batched stacks included)."""
+    """a @ b with numpy's rules (1-D operands and batched stacks included).
+
+    Operands that do not fit are a `ShapeError` (a RuntimeError, as in PyTorch, and a ValueError).
+    """
+    a, b = as_tensor(a, "a", "matmul"), as_tensor(b, "b", "matmul")
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}; use * for scalars")
+        raise ShapeError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}; use * for scalars")
     inner_a = a.shape[-1]
     inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if inner_a != inner_b:
-        raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape}; the last axis of the left "
+        raise ShapeError(f"matmul shape mismatch: {a.shape} @ {b.shape}; the last axis of the left "
                          f"operand ({inner_a}) must equal the {'only' if b.ndim == 1 else 'second-to-last'} "
                          f"axis of the right one ({inner_b})")
     try:
         out = a.data @ b.data
     except ValueError:
-        raise ValueError(f"matmul: batch shapes of {a.shape} and {b.shape} cannot be broadcast") from None
+        raise ShapeError(f"matmul: batch shapes of {a.shape} and {b.shape} cannot be broadcast") from None
     if a.ndim == 2 and b.ndim == 2:
         def backward(g):  # dL/dA = G B^T, dL/dB = A^T G
             return (g @ b.data.T if a.requires_grad else None,
@@ -620,6 +786,7 @@ def _freed_graph(g):
 
 def graph_was_freed(t):
     """True if a backward() without retain_graph=True has freed the graph that made `t`."""
+    validation.require(isinstance(t, Tensor), "t", t, "a Tensor", "graph_was_freed", TypeError)
     return t._backward is _freed_graph
 
 
@@ -628,13 +795,22 @@ def _apply_hooks(node, g):
     for hook in list(node._hooks.values()):
         replaced = hook(g)
         if replaced is not None:
-            replaced = np.asarray(replaced.data if isinstance(replaced, Tensor) else replaced, dtype=np.float64)
+            replaced = _hook_gradient(hook, replaced)
             if replaced.shape != np.shape(g):
                 raise RuntimeError(f"hook {getattr(hook, '__qualname__', repr(hook))!r} returned a gradient of shape "
                                    f"{replaced.shape}, but the gradient it replaces has shape {np.shape(g)}; "
                                    f"a hook may change the values of a gradient, not its shape")
             g = replaced
     return g
+
+
+def _hook_gradient(hook, replaced):
+    """A hook's return value as a float array; a TypeError naming the hook for anything but numbers."""
+    array = np.asarray(replaced.data if isinstance(replaced, Tensor) else replaced)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"backward: hook {getattr(hook, '__qualname__', repr(hook))!r} must return None or a "
+                        f"gradient (a Tensor or an array of numbers), got {_show(replaced)}")
+    return array.astype(np.float64)
 
 
 def _accumulate_leaf(leaf, g, upstream):
@@ -665,22 +841,53 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
     eps = validation.positive("eps", eps, "gradcheck")
     atol = validation.non_negative("atol", atol, "gradcheck")
     rtol = validation.non_negative("rtol", rtol, "gradcheck")
-    inputs = [as_tensor(x) for x in inputs]
+    seed = validation.non_negative_int("seed", seed, "gradcheck")
+    inputs = [as_tensor(x, f"inputs[{i}]", "gradcheck") for i, x in enumerate(inputs)]
     checked = [i for i, x in enumerate(inputs) if x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
-    for x in inputs:
-        x.grad = None
     output = fn(*inputs)
     validation.require(isinstance(output, Tensor), "fn", fn, f"a function returning a Tensor (it returned a "
                        f"{type(output).__name__}, which has no graph to check)", "gradcheck", TypeError)
     cotangent = np.random.default_rng(seed).standard_normal(output.shape)
-    output.backward(cotangent)
-    for i in checked:
-        analytic = inputs[i].grad if inputs[i].grad is not None else np.zeros(inputs[i].shape)
+    analytic = _gradients_leaving_grad_alone(output, cotangent, [inputs[i] for i in checked])
+    for i, grad in zip(checked, analytic):
         numeric = _numeric_gradient(fn, inputs, i, cotangent, eps)
-        _compare(i, inputs[i].shape, analytic, numeric, atol, rtol)
+        _compare(i, inputs[i].shape, grad, numeric, atol, rtol)
     return True
+
+
+def _gradients_leaving_grad_alone(output, cotangent, inputs):
+    """The gradients of `output` (contracted with `cotangent`) for `inputs`, without touching any `.grad`.
+
+    As PyTorch's gradcheck, which uses `torch.autograd.grad`: every leaf of the graph keeps the
+    `.grad` it had before (the caller's accumulated gradients, a model's parameters).
+    """
+    leaves = _leaves(output)
+    saved = [(leaf, leaf.grad) for leaf in leaves]
+    try:
+        for leaf in leaves:
+            leaf.grad = None
+        output.backward(cotangent)
+        reached = {id(leaf) for leaf in leaves}
+        return [x.grad if id(x) in reached and x.grad is not None else np.zeros(x.shape) for x in inputs]
+    finally:
+        for leaf, grad in saved:
+            leaf.grad = grad
+
+
+def _leaves(root):
+    """The leaves requiring grad that a backward() from `root` reaches."""
+    seen, stack, leaves = {id(root)}, [root], []
+    while stack:
+        node = stack.pop()
+        if node._backward is None and node.requires_grad:
+            leaves.append(node)
+        for parent in node._parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return leaves
 
 
 def _numeric_gradient(fn, inputs, index, cotangent, eps):

@@ -25,6 +25,8 @@ def check_samples(X, y, where, min_ndim=1, finite=False, names=("X", "y")):
     y must have one entry per sample. With `finite`, X and a float y must hold no nan or inf (a
     single NaN input turns every loss after it into NaN). ValueError or TypeError naming the array.
     """
+    min_ndim = check.positive_int("min_ndim", min_ndim, "check_samples")
+    finite = check.boolean("finite", finite, "check_samples")
     x_name, y_name = names
     X, y = _numbers(_as_array(X), x_name, where), _as_array(y)
     shape_rule = "(samples, features, ...): at least 2-D (one feature: X.reshape(-1, 1))" if min_ndim > 1 \
@@ -83,7 +85,7 @@ def linear_regression(n=100, features=10, noise=0.1, seed=None):
     n = check.positive_int("n", n, "linear_regression")
     features = check.positive_int("features", features, "linear_regression")
     noise = check.non_negative("noise", noise, "linear_regression")
-    rng = generator(seed)
+    rng = generator(seed, "linear_regression")
     X = rng.standard_normal((n, features))
     theta = rng.standard_normal(features)
     y = X @ theta + noise * rng.standard_normal(n)
@@ -109,7 +111,7 @@ def spirals(n=300, classes=3, noise=0.2, seed=None):
     classes = check.positive_int("classes", classes, "spirals")
     noise = check.non_negative("noise", noise, "spirals")
     check.require(n >= classes, "n", n, f"at least one point per class (n >= classes = {classes})", "spirals")
-    rng = generator(seed)
+    rng = generator(seed, "spirals")
     X_parts, y_parts = [], []
     for k, size in enumerate(_class_sizes(n, classes)):
         radius = np.linspace(0.0, 1.0, size)
@@ -133,7 +135,7 @@ def moons(n=200, noise=0.1, seed=None):
     """
     n = check.positive_int("n", n, "moons")
     noise = check.non_negative("noise", noise, "moons")
-    rng = generator(seed)
+    rng = generator(seed, "moons")
     size_upper, size_lower = _class_sizes(n, 2)
     s_upper = np.linspace(0.0, np.pi, size_upper)
     s_lower = np.linspace(0.0, np.pi, size_lower)
@@ -158,7 +160,7 @@ def parity(n=1000, bits=8, seed=None):
     """
     n = check.positive_int("n", n, "parity")
     bits = check.positive_int("bits", bits, "parity")
-    rng = generator(seed)
+    rng = generator(seed, "parity")
     X = rng.integers(0, 2, size=(n, bits)).astype(np.float64)
     y = X.sum(axis=1).astype(np.int64) % 2
     return X, y
@@ -180,7 +182,7 @@ def adding_problem(n, length, seed=None):
     """
     n = check.positive_int("n", n, "adding_problem")
     length = check.integer("length", length, "an integer >= 2 (two markers to place)", "adding_problem", minimum=2)
-    rng = generator(seed)
+    rng = generator(seed, "adding_problem")
     values = rng.uniform(0.0, 1.0, size=(n, length))
     half = length // 2
     first = rng.integers(0, half, size=n)
@@ -206,6 +208,7 @@ def load_digits(normalize=True):
     (UCI Machine Learning Repository, 1998, CC BY 4.0, doi:10.24432/C50P49), as redistributed in
     scikit-learn; see gradcourse/datasets/LICENSE-digits.txt.
     """
+    normalize = check.boolean("normalize", normalize, "load_digits")
     path = resources.files("gradcourse") / "datasets" / "digits.csv.gz"
     with resources.as_file(path) as csv_file:
         table = np.loadtxt(csv_file, delimiter=",")
@@ -232,13 +235,13 @@ def train_test_split(X, y, test_size=0.25, seed=None, stratify=None):
     test_size = check.in_range("test_size", test_size, 0.0, 1.0, "train_test_split",
                                low_closed=False, high_closed=False)
     n = len(X)
-    rng = generator(seed)
+    rng = generator(seed, "train_test_split")
     if stratify is None:
         order = rng.permutation(n)
         n_test = math.ceil(test_size * n)
         test_idx, train_idx = order[:n_test], order[n_test:]
     else:
-        test_idx, train_idx = _stratified_indices(np.asarray(stratify), n, test_size, rng)
+        test_idx, train_idx = _stratified_indices(_as_array(stratify), n, test_size, rng)
     if len(test_idx) == 0 or len(train_idx) == 0:
         raise ValueError(
             f"test_size={test_size} with {n} samples leaves {len(train_idx)} for training and "
@@ -248,8 +251,11 @@ def train_test_split(X, y, test_size=0.25, seed=None, stratify=None):
 
 
 def _stratified_indices(labels, n, test_size, rng):
-    check.require(len(labels) == n, "len(stratify)", len(labels), f"len(X) = {n} (one label per sample)",
-                  "train_test_split")
+    where, rule = "train_test_split", "a 1-D array of class labels (numbers or strings), one per sample"
+    check.require(labels.ndim == 1 and labels.dtype.kind in "biufUS", "stratify", labels, rule, where, TypeError)
+    check.require(len(labels) == n, "len(stratify)", len(labels), f"len(X) = {n} (one label per sample)", where)
+    if labels.dtype.kind == "f":  # a NaN label equals nothing, not even itself: its samples would vanish
+        _check_finite(labels, "stratify", where)
     test_parts, train_parts = [], []
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
@@ -271,7 +277,9 @@ def batches(X, y, batch_size, shuffle=True, seed=None):
     """
     X, y = check_samples(X, y, "batches")
     batch_size = check.positive_int("batch_size", batch_size, "batches")
-    order = generator(seed).permutation(len(X)) if shuffle else np.arange(len(X))
+    shuffle = check.boolean("shuffle", shuffle, "batches")
+    rng = generator(seed, "batches")
+    order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
     return _iterate_batches(X, y, order, batch_size)
 
 
@@ -288,13 +296,20 @@ def standardize(X_train, X_test):
     information from the test set leaks into training. Columns that are constant in X_train
     (such as the always-blank border pixels of the digits) are only centred.
 
+    Both must be 2-D arrays of finite numbers (arrays or Tensors): a NaN in X_train would make
+    its column's mean NaN and so the whole column of both outputs.
+
     Returns X_train_standardized, X_test_standardized, same shapes as the inputs.
     """
-    X_train, X_test = np.asarray(X_train), np.asarray(X_test)
+    where = "standardize"
+    X_train = _numbers(_as_array(X_train), "X_train", where)
+    X_test = _numbers(_as_array(X_test), "X_test", where)
     check.require(X_train.ndim == 2 and len(X_train) >= 1, "X_train.shape", X_train.shape,
                   "(samples, features) with at least one sample", "standardize")
     check.require(X_test.ndim == 2 and X_test.shape[1] == X_train.shape[1], "X_test.shape", X_test.shape,
                   f"(samples, {X_train.shape[1]}): the features of X_train", "standardize")
+    _check_finite(X_train, "X_train", where)
+    _check_finite(X_test, "X_test", where)
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)
     std = np.where(std > 0, std, 1.0)

@@ -43,6 +43,20 @@ class GradientWarning(UserWarning):
     """Issued by `check_gradients` when gradients vanish, explode or become non-finite."""
 
 
+def check_model(model, where):
+    """`model` unless it is not an `nn.Module` (TypeError naming `model`)."""
+    validation.require(isinstance(model, nn.Module), "model", model, "an nn.Module", where, TypeError)
+    return model
+
+
+def _values(values, where, name="values"):
+    """`values` as a non-empty numeric array (ValueError if empty: a fraction of nothing is no number)."""
+    array = np.asarray(values)
+    validation.require(array.dtype.kind in "biuf", name, values, "an array of numbers", where, TypeError)
+    validation.require(array.size > 0, name, values, "a non-empty array", where)
+    return array
+
+
 # ----- per-parameter gradient norms ----------------------------------------------------------
 def gradient_norms(model):
     """{parameter name: L2 norm of its gradient}, in layer order (the order of `named_parameters`).
@@ -51,6 +65,7 @@ def gradient_norms(model):
     empty dict means "call loss.backward() first". A gradient containing nan or inf gives nan
     or inf, which `check_gradients` reports.
     """
+    check_model(model, "gradient_norms")
     return {name: float(np.linalg.norm(p.grad)) for name, p in model.named_parameters()
             if p.grad is not None}
 
@@ -85,6 +100,7 @@ def default_layers(model):
     `model.blocks` if the model has blocks (an `nn.MLP`); otherwise every activation module
     (the hidden layers' outputs after the nonlinearity); otherwise every Linear.
     """
+    check_model(model, "default_layers")
     names = {id(module): name for name, module in model.named_modules()}
     blocks = getattr(model, "blocks", None)
     if blocks is not None:
@@ -102,13 +118,19 @@ def default_layers(model):
 def _named_layers(model, layers):
     if layers is None:
         return default_layers(model)
+    validation.require(not isinstance(layers, (str, bytes, nn.Module)) and hasattr(layers, "__iter__"),
+                       "layers", layers, "a list of modules or of (name, module) pairs", "GradientFlow", TypeError)
     names = {id(module): name for name, module in model.named_modules()}
     named = []
     for i, layer in enumerate(layers):
-        if isinstance(layer, tuple):
-            named.append(layer)
+        if isinstance(layer, tuple) and len(layer) == 2:
+            layer_name, layer = layer
         else:
-            named.append((names.get(id(layer), f"layer{i}"), layer))
+            layer_name = names.get(id(layer), f"layer{i}")
+        validation.require(isinstance(layer, nn.Module), f"layers[{i}]", layer,
+                           "an nn.Module or a (name, module) pair", "GradientFlow", TypeError)
+        named.append((layer_name, layer))
+    validation.require(named, "layers", layers, "a non-empty list of modules", "GradientFlow")
     return named
 
 
@@ -127,8 +149,9 @@ def saturated_fraction(values, kind):
     """Fraction of entries where a squashing activation's slope is nearly zero.
 
     tanh: |y| > 0.97; sigmoid: y < 0.03 or y > 0.97. nan for any other activation.
+    Empty `values` raise a ValueError (a fraction of nothing is no number).
     """
-    values = np.asarray(values)
+    values = _values(values, "saturated_fraction")
     if kind == "tanh":
         return float(np.mean(np.abs(values) > TANH_SATURATION))
     if kind == "sigmoid":
@@ -140,10 +163,13 @@ def dead_fraction(values, kind="relu"):
     """Fraction of ReLU units that output 0 for every example in the batch (they learn nothing).
 
     `values` has shape (batch, units) or (batch, ..., units); nan unless kind == 'relu'.
+    Empty `values` (or a scalar) raise a ValueError.
     """
+    values = _values(values, "dead_fraction")
+    validation.require(values.ndim >= 1, "values", values, "an array of shape (batch, ..., units)",
+                       "dead_fraction")
     if kind != "relu":
         return math.nan
-    values = np.asarray(values)
     per_unit = values.reshape(-1, values.shape[-1])
     return float(np.mean(np.all(per_unit == 0, axis=0)))
 
@@ -154,7 +180,7 @@ def spread_across_examples(values):
     Unlike the std over examples and units together, it is 0 when every example gives the same
     hidden state, even if the units differ from each other: the collapse deep nets suffer.
     """
-    values = np.asarray(values, dtype=float)
+    values = _values(values, "spread_across_examples").astype(float)
     if values.ndim < 2:
         return float(np.std(values))
     return float(np.mean(np.std(values.reshape(values.shape[0], -1), axis=0)))
@@ -163,9 +189,17 @@ def spread_across_examples(values):
 def update_to_data_ratio(weight, grad, lr):
     """lr * std(grad) / std(weight): how big a plain SGD step is next to the weight itself.
 
-    Around 1e-3 is the usual healthy value (log10 ratio about -3).
+    Around 1e-3 is the usual healthy value (log10 ratio about -3). `weight` and `grad` must have
+    the same shape and `lr` be >= 0. A constant weight (std 0, e.g. a zero-initialised matrix)
+    gives inf, or nan if the gradient is constant too (0 / 0): no scale to compare the step with.
     """
-    return float(lr * np.std(grad) / np.std(weight))
+    where = "update_to_data_ratio"
+    lr = validation.non_negative("lr", lr, where)
+    weight, grad = _values(weight, where, "weight"), _values(grad, where, "grad")
+    validation.require(weight.shape == grad.shape, "grad", grad.shape,
+                       f"of the weight's shape {weight.shape} (grad shape vs weight shape)", where)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(lr * np.std(grad) / np.std(weight))
 
 
 # ----- GradientFlow: per layer, per step -------------------------------------------------------
@@ -212,6 +246,7 @@ class GradientFlow:
     """
 
     def __init__(self, model, layers=None, activation=None):
+        check_model(model, "GradientFlow")
         if activation is not None:
             validation.choice("activation", activation, MEASURED_ACTIVATIONS, "GradientFlow")
         self.model = model
@@ -277,6 +312,10 @@ class GradientFlow:
         `lr` (the optimiser's learning rate) is needed for the update-to-data ratios (nan without
         it). `step` defaults to the number of steps recorded so far. Returns this step's numbers.
         """
+        if lr is not None:
+            lr = validation.non_negative("lr", lr, "GradientFlow.record")
+        if step is not None:
+            step = validation.non_negative_int("step", step, "GradientFlow.record")
         if all(out is None for out in self._outputs):
             raise RuntimeError("GradientFlow.record(): no layer output was captured; run a forward "
                                "pass (with gradients enabled) and backward() before record()")
@@ -371,6 +410,7 @@ def measure_at_init(model, x, y=None, loss="mean_square", layers=None, activatio
     matrices: weight_grad_norm (of dL/dW), named by `weight_names`; plus `layers` (the layer
     names) and `loss` (a float).
     """
+    check_model(model, "measure_at_init")
     model.zero_grad()
     with GradientFlow(model, layers=layers, activation=activation) as flow:
         value = _loss(model(as_tensor(x)), y, loss)
@@ -409,6 +449,7 @@ def input_output_jacobian(model, x):
     the last keep the graph: retain_graph=True, as PyTorch needs). The parameters' `.grad` are
     restored afterwards. (Put models with BatchNorm in eval() mode: a batch of one has no std.)
     """
+    check_model(model, "input_output_jacobian")
     x = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
     if x.ndim == 2 and x.shape[0] == 1:
         x = x[0]
@@ -438,6 +479,7 @@ def jacobian_singular_values(model, x):
     All close to 1 is "dynamical isometry" (Saxe et al., 2014; Pennington et al., 2017): every
     direction of a perturbation, and so of the gradient coming back, keeps its length.
     """
+    check_model(model, "jacobian_singular_values")
     return np.linalg.svd(input_output_jacobian(model, x), compute_uv=False)
 
 
@@ -452,6 +494,7 @@ def check_gradients(model, step, vanishing=1e-6, exploding=1e6):
     layer's weight gradient (0.weight, norm 3.2e-12) is 4.1e-09 of the last layer's (...)".
     Parameters whose `.grad` is None are ignored.
     """
+    check_model(model, "check_gradients")
     validation.positive("vanishing", vanishing, "check_gradients")
     validation.positive("exploding", exploding, "check_gradients")
     norms = gradient_norms(model)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from . import validation as check
-from .autograd import Tensor, _stable_sigmoid, as_tensor, record_op
+from .autograd import ShapeError, Tensor, _dim, _stable_sigmoid, as_tensor, record_op
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 GELU_APPROXIMATIONS = ("none", "tanh")
@@ -16,23 +16,23 @@ GELU_APPROXIMATIONS = ("none", "tanh")
 # ----- activations ---------------------------------------------------------------------------
 def sigmoid(x):
     """sigma(x) = 1 / (1 + e^-x); sigma'(x) = sigma(x)(1 - sigma(x)) <= 1/4."""
-    return as_tensor(x).sigmoid()
+    return as_tensor(x, "x", "sigmoid").sigmoid()
 
 
 def tanh(x):
     """tanh(x); tanh'(x) = 1 - tanh(x)^2 <= 1."""
-    return as_tensor(x).tanh()
+    return as_tensor(x, "x", "tanh").tanh()
 
 
 def relu(x):
     """max(x, 0); its derivative is 1 for x > 0 and 0 otherwise."""
-    return as_tensor(x).relu()
+    return as_tensor(x, "x", "relu").relu()
 
 
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, negative_slope * x otherwise; the derivative never reaches 0."""
     negative_slope = check.number("negative_slope", negative_slope, where="leaky_relu")
-    x = as_tensor(x)
+    x = as_tensor(x, "x", "leaky_relu")
     slope = np.where(x.data > 0, 1.0, negative_slope)
     return record_op(x.data * slope, (x,), lambda g: (g * slope,), op="leaky_relu")
 
@@ -44,7 +44,7 @@ def gelu(x, approximate="none"):
     Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2, as PyTorch does.
     """
     check.choice("approximate", approximate, GELU_APPROXIMATIONS, where="gelu")
-    x = as_tensor(x)
+    x = as_tensor(x, "x", "gelu")
     if approximate == "none":
         cdf = 0.5 * (1.0 + _erf(x.data / math.sqrt(2.0)))
         pdf = np.exp(-0.5 * x.data ** 2) / math.sqrt(2.0 * math.pi)
@@ -59,19 +59,27 @@ def gelu(x, approximate="none"):
 
 
 def softmax(x, axis=-1):
-    """softmax(x)_i = e^{x_i} / sum_j e^{x_j}, computed as exp(log_softmax) for stability."""
-    return log_softmax(x, axis=axis).exp()
+    """softmax(x)_i = e^{x_i} / sum_j e^{x_j}, computed as exp(log_softmax) for stability.
+
+    `axis` is checked as in `log_softmax`.
+    """
+    return _log_softmax(as_tensor(x, "x", "softmax"), axis, "softmax").exp()
 
 
 def log_softmax(x, axis=-1):
     """log_softmax(x)_i = x_i - logsumexp(x), with the max subtracted first so e^x never overflows.
 
     Backward: dL/dx = g - softmax(x) * sum_j g_j.
-    `axis` must lie in [-ndim, ndim) (an IndexError otherwise, as in PyTorch); an axis of size 0
-    gives an empty result, as in PyTorch.
+    `axis` must be an integer in [-ndim, ndim) (a TypeError for a non-integer, an IndexError, also
+    a ValueError, out of range, as in PyTorch); an axis of size 0 gives an empty result, as in
+    PyTorch.
     """
-    x = as_tensor(x)
-    _check_axis(x, axis, "log_softmax")
+    return _log_softmax(as_tensor(x, "x", "log_softmax"), axis, "log_softmax")
+
+
+def _log_softmax(x, axis, where):
+    check.require(x.ndim >= 1, "x", x.shape, "at least 1-D (a 0-d tensor has no axis)", where)
+    axis = _dim(axis, x.ndim, where)
     if x.shape[axis] == 0:
         out = x.data.copy()
     else:
@@ -81,15 +89,6 @@ def log_softmax(x, axis=-1):
     def backward(g):
         return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
     return record_op(out, (x,), backward, op="log_softmax")
-
-
-def _check_axis(x, axis, where):
-    """An IndexError (numpy's AxisError, also a ValueError) unless -ndim <= axis < ndim."""
-    check.require(x.ndim >= 1, "x", x.shape, "at least 1-D (a 0-d tensor has no axis)", where)
-    check.integer("axis", axis, where=where)
-    check.require(-x.ndim <= axis < x.ndim, "axis", axis,
-                  f"an integer in [{-x.ndim}, {x.ndim}) for an input of shape {x.shape}", where,
-                  error=np.exceptions.AxisError)
 
 
 # ----- the linear map ------------------------------------------------------------------------
@@ -134,7 +133,7 @@ def linear_activation(x, weight, bias, activation):
     except (KeyError, TypeError):
         check.choice("activation", activation, tuple(_ACTIVATIONS_FROM_OUTPUT), where="linear_activation")
     if not (isinstance(x, Tensor) and isinstance(weight, Tensor) and isinstance(bias, (Tensor, type(None)))):
-        x, weight, bias = _linear_inputs(x, weight, bias)  # (Sequential's call, with Tensors, skips this)
+        x, weight, bias = _linear_inputs(x, weight, bias, "linear_activation")  # (Sequential's call, with Tensors, skips this)
     out = act(_affine(x, weight, bias))
 
     def backward(g):
@@ -142,9 +141,10 @@ def linear_activation(x, weight, bias, activation):
     return record_op(out, (x, weight) if bias is None else (x, weight, bias), backward, op="linear_activation")
 
 
-def _linear_inputs(x, weight, bias):
+def _linear_inputs(x, weight, bias, where="linear"):
     """x, W and b (or None) as Tensors; arrays become constants."""
-    return as_tensor(x), as_tensor(weight), None if bias is None else as_tensor(bias)
+    return (as_tensor(x, "x", where), as_tensor(weight, "weight", where),
+            None if bias is None else as_tensor(bias, "bias", where))
 
 
 def _affine(x, weight, bias):
@@ -193,7 +193,7 @@ def mse_loss(pred, target):
     would silently broadcast to an (n, n) matrix, so it is an error. On empty tensors PyTorch
     returns nan with a warning; here the mean of nothing is a ValueError.)
     """
-    pred, target = as_tensor(pred), as_tensor(target)
+    pred, target = as_tensor(pred, "pred", "mse_loss"), as_tensor(target, "target", "mse_loss")
     if pred.shape != target.shape:
         raise ValueError(f"mse_loss: prediction has shape {pred.shape} but target has shape {target.shape}; "
                          f"reshape one of them (e.g. target.reshape(-1, 1)) so they match")
@@ -214,7 +214,7 @@ def cross_entropy(logits, targets):
     indices in [0, classes), shape (batch,). (PyTorch returns nan for an empty batch; here it is
     a ValueError.) Stable for logits in the thousands, because it goes through `log_softmax`.
     """
-    logits = as_tensor(logits)
+    logits = as_tensor(logits, "logits", "cross_entropy")
     targets = _class_indices(targets, logits)
     log_probs = log_softmax(logits, axis=1)
     return -log_probs[np.arange(len(targets)), targets].mean()
@@ -246,7 +246,7 @@ def binary_cross_entropy_with_logits(logits, targets):
     as constants. (PyTorch does not check the targets' range and returns nan when empty.)
     """
     where = "binary_cross_entropy_with_logits"
-    x = as_tensor(logits)
+    x = as_tensor(logits, "logits", where)
     t = _numeric_targets(where, targets).astype(np.float64)
     if t.shape != x.shape:
         raise ValueError(f"{where}: logits have shape {x.shape} but targets have shape {t.shape}")
@@ -275,13 +275,17 @@ def _check_not_empty(where, name, shape):
 def stack(tensors, axis=0):
     """Join tensors of one shape along a new axis, like `torch.stack`.
 
+    `tensors` is a non-empty list (or other iterable, not a Tensor) of tensors or arrays; `axis`
+    an integer in [-(ndim + 1), ndim]. As in PyTorch, a wrong axis is an IndexError, and
+    tensors of different shapes a `ShapeError` (a RuntimeError, and a ValueError).
+
     Backward: slice i of the gradient along `axis` goes back to tensor i.
     """
-    tensors = [as_tensor(t) for t in tensors]
-    _check_joinable("stack", tensors)
-    shapes = {t.shape for t in tensors}
-    if len(shapes) != 1:
-        raise ValueError(f"stack needs tensors of one shape, got shapes {[t.shape for t in tensors]}")
+    tensors = _joinable("stack", tensors)
+    shapes = [t.shape for t in tensors]
+    if len(set(shapes)) != 1:
+        raise ShapeError(f"stack needs tensors of one shape, got shapes {shapes}")
+    axis = _dim(axis, tensors[0].ndim + 1, "stack")
     out = np.stack([t.data for t in tensors], axis=axis)
 
     def backward(g):
@@ -292,15 +296,25 @@ def stack(tensors, axis=0):
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis, like `torch.cat` / `torch.concatenate`.
 
+    `tensors` as in `stack`, each at least 1-D, of one number of axes, and with equal sizes on
+    every axis but `axis` (an integer in [-ndim, ndim)); as in PyTorch, a wrong axis is an
+    IndexError and the rest a `ShapeError` (a RuntimeError, and a ValueError).
+
     Backward: the gradient is cut along `axis` into pieces of the inputs' sizes.
     """
-    tensors = [as_tensor(t) for t in tensors]
-    _check_joinable("concatenate", tensors)
+    tensors = _joinable("concatenate", tensors)
+    shapes = [t.shape for t in tensors]
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise ShapeError(f"concatenate: tensors[{i}] is zero-dimensional (shape ()), and a zero-dimensional "
+                             f"tensor cannot be concatenated; use stack to join scalars")
+    if len({len(shape) for shape in shapes}) != 1:
+        raise ShapeError(f"concatenate: tensors must have the same number of axes, got shapes {shapes}")
+    axis = _dim(axis, tensors[0].ndim, "concatenate")
     try:
         out = np.concatenate([t.data for t in tensors], axis=axis)
-    except ValueError:  # (numpy's AxisError is a ValueError too)
-        raise ValueError(f"concatenate along axis {axis}: shapes {[t.shape for t in tensors]} must agree "
-                         f"on every other axis") from None
+    except ValueError:
+        raise ShapeError(f"concatenate along axis {axis}: shapes {shapes} must agree on every other axis") from None
     cut_points = np.cumsum([t.shape[axis] for t in tensors])[:-1]
 
     def backward(g):
@@ -308,9 +322,14 @@ def concatenate(tensors, axis=0):
     return record_op(out, tuple(tensors), backward, op="concatenate")
 
 
-def _check_joinable(name, tensors):
+def _joinable(where, tensors):
+    """`tensors` as a non-empty list of Tensors (arrays become constants); a TypeError for one Tensor."""
+    check.require(not isinstance(tensors, (Tensor, np.ndarray, str, bytes)) and hasattr(tensors, "__iter__"),
+                  "tensors", tensors, "a list or tuple of tensors", where, TypeError)
+    tensors = [as_tensor(t, f"tensors[{i}]", where) for i, t in enumerate(tensors)]
     if not tensors:
-        raise ValueError(f"{name} needs at least one tensor")
+        check.fail("tensors", tensors, "at least one tensor", where, ShapeError)
+    return tensors
 
 
 # ----- the losses by name --------------------------------------------------------------------

@@ -23,7 +23,8 @@ from . import validation as check
 from .autograd import tensor
 from .data import check_samples
 from .nn import Module
-from .training import _endless_batches, _loss_function
+from .optim import check_optimizer
+from .training import _endless_batches, _loss_function, check_seed
 
 
 @dataclass
@@ -53,6 +54,7 @@ def lr_range_test(model, X, y, optimizer_fn, start_lr=1e-6, end_lr=10.0, steps=1
     model:         a function () -> Module (a fresh model is built), or a Module (a deep copy is
                    trained; the caller's model and its gradients are left as they were).
     optimizer_fn:  params -> optimiser, e.g. `lambda p: optim.Adam(p)`; its `lr` is overwritten.
+                   What it returns must be an optimiser holding (some of) those params.
     lrs:           start_lr * (end_lr / start_lr) ** (k / (steps - 1)), k = 0 .. steps - 1.
     smooth:        beta of the moving average  avg_k = beta avg_{k-1} + (1 - beta) loss_k,
                    smoothed_k = avg_k / (1 - beta^(k+1)); 0 means no smoothing. The average
@@ -64,12 +66,14 @@ def lr_range_test(model, X, y, optimizer_fn, start_lr=1e-6, end_lr=10.0, steps=1
     """
     X, y = check_samples(X, y, "lr_range_test", min_ndim=2, finite=True)
     _check_arguments(start_lr, end_lr, steps, smooth, diverge_factor)
+    check.positive_int("batch_size", batch_size, "lr_range_test")
+    check_seed(seed, "lr_range_test")
     check.require(callable(optimizer_fn), "optimizer_fn", optimizer_fn,
                   "a function params -> optimiser, e.g. lambda p: optim.SGD(p, lr=1e-6)", "lr_range_test", TypeError)
     loss_fn = _loss_function(loss, "lr_range_test")
     net = copy.deepcopy(model) if isinstance(model, Module) else _build(model)
     net.train()
-    optimizer = optimizer_fn(net.parameters())
+    optimizer = check_optimizer(optimizer_fn(net.parameters()), "lr_range_test", net, name="optimizer_fn(params)")
     lrs = start_lr * (end_lr / start_lr) ** (np.arange(steps) / max(steps - 1, 1))
     losses, smoothed = [], []
     average, best, message = 0.0, math.inf, "reached end_lr"
@@ -113,23 +117,40 @@ def suggest(lrs, smoothed):
     (the rule of thumb of Smith 2017 and fastai). We prefer it to the steepest point because
     that point comes from differentiating a noisy curve, and it moves a lot between runs.
     steepest_lr is where d(smoothed) / d(log10 lr) is most negative, leaving out the first tenth
-    of the steps (there the moving average has seen only a few, noisy, losses).
+    of the steps (there the moving average has seen only a few, noisy, losses) and any slope next
+    to an infinite loss. A NaN loss is a ValueError: +inf, not nan, marks a diverged step.
     """
     lrs, smoothed = _check_curve(lrs, smoothed)
     min_loss_lr = float(lrs[int(np.argmin(smoothed))])
     skip = len(lrs) // 10
-    slope = np.gradient(smoothed, np.log10(lrs))[skip:]
+    with np.errstate(invalid="ignore", over="ignore"):  # next to an infinite loss the slope is not finite
+        slope = np.gradient(smoothed, np.log10(lrs))[skip:]
+    slope = np.where(np.isfinite(slope), slope, np.inf)
     steepest_lr = float(lrs[skip + int(np.argmin(slope))])
     return min_loss_lr / 10, min_loss_lr, steepest_lr
 
 
 def _check_curve(lrs, smoothed):
-    lrs, smoothed = np.asarray(lrs, dtype=float), np.asarray(smoothed, dtype=float)
+    """Both as float arrays: lrs 1-D, >= 2 increasing finite positive rates; smoothed as long, without
+    nan (the minimum of a curve holding nan is not defined: argmin would pick the nan); +inf, a
+    diverged step, is allowed and is never the minimum."""
+    lrs, smoothed = _float_array(lrs, "lrs"), _float_array(smoothed, "smoothed")
     check.require(lrs.ndim == 1 and len(lrs) >= 2, "lrs", lrs, "a 1-D array of at least 2 rates", "suggest")
-    check.require(bool(np.all(lrs > 0)), "lrs", lrs, "positive rates (the slope is taken over log10 lr)", "suggest")
-    check.require(smoothed.shape == lrs.shape, "len(smoothed)", len(smoothed),
-                  f"len(lrs) = {len(lrs)} (one loss per rate)", "suggest")
+    check.require(bool(np.all(np.isfinite(lrs) & (lrs > 0))), "lrs", lrs,
+                  "finite positive rates (the slope is taken over log10 lr)", "suggest")
+    check.require(bool(np.all(np.diff(lrs) > 0)), "lrs", lrs, "increasing rates (as a range test tries them)",
+                  "suggest")
+    check.require(smoothed.shape == lrs.shape, "smoothed.shape", smoothed.shape,
+                  f"lrs.shape = {lrs.shape} (one loss per rate)", "suggest")
+    check.require(not np.isnan(smoothed).any() and bool(np.isfinite(smoothed).any()), "smoothed", smoothed,
+                  "losses without nan, at least one finite (+inf marks a diverged step)", "suggest")
     return lrs, smoothed
+
+
+def _float_array(values, name):
+    array = np.asarray(values)
+    check.require(array.dtype.kind in "iuf", name, values, "an array of numbers", "suggest", TypeError)
+    return array.astype(float)
 
 
 def _build(factory):

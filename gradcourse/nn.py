@@ -58,6 +58,8 @@ class Module:
 
     def register_forward_hook(self, hook):
         """Call `hook(module, inputs, output)` after every forward; it may return a new output."""
+        check.require(callable(hook), "hook", hook, "a function hook(module, inputs, output)",
+                      f"{type(self).__name__}.register_forward_hook", TypeError)
         if "_forward_hooks" not in self.__dict__:
             self._forward_hooks = {}
         handle = RemovableHandle(self._forward_hooks)
@@ -148,6 +150,7 @@ class Module:
         """
         check.require(isinstance(state_dict, Mapping), "state_dict", state_dict,
                       "a mapping {name: array}, e.g. from model.state_dict()", "load_state_dict", TypeError)
+        strict = check.boolean("strict", strict, "load_state_dict")
         own = OrderedDict(self._named_state(""))
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
@@ -176,10 +179,19 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients of the last backward: None (PyTorch's default), or zeros if not `set_to_none`."""
+        set_to_none = check.boolean("set_to_none", set_to_none, f"{type(self).__name__}.zero_grad")
         for p in self.parameters():
             p.grad = None if set_to_none or p.grad is None else np.zeros_like(p.grad)
 
     def train(self, mode=True):
+        """Put this module and every sub-module in training mode (`mode=True`) or eval mode.
+
+        `mode` must be a bool: as in PyTorch, anything else is a ValueError ("training mode is
+        expected to be boolean"), so that train("no") cannot mean True.
+        """
+        check.require(isinstance(mode, (bool, np.bool_)), "mode", mode,
+                      "True or False (training mode is expected to be boolean, as in PyTorch)",
+                      f"{type(self).__name__}.train")
         for module in self.modules():
             module.training = bool(mode)
         return self
@@ -242,12 +254,15 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, init=None):
         self.in_features = check.positive_int("in_features", in_features, "Linear")
         self.out_features = check.positive_int("out_features", out_features, "Linear")
+        bias = check.boolean("bias", bias, "Linear")
+        _check_init(init, "Linear")
         self.weight = Parameter(np.zeros((in_features, out_features)))
         self.bias = Parameter(np.zeros(out_features)) if bias else None
         self.reset_parameters(init)
 
     def reset_parameters(self, init=None):
         """Draw the weight and bias again with the scheme `init` (as in the constructor)."""
+        _check_init(init, "Linear.reset_parameters")
         init_linear_(self.weight, self.bias, init)
 
     def forward(self, x):
@@ -255,6 +270,13 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+def _check_init(scheme, where):
+    """`init` of a Linear (or of every Linear of an MLP): None, a scheme's name or a function."""
+    rule = "None, a function fn(W) or a scheme name, one of " + ", ".join(map(repr, init.LINEAR_SCHEMES))
+    check.require(scheme is None or callable(scheme) or isinstance(scheme, str), "init", scheme, rule, where, TypeError)
+    check.require(scheme is None or callable(scheme) or scheme in init.LINEAR_SCHEMES, "init", scheme, rule, where)
 
 
 class Sigmoid(Module):
@@ -342,6 +364,10 @@ class Sequential(Module):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return Sequential(*self.layers[index])
+        check.require(check.is_integer(index), "index", index, "an integer or a slice", "Sequential", TypeError)
+        check.require(-len(self.layers) <= index < len(self.layers), "index", index,
+                      f"in [{-len(self.layers)}, {len(self.layers)}) for {len(self.layers)} modules", "Sequential",
+                      IndexError)
         return self.layers[index]
 
     def __len__(self):
@@ -351,6 +377,8 @@ class Sequential(Module):
         return iter(self.layers)
 
     def append(self, module):
+        """Add `module` at the end (a Module, TypeError otherwise, as the constructor and PyTorch)."""
+        check.require(isinstance(module, Module), "module", module, "a Module", "Sequential.append", TypeError)
         self.layers.append(module)
         return self
 
@@ -602,6 +630,8 @@ class LSTM(Module):
     def forward(self, x, state=None):
         x = as_tensor(x)
         _check_sequence("LSTM", x, self.input_size)
+        check.require(state is None or isinstance(state, (tuple, list)) and len(state) == 2, "state", state,
+                      "None or a pair (h0, c0)", "LSTM", TypeError)
         h0, c0 = (None, None) if state is None else state
         h = _initial_state("LSTM", h0, x.shape[0], self.hidden_size)
         c = _initial_state("LSTM", c0, x.shape[0], self.hidden_size)
@@ -628,6 +658,7 @@ def activation_module(name):
 def norm_module(name, features):
     """A new normalisation layer: "layer" -> LayerNorm, "batch" -> BatchNorm1d (None: none)."""
     check.choice("norm", name, NORMS[1:], "norm_module")
+    check.positive_int("features", features, "norm_module")
     return LayerNorm(features) if name == "layer" else BatchNorm1d(features)
 
 
@@ -659,6 +690,9 @@ class MLP(Module):
     def __init__(self, in_features, hidden, out_features, num_blocks, activation="tanh", init=None,
                  residual=False, norm=None, branch_scale=1.0, zero_init_residual=False):
         _check_mlp_arguments(in_features, hidden, out_features, num_blocks, activation, norm)
+        _check_init(init, "MLP")
+        residual = check.boolean("residual", residual, "MLP")
+        zero_init_residual = check.boolean("zero_init_residual", zero_init_residual, "MLP")
         branch_scale = check.number("branch_scale", branch_scale, where="MLP")
         if not residual and (branch_scale != 1.0 or zero_init_residual):
             raise ValueError("MLP: branch_scale and zero_init_residual apply only with residual=True")

@@ -24,6 +24,7 @@ parameter on its own is taken as a list of one.
 """
 import copy
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -147,6 +148,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: set every `.grad` to None (PyTorch's default), or to zeros if not `set_to_none`."""
+        set_to_none = check.boolean("set_to_none", set_to_none, f"{type(self).__name__}.zero_grad")
         for p in self.params:
             p.grad = None if set_to_none or p.grad is None else np.zeros_like(p.grad)
 
@@ -215,32 +217,52 @@ class Optimizer:
     def load_state_dict(self, state_dict):
         """Restore a `state_dict()` (copied, so the dict itself is never changed by steps).
 
-        Everything is checked before anything changes: the keys, the hyperparameters' names, one
+        Everything is checked before anything changes: the keys, the hyperparameters (their names,
+        and their values by the constructor's own checks: TypeError or ValueError as there), one
         state per parameter, and in each state the keys this optimiser keeps and, for every array,
         the shape of its parameter (ValueError naming the parameter, the key and both shapes).
         """
         where = f"{type(self).__name__}.load_state_dict"
+        check.require(isinstance(state_dict, Mapping), "state_dict", state_dict,
+                      "a dict from optimizer.state_dict()", where, TypeError)
         missing = {"hyperparameters", "step_count", "state"} - set(state_dict)
         check.require(not missing, "state_dict", sorted(state_dict),
                       "a dict with keys 'hyperparameters', 'step_count' and 'state'", where)
-        if set(state_dict["hyperparameters"]) != set(self.hyperparameter_names):
+        hyperparameters, states = state_dict["hyperparameters"], state_dict["state"]
+        check.require(isinstance(hyperparameters, Mapping), "state_dict['hyperparameters']", hyperparameters,
+                      "a dict {name: value}", where, TypeError)
+        if set(hyperparameters) != set(self.hyperparameter_names):
             raise ValueError(f"{where}: the state dict does not come from a {type(self).__name__}: its "
-                             f"hyperparameters are {sorted(state_dict['hyperparameters'])}")
-        if len(state_dict["state"]) != len(self.params):
+                             f"hyperparameters are {sorted(hyperparameters)}")
+        check.require(isinstance(states, (list, tuple)), "state_dict['state']", states,
+                      "a list with one state (a dict or None) per parameter", where, TypeError)
+        if len(states) != len(self.params):
             raise ValueError(
-                f"{where}: the state dict holds {len(state_dict['state'])} parameters, "
+                f"{where}: the state dict holds {len(states)} parameters, "
                 f"this optimiser has {len(self.params)}")
-        check.non_negative_int("step_count", state_dict["step_count"], where)
-        loaded = copy.copy(self)  # the hyperparameters as loaded decide the state's keys (AMSGrad)
-        for name, value in state_dict["hyperparameters"].items():
-            setattr(loaded, name, value)
-        for index, state in enumerate(state_dict["state"]):
+        step_count = check.non_negative_int("state_dict['step_count']", state_dict["step_count"], where)
+        loaded = self._rebuilt(hyperparameters, where)  # its hyperparameters decide the state's keys (AMSGrad)
+        for index, state in enumerate(states):
+            check.require(state is None or isinstance(state, Mapping), f"state_dict['state'][{index}]", state,
+                          "a dict or None", where, TypeError)
             if state is not None:
                 loaded._check_state(index, state, where)
-        for name, value in state_dict["hyperparameters"].items():
-            setattr(self, name, value)
-        self.step_count = state_dict["step_count"]
-        self.state = copy.deepcopy(state_dict["state"])
+        for name in self.hyperparameter_names:
+            setattr(self, name, getattr(loaded, name))
+        self.step_count = step_count
+        self.state = copy.deepcopy(list(states))
+
+    def _rebuilt(self, hyperparameters, where):
+        """A new optimiser of this class over the same parameters, built with `hyperparameters`, so
+        that the constructor's checks apply to loaded values too (a subclass's constructor takes
+        its hyperparameters by the names in `hyperparameter_names`)."""
+        try:
+            rebuilt = type(self)(self.params, **hyperparameters)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{where}: state_dict['hyperparameters'] holds a value the constructor "
+                              f"refuses: {error}") from None
+        rebuilt.param_names = self.param_names
+        return rebuilt
 
     def _check_state(self, index, state, where):
         p = self.params[index]
@@ -259,6 +281,25 @@ class Optimizer:
     def __repr__(self):
         settings = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.hyperparameter_names)
         return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+
+
+def check_optimizer(optimizer, where, model=None, name="optimizer"):
+    """`optimizer` if it has an optimiser's interface (params, a writable lr, zero_grad(), step()),
+    else a TypeError naming `name`. With `model`, it must also hold at least one of the model's
+    parameters (ValueError otherwise: built from another model, it would leave this one as it
+    is). Holding only some of them is allowed (training some layers only), and so are parameters
+    from elsewhere (they get no gradient from this model, so they are skipped). PyTorch does not
+    check this."""
+    ok = all(hasattr(optimizer, attribute) for attribute in ("params", "lr", "zero_grad", "step"))
+    check.require(ok, name, optimizer, "an optimiser such as optim.SGD(model.parameters(), lr=0.1)", where,
+                  TypeError)
+    if model is not None:
+        own = {id(p) for p in model.parameters()}
+        if own and not any(id(p) in own for p in optimizer.params):
+            raise ValueError(f"{where}: {name} holds none of the model's parameters (was it built from another "
+                             "model, or from a copy?): build it from this model's, "
+                             "e.g. optim.SGD(model.parameters(), lr=0.1)")
+    return optimizer
 
 
 # ---------------------------------------------------------------------------
@@ -541,32 +582,42 @@ def _total_norm(grads, norm_type):
     return float(np.linalg.norm(norms, ord=norm_type)) if norms else 0.0
 
 
-def clip_grad_norm_(params, max_norm, norm_type=2.0):
+def clip_grad_norm_(params, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Rescale the gradients in place so that their joint norm is at most about `max_norm`.
 
     ::
 
         total_norm <- || concat(g_1, ..., g_n) ||_p          (p = norm_type > 0; inf = max |g|)
-        clip_coef  <- max_norm / (total_norm + 1e-6)
-        if clip_coef < 1:
-            g_i <- g_i * clip_coef                            for every gradient
+        clip_coef  <- min(max_norm / (total_norm + 1e-6), 1)         (a nan stays nan)
+        g_i <- g_i * clip_coef                                for every gradient
 
     PyTorch's rule, exactly: a norm equal to max_norm is scaled too, by max_norm / (max_norm + 1e-6).
     `params` is one parameter, an iterable of them, or `model.named_parameters()` (as the
-    optimisers accept); those whose `.grad` is None are skipped. max_norm = inf never clips
-    (only measures). Returns total_norm, the norm
+    optimisers accept); those whose `.grad` is None are skipped. With finite gradients
+    max_norm = inf never clips (only measures). Returns total_norm, the norm
     *before* clipping, as a float (0.0 when there is no gradient), which is the number worth
-    logging: it shows how large the gradients really were. A non-finite total norm leaves the
-    gradients as they are, so the optimiser's next step reports them.
+    logging: it shows how large the gradients really were.
+
+    A non-finite total norm scales the gradients too, as in PyTorch: an inf norm gives
+    clip_coef = 0, so inf entries become nan and finite ones 0 (every entry becomes nan when
+    max_norm is inf too, inf / inf being nan), and a nan norm makes every entry nan. The
+    optimiser's next step then reports the non-finite gradient. With `error_if_nonfinite=True` a non-finite norm
+    raises RuntimeError instead and leaves the gradients as they are (PyTorch's flag).
     """
-    max_norm = check.non_negative("max_norm", max_norm, "clip_grad_norm_", allow_inf=True)
-    norm_type = check.positive("norm_type", norm_type, "clip_grad_norm_", allow_inf=True)
-    grads = _gradients(params, "clip_grad_norm_")
+    where = "clip_grad_norm_"
+    max_norm = check.non_negative("max_norm", max_norm, where, allow_inf=True)
+    norm_type = check.positive("norm_type", norm_type, where, allow_inf=True)
+    error_if_nonfinite = check.boolean("error_if_nonfinite", error_if_nonfinite, where)
+    grads = _gradients(params, where)
     total_norm = _total_norm(grads, norm_type)
-    clip_coef = max_norm / (total_norm + 1e-6)
-    if clip_coef < 1:
-        for g in grads:
-            g *= clip_coef
+    if error_if_nonfinite and not math.isfinite(total_norm):
+        raise RuntimeError(f"{where}: the total norm of order {norm_type} of the gradients is {total_norm}, "
+                           "so it cannot be clipped; error_if_nonfinite=False scales by it anyway (as PyTorch)")
+    clip_coef = max_norm / (total_norm + 1e-6)  # inf / inf and anything / nan are nan
+    if not clip_coef >= 1:  # (a nan coefficient scales too, as torch.clamp(nan, max=1) is nan)
+        with np.errstate(invalid="ignore"):  # inf * 0 = nan, as in PyTorch
+            for g in grads:
+                g *= clip_coef
     return total_norm
 
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .autograd import no_grad, tensor
+from . import nn, validation
+from .autograd import Tensor, no_grad, tensor
 
 
 @dataclass
@@ -47,9 +48,22 @@ class ForwardGrowth:
         return float(np.prod(np.sqrt(1.0 + self.gain ** 2)))
 
 
-def _check_residual(model):
-    if not getattr(model, "residual", False) or not getattr(model, "blocks", None):
-        raise ValueError("residual_growth needs an nn.MLP built with residual=True and at least one block")
+def _check_residual(model, where):
+    """`model` unless it is not an nn.MLP (TypeError) or has no residual block (ValueError)."""
+    validation.require(isinstance(model, nn.Module), "model", model, "an nn.MLP built with residual=True",
+                       where, TypeError)
+    validation.require(getattr(model, "residual", False) and getattr(model, "blocks", None), "model", model,
+                       "an nn.MLP built with residual=True and at least one block", where)
+    return model
+
+
+def _batch(x, where):
+    """`x` as a float array of shape (batch, features) with at least one example."""
+    array = np.asarray(x.data if isinstance(x, Tensor) else x)
+    validation.require(array.dtype.kind in "biuf", "x", x, "an array of numbers", where, TypeError)
+    validation.require(array.ndim == 2 and array.shape[0] > 0, "x", x,
+                       "a non-empty batch of shape (batch, features)", where)
+    return array
 
 
 def forward_growth(model, x):
@@ -58,7 +72,8 @@ def forward_growth(model, x):
     Runs the stack block by block, x_{l+1} = x_l + s F_l(x_l), exactly as `model.forward` does,
     recording each block's output std and branch gain g_l = ‖s F_l(x_l)‖ / ‖x_l‖.
     """
-    _check_residual(model)
+    _check_residual(model, "forward_growth")
+    x = _batch(x, "forward_growth")
     with no_grad():
         h = model.input_layer(tensor(x)).data
         stds, gains = [h.std()], []
@@ -72,7 +87,7 @@ def forward_growth(model, x):
 
 def branch_weights(model):
     """The weight matrices inside the residual branches (biases and norm parameters excluded)."""
-    _check_residual(model)
+    _check_residual(model, "branch_weights")
     return [p for block in model.blocks for p in block.block.parameters() if p.data.ndim == 2]
 
 
@@ -91,13 +106,18 @@ class GrowthRecorder:
     """
 
     def __init__(self, model, x):
-        self.model, self.x = model, np.asarray(x)
+        _check_residual(model, "GrowthRecorder")
+        self.model, self.x = model, _batch(x, "GrowthRecorder")
         self.weights = branch_weights(model)
         self.initial = [w.data.copy() for w in self.weights]
         self._initial_norm = np.sqrt(sum(np.sum(w ** 2) for w in self.initial))
         self._rows = []
 
     def record(self, lr=None, step=None):
+        """Append one record (see the class docstring); `lr` is stored, `step` is accepted for
+        `training.fit`'s flow protocol and not used."""
+        if lr is not None:
+            lr = validation.non_negative("lr", lr, "GrowthRecorder.record")
         signal = forward_growth(self.model, self.x)
         moved = np.sqrt(sum(np.sum((w.data - w0) ** 2) for w, w0 in zip(self.weights, self.initial)))
         self._rows.append((signal.growth, signal.uncorrelated_growth, float(np.mean(signal.gain)),

@@ -18,10 +18,14 @@ def manual_seed(seed):
     return _generator
 
 
-def generator(seed=None):
-    """The shared generator, or a fresh one seeded with `seed` when a seed is given."""
+def generator(seed=None, where="generator"):
+    """The shared generator, or a fresh one seeded with `seed` when a seed is given.
+
+    `seed` is None or a non-negative integer; `where` names the function whose caller passed it,
+    for the error message.
+    """
     if seed is not None:
-        return np.random.default_rng(validation.non_negative_int("seed", seed, "generator"))
+        return np.random.default_rng(validation.non_negative_int("seed", seed, where))
     return _generator
 
 

@@ -17,7 +17,17 @@ kind::
 """
 import math
 
+import numpy as np
+
 from . import validation as check
+from .optim import check_optimizer
+
+
+def checked_lr(lr, name, where):
+    """A rate a schedule returned, as a float: a number >= 0 (inf allowed: a growing schedule
+    overflows to it, see ExponentialDecay), else TypeError or ValueError naming `name`, e.g.
+    'lr = schedule(3)'. A negative or NaN rate would otherwise reach the optimiser silently."""
+    return check.non_negative(name, lr, where, allow_inf=True)
 
 
 class Schedule:
@@ -154,8 +164,11 @@ class LinearWarmup(Schedule):
     def lr_at(self, t):
         W, s = self.warmup_steps, self.start_factor
         if t < W:
-            return self.schedule(0) * (s + (1 - s) * t / W)
-        return self.schedule(t - W)
+            return self._inner(0) * (s + (1 - s) * t / W)
+        return self._inner(t - W)
+
+    def _inner(self, t):
+        return checked_lr(self.schedule(t), f"lr = schedule({t})", "LinearWarmup")
 
 
 class OneCycle(Schedule):
@@ -217,9 +230,12 @@ class LossDrivenSchedule:
 
     def step(self, loss):
         """Record one loss value (a number) and return the learning rate for the next step."""
+        where = f"{type(self).__name__}.step"
         if hasattr(loss, "item"):  # a one-element Tensor or numpy value
+            check.require(np.size(getattr(loss, "data", loss)) == 1, "loss", loss,
+                          "a number or a one-element tensor", where)
             loss = loss.item()
-        check.require(check.is_number(loss), "loss", loss, "a number", f"{type(self).__name__}.step", TypeError)
+        check.require(check.is_number(loss), "loss", loss, "a number", where, TypeError)
         self.step_count += 1
         loss = float(loss)
         if not math.isfinite(loss):
@@ -307,7 +323,9 @@ class BoldDriver(LossDrivenSchedule):
 class LRScheduler:
     """Write a schedule's learning rate into `optimizer.lr`, one `step()` per epoch or batch.
 
-    At construction the optimiser gets the rate for step 0 (as in PyTorch). `step(loss=None)`
+    At construction the optimiser gets the rate for step 0 (as in PyTorch). `optimizer` must
+    have an optimiser's interface (TypeError otherwise), and every rate written must be a number
+    >= 0 (ValueError naming the step otherwise: PyTorch would write a negative or NaN rate). `step(loss=None)`
     advances one step: a step-driven schedule gives schedule(t) and ignores the loss (so one
     training loop serves every schedule); a loss-driven one needs the loss and is given it.
     `last_lr` is the rate last written; `get_last_lr()` returns it in a list, like PyTorch
@@ -315,12 +333,13 @@ class LRScheduler:
     """
 
     def __init__(self, optimizer, schedule):
+        check_optimizer(optimizer, "LRScheduler")
         check.require(callable(schedule) or isinstance(schedule, LossDrivenSchedule), "schedule",
                       schedule, "a callable step -> lr or a loss-driven schedule", "LRScheduler", TypeError)
         self.optimizer = optimizer
         self.schedule = schedule
         self.step_count = 0
-        self._set_lr(schedule.lr if self.loss_driven else schedule(0))
+        self._set_lr(schedule.lr if self.loss_driven else checked_lr(schedule(0), "lr = schedule(0)", "LRScheduler"))
 
     @property
     def loss_driven(self):
@@ -328,13 +347,16 @@ class LRScheduler:
 
     def step(self, loss=None):
         """Advance one step and set the optimiser's rate; returns that rate."""
-        self.step_count += 1
+        t = self.step_count + 1
         if not self.loss_driven:
-            return self._set_lr(self.schedule(self.step_count))
-        if loss is None:
+            lr = checked_lr(self.schedule(t), f"lr = schedule({t})", "LRScheduler")
+        elif loss is None:
             raise ValueError(f"{type(self.schedule).__name__} sets the rate from the loss: "
                              "call scheduler.step(loss)")
-        return self._set_lr(self.schedule.step(loss))
+        else:
+            lr = self.schedule.step(loss)
+        self.step_count = t  # (a step that raised is not counted, and leaves the optimiser's rate)
+        return self._set_lr(lr)
 
     def get_last_lr(self):
         return [self.last_lr]

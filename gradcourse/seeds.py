@@ -34,7 +34,13 @@ class SeedValues:
     values: np.ndarray
 
     def __post_init__(self):
-        object.__setattr__(self, "values", np.asarray(self.values, dtype=np.float64))
+        validation.require(isinstance(self.seeds, (tuple, list)), "seeds", self.seeds, "a tuple of seeds",
+                           "SeedValues", TypeError)
+        object.__setattr__(self, "seeds", tuple(self.seeds))
+        values = np.asarray(self.values)
+        validation.require(values.dtype.kind in "biuf", "values", self.values, "numbers, one per seed", "SeedValues",
+                           TypeError)
+        object.__setattr__(self, "values", values.astype(np.float64))
         if self.values.shape != (len(self.seeds),):
             raise ValueError(f"SeedValues: {len(self.seeds)} seeds but values of shape {self.values.shape}")
 
@@ -43,24 +49,31 @@ class SeedValues:
 
     @property
     def mean(self):
-        return float(np.mean(self.values))
+        return float(np.mean(self._nonempty("mean")))
 
     @property
     def sd(self):
         """Sample standard deviation (ddof = 1); 0 for a single seed."""
-        return float(np.std(self.values, ddof=1)) if len(self) > 1 else 0.0
+        return float(np.std(self.values, ddof=1)) if len(self._nonempty("sd")) > 1 else 0.0
 
     @property
     def median(self):
-        return float(np.median(self.values))
+        return float(np.median(self._nonempty("median")))
 
     @property
     def min(self):
-        return float(np.min(self.values))
+        return float(np.min(self._nonempty("min")))
 
     @property
     def max(self):
-        return float(np.max(self.values))
+        return float(np.max(self._nonempty("max")))
+
+    def _nonempty(self, statistic):
+        """The values, or a ValueError: no seed has no mean (rather than nan), e.g. after
+        `finite()` when every run diverged."""
+        validation.require(len(self) > 0, "len(seeds)", 0, f"at least 1 (the {statistic} of no values)",
+                           f"SeedValues.{statistic}")
+        return self.values
 
     def finite(self):
         """The seeds whose value is finite (a diverged run gives nan or inf), as a `SeedValues`."""
@@ -73,6 +86,7 @@ class SeedValues:
         Seeds whose value is nan or inf (diverged runs) are counted and named, and the summary
         is over the others: 'diverged in 2 of 10 seeds (3, 7); the other 8: mean ± sd (...)'.
         """
+        _check_format(fmt, "SeedValues.describe")
         finite = np.isfinite(self.values)
         if finite.all():
             return f"{self._summary(self, fmt)}, {len(self)} seeds"
@@ -90,6 +104,7 @@ class SeedValues:
 
     def each(self, fmt=".3g"):
         """Every seed's value, e.g. 'seed 0: 0.41, seed 1: 0.92, ...'."""
+        _check_format(fmt, "SeedValues.each")
         return ", ".join(f"seed {s}: {format(v, fmt)}" for s, v in zip(self.seeds, self.values))
 
     def __str__(self):
@@ -100,6 +115,8 @@ class SeedValues:
             if other.seeds != self.seeds:
                 raise ValueError(f"can only compare values of the same seeds: {self.seeds} and {other.seeds}")
             other = other.values
+        validation.require(np.shape(other) in ((), (len(self),)), "np.shape(other)", np.shape(other),
+                           f"() or ({len(self)},): a number, or one value per seed", "SeedValues")
         return compare(self.values, other)
 
     __hash__ = None
@@ -135,6 +152,7 @@ def over_seeds(run, seeds=10, progress=True):
     validation.require(callable(run), "run", run, "a function of the seed, run(seed) -> number or dict",
                        "over_seeds", TypeError)
     seeds = _seed_list(seeds)
+    progress = validation.boolean("progress", progress, "over_seeds")
     bar = ProgressBar(len(seeds), enabled=progress, description="seeds")
     results = []
     for done, seed in enumerate(seeds, start=1):
@@ -174,6 +192,15 @@ def _seed_list(seeds):
     validation.require(len(set(seeds)) == len(seeds), "seeds", seeds,
                        "free of repeats (a repeated seed is the same run twice)", "over_seeds")
     return tuple(int(s) for s in seeds)
+
+
+def _check_format(fmt, where):
+    """A format spec for one number, such as '.3g' (tried on 1.0 so a bad one is named here)."""
+    validation.require(isinstance(fmt, str), "fmt", fmt, "a format spec such as '.3g'", where, TypeError)
+    try:
+        format(1.0, fmt)
+    except ValueError:
+        validation.fail("fmt", fmt, "a format spec for a number, such as '.3g'", where)
 
 
 def _number(value, name, seed):

@@ -19,8 +19,8 @@ from . import validation as check
 from .autograd import no_grad, tensor
 from .data import batches, check_samples
 from .nn import Module
-from .optim import clip_grad_norm_, grad_norm
-from .schedules import LossDrivenSchedule
+from .optim import check_optimizer, clip_grad_norm_, grad_norm
+from .schedules import LossDrivenSchedule, checked_lr
 
 LOSSES = F.LOSSES
 
@@ -50,7 +50,14 @@ class History:
         return self.diverged_at is not None
 
     def final_loss(self, last=10):
-        """The mean training loss over the `last` steps: one number less noisy than the last step's."""
+        """The mean training loss over the `last` steps: one number less noisy than the last step's.
+
+        `last` is a positive integer (all the steps when there are fewer); a history without a
+        step has no final loss (ValueError, rather than the nan of an empty mean).
+        """
+        last = check.positive_int("last", last, "History.final_loss")
+        check.require(len(self.loss) > 0, "len(loss)", 0, "at least 1 (the run recorded no step)",
+                      "History.final_loss")
         return float(np.mean(self.loss[-last:]))
 
     def steps_to(self, target_loss, window=10):
@@ -69,11 +76,36 @@ def accuracy(model, X, y):
 
     The predicted class is the largest output; with a single output (binary classification with
     `bce_with_logits`) it is 1 where the logit is > 0, i.e. where sigmoid(logit) > 0.5.
-    X and y may be arrays or Tensors.
+    X and y may be arrays or Tensors: X finite with at least one row, y one integer class label
+    per row (a 1-D array of numbers; one-hot rows are a ValueError: pass y.argmax(axis=1)).
+    Outputs holding nan or inf (a diverged model) are a ValueError: no class is the largest.
     """
-    X, y = check_samples(X, y, "accuracy")
+    check.require(isinstance(model, Module), "model", model, "a Module (e.g. nn.MLP(...))", "accuracy", TypeError)
+    X, y = check_samples(X, y, "accuracy", finite=True)
+    y = _check_labels(y, "y", "accuracy")
+    logits = _outputs(model, X)
+    check.require(np.isfinite(logits).all(), "model(X)", "outputs holding nan or inf",
+                  "finite (the model has diverged: no class is the largest)", "accuracy")
+    return _fraction_correct(logits, y)
+
+
+def _check_labels(y, name, where):
+    """Class labels as a 1-D array: integer-valued numbers (bools count as 0 and 1), of shape
+    (samples,) or (samples, 1) (a column of binary targets, as bce_with_logits takes them)."""
+    check.require(y.dtype.kind in "biuf", name, y.dtype, "an array of integer class labels", where, TypeError)
+    check.require(y.ndim == 1 or y.ndim == 2 and y.shape[1] == 1, f"{name}.shape", y.shape,
+                  "(samples,): one class label per sample (one-hot rows: pass y.argmax(axis=1))", where)
+    check.require(bool(np.all(y == np.round(y))), name, y, "integer class labels", where)
+    return y.reshape(len(y))
+
+
+def _outputs(model, X):
     with no_grad():
-        logits = model(tensor(X)).data
+        return model(tensor(X)).data
+
+
+def _fraction_correct(logits, y):
+    y = y.reshape(len(y), -1)[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
     if logits.ndim == 1 or logits.shape[1] == 1:  # one logit: binary classification
         predictions = (logits.reshape(len(logits)) > 0).astype(int)
     else:
@@ -106,19 +138,30 @@ def fit(model, X, y, optimizer, steps, batch_size=64, loss="cross_entropy", sche
                 workable rate, which then recovers, and far below a real explosion, where the loss
                 grows by many orders of magnitude within a few steps (and may later fall back to
                 chance level, which a final loss alone would not reveal).
+    The optimiser must hold at least one of the model's parameters (ValueError otherwise: one built
+    from another model would leave this one untouched); holding only some is fine.
+    seed:       None (the shared generator) or a non-negative integer for the batch order.
     A diverged run stops there; `History.message` says where it happened. As in a PyTorch
     training loop, the model is put in training mode (`model.train()`) for the steps and is left
     in it, also when it was in eval mode before; the accuracy is measured in eval mode.
     """
     check.require(isinstance(model, Module), "model", model, "a Module (e.g. nn.MLP(...))", "fit", TypeError)
     X, y = check_samples(X, y, "fit", min_ndim=2, finite=True)
-    _check_optimizer(optimizer)
+    check_optimizer(optimizer, "fit", model)
     steps, batch_size, clip_norm, eval_every, diverge_factor = _check_fit_arguments(
         steps, batch_size, clip_norm, eval_every, diverge_factor)
+    progress = check.boolean("progress", progress, "fit")
+    check_seed(seed, "fit")
+    check.require(flow is None or callable(getattr(flow, "record", None)), "flow", flow,
+                  "None or a diagnostics.GradientFlow (something with record(lr))", "fit", TypeError)
     if eval_every is None:
         eval_every = max(1, steps // 10)
+    check.require((X_test is None) == (y_test is None), "y_test" if y_test is None else "X_test", None,
+                  "given with " + ("X_test" if y_test is None else "y_test") + " (both or neither)", "fit")
     if X_test is not None:
         X_test, y_test = check_samples(X_test, y_test, "fit", min_ndim=2, names=("X_test", "y_test"))
+        if _measures_accuracy(loss):  # y_test is used only for the test accuracy
+            y_test = _check_labels(y_test, "y_test", "fit")
     loss_fn = _loss_function(loss, "fit")
     set_lr, after_step = _schedule_hooks(schedule, optimizer)
     history = History()
@@ -149,7 +192,7 @@ def _schedule_hooks(schedule, optimizer):
         return set_lr, schedule.step
     if callable(schedule):
         def set_lr(t):
-            optimizer.lr = schedule(t)
+            optimizer.lr = checked_lr(schedule(t), f"lr = schedule({t})", "fit")
         return set_lr, (lambda loss: None)
     check.fail("schedule", schedule, "a callable step -> lr (e.g. schedules.CosineAnnealing) or a loss-driven "
                "schedule (schedules.ReduceLROnPlateau, BoldDriver)", "fit", TypeError)
@@ -205,6 +248,7 @@ def _layer_name(parameter_name):
 
 def first_nonfinite_gradient(model):
     """Name of the first parameter (input side first) whose gradient holds nan or inf, or None."""
+    _check_model(model, "first_nonfinite_gradient")
     for name, p in model.named_parameters():
         if p.grad is not None and not np.all(np.isfinite(p.grad)):
             return _layer_name(name)
@@ -212,7 +256,13 @@ def first_nonfinite_gradient(model):
 
 
 def largest_gradient(model):
-    """'layer blocks.11.0 weight (largest entry 3.2e+153)': where the gradient is largest, or None."""
+    """'layer blocks.11.0 weight (largest entry 3.2e+153)': where the gradient is largest, or None.
+
+    A gradient holding nan is a ValueError (it has no largest entry: see first_nonfinite_gradient).
+    """
+    _check_model(model, "largest_gradient")
+    check.require(_no_nan_gradient(model), "model", model,
+                  "a model whose gradients hold no nan (see first_nonfinite_gradient)", "largest_gradient")
     sizes = [(float(np.max(np.abs(p.grad))), name) for name, p in model.named_parameters()
              if p.grad is not None and p.grad.size]
     if not sizes:
@@ -221,19 +271,45 @@ def largest_gradient(model):
     return f"{_layer_name(name)} (largest entry {size:.2g})"
 
 
+def _check_model(model, where):
+    check.require(isinstance(model, Module), "model", model, "a Module (e.g. nn.MLP(...))", where, TypeError)
+
+
+def _no_nan_gradient(model):
+    return not any(p.grad is not None and np.isnan(p.grad).any() for p in model.parameters())
+
+
+def check_seed(seed, where):
+    """None or a non-negative integer (checked here so that the error names the caller)."""
+    if seed is not None:
+        check.non_negative_int("seed", seed, where)
+    return seed
+
+
 def _evaluate(model, X, y, X_test, y_test, history, step, loss):
     """Accuracy in eval mode, then back to the mode the model was in (training, during fit)."""
-    if loss not in ("cross_entropy", "bce_with_logits"):
+    if not _measures_accuracy(loss):
         return
     was_training = model.training
     model.eval()
     try:
         history.eval_steps.append(step)
-        history.train_accuracy.append(accuracy(model, X, y))
+        history.train_accuracy.append(_accuracy_or_nan(model, X, y))
         if X_test is not None:
-            history.test_accuracy.append(accuracy(model, X_test, y_test))
+            history.test_accuracy.append(_accuracy_or_nan(model, X_test, y_test))
     finally:
         model.train(was_training)
+
+
+def _measures_accuracy(loss):
+    return isinstance(loss, str) and loss in ("cross_entropy", "bce_with_logits")
+
+
+def _accuracy_or_nan(model, X, y):
+    """fit's record of the accuracy: nan when the model's outputs are not finite (no class is the
+    largest), so a run that is blowing up shows it instead of a number from argmax over nan."""
+    logits = _outputs(model, X)
+    return _fraction_correct(logits, y) if np.isfinite(logits).all() else math.nan
 
 
 def _endless_batches(X, y, batch_size, seed):
@@ -253,13 +329,6 @@ def _loss_function(loss, where):
     return LOSSES[check.choice("loss", loss, LOSSES, where)]
 
 
-def _check_optimizer(optimizer):
-    """Anything with the optimiser's interface: params, a writable lr, zero_grad() and step()."""
-    ok = all(hasattr(optimizer, name) for name in ("params", "lr", "zero_grad", "step"))
-    check.require(ok, "optimizer", optimizer, "an optimiser such as optim.SGD(model.parameters(), lr=0.1)",
-                  "fit", TypeError)
-
-
 def _check_fit_arguments(steps, batch_size, clip_norm, eval_every, diverge_factor):
     steps = check.positive_int("steps", steps, "fit")
     batch_size = check.positive_int("batch_size", batch_size, "fit")
@@ -276,6 +345,9 @@ class ProgressBar:
     """An ipywidgets progress bar with the current loss, shown only inside a notebook kernel."""
 
     def __init__(self, total, enabled=True, description="training"):
+        total = check.non_negative_int("total", total, "ProgressBar")
+        enabled = check.boolean("enabled", enabled, "ProgressBar")
+        check.require(isinstance(description, str), "description", description, "a string", "ProgressBar", TypeError)
         self.widget = None
         if enabled and _in_notebook():
             import ipywidgets

@@ -68,6 +68,8 @@ class Explorer:
         unknown = set(values) - set(self.controls)
         if unknown:
             raise ValueError(f"unknown control(s) {sorted(unknown)}; this explorer has {sorted(self.controls)}")
+        for name, value in values.items():
+            _check_value(self.spec.control(name), value, "Explorer.set")
         for name, preset in self.spec.presets.items():
             if name in values:
                 values = {**preset(values[name]), **values}
@@ -178,24 +180,42 @@ def make_control(control, value):
 def build(name, **values):
     """A new `Explorer` for `experiments.EXPLORERS[name]`, its controls at the spec's defaults
     except the `values` given (checked against the spec: a wrong name is an error)."""
-    if name not in experiments.EXPLORERS:
-        raise ValueError(f"unknown explorer {name!r}; use one of {sorted(experiments.EXPLORERS)}")
+    explorers = sorted(experiments.EXPLORERS)
+    validation.require(isinstance(name, str), "name", name, "the name of an explorer, one of "
+                       + ", ".join(map(repr, explorers)), "build", TypeError)
+    validation.require(name in explorers, "name", name, "the name of an explorer, one of "
+                       + ", ".join(map(repr, explorers)), "build")
     spec = experiments.EXPLORERS[name]
     values = {key: value for key, value in values.items() if value is not None}  # None: the default
     unknown = set(values) - set(spec.defaults())
     if unknown:
         raise TypeError(f"{name}_explorer() got unknown argument(s) {sorted(unknown)}; "
                         f"its controls are {list(spec.defaults())}")
-    for control in spec.controls:  # a menu takes only its entries (a slider clips, as ipywidgets does)
-        if control.name in values and control.kind == "choice":
-            validation.choice(control.name, values[control.name], control.options, f"{name}_explorer")
-        if control.name in values and control.kind == "multi":
-            for value in values[control.name]:
-                validation.choice(control.name, value, control.options, f"{name}_explorer")
+    for control in spec.controls:
+        if control.name in values:
+            _check_value(control, values[control.name], f"{name}_explorer")
     for preset_name, preset in spec.presets.items():
         if preset_name in values:
             values = {**preset(values[preset_name]), **values}
     return Explorer(spec, {**spec.defaults(), **values})
+
+
+def _check_value(control, value, where):
+    """A menu takes only its entries, a checkbox only True or False, a slider only a number of its
+    kind (a value outside its range is clipped, as ipywidgets does)."""
+    if control.kind == "choice":
+        validation.choice(control.name, value, control.options, where)
+    elif control.kind == "multi":
+        validation.require(not isinstance(value, str) and hasattr(value, "__iter__"), control.name, value,
+                           "a list of entries", where, TypeError)
+        for entry in value:
+            validation.choice(control.name, entry, control.options, where)
+    elif control.kind == "bool":
+        validation.boolean(control.name, value, where)
+    elif control.kind == "int":
+        validation.integer(control.name, value, "an integer", where)
+    else:
+        validation.number(control.name, value, where=where)
 
 
 def _maker(name):

@@ -90,3 +90,42 @@ def test_a_diverged_seed_is_kept_and_named():
     assert isinstance(row.runs[0], FloatingPointError) and re.search("diverged: loss .* at step", str(row.runs[0]))
     line = A.table_line("ReLU, N(0,1)", row)
     assert "diverged in 2 of 2 seeds" in line and "0 of 2 seeds" in line
+
+
+# ----- bad arguments (issue 17, hostile round) -----------------------------------------------------
+@pytest.mark.parametrize("order", [A.cumulative, A.leave_one_out, A.one_at_a_time])
+def test_remedies_that_are_not_a_dict_of_dicts_are_a_type_error_naming_remedies(order):
+    with pytest.raises(TypeError, match=f"{order.__name__}: remedies must be a dict"):
+        order(5)
+    with pytest.raises(TypeError, match=r"remedies\['relu'\] must be a dict of settings"):
+        order({"relu": "relu"})
+
+
+def test_final_loss_rejects_last_zero_and_a_result_without_history():
+    from types import SimpleNamespace
+    history = SimpleNamespace(final_loss=lambda last: float(last))
+    assert A.final_loss(SimpleNamespace(history=history), last=3) == 3.0
+    for last, error in ((0, ValueError), (-1, ValueError), (2.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="final_loss: last must be a positive integer"):
+            A.final_loss(SimpleNamespace(history=history), last=last)
+    with pytest.raises(TypeError, match="final_loss: result must be a RemedyResult"):
+        A.final_loss(5)
+
+
+def test_run_ablation_and_print_table_check_their_arguments_before_training():
+    with pytest.raises(TypeError, match="run_ablation: configurations must be a dict"):
+        A.run_ablation(["naive"], seeds=1)
+    with pytest.raises(ValueError, match="run_ablation: configurations must be a non-empty dict"):
+        A.run_ablation({}, seeds=1)
+    with pytest.raises(TypeError, match=r"run_ablation: configurations\['a'\] must be a dict"):
+        A.run_ablation({"a": 1}, seeds=1)
+    with pytest.raises(TypeError, match="run_ablation: progress must be True or False"):
+        A.run_ablation({"a": {}}, seeds=1, progress="no")
+    with pytest.raises(TypeError, match="print_table: rows must be a dict"):
+        A.print_table(5)
+    with pytest.raises(ValueError, match="print_table: rows must be non-empty"):
+        A.print_table({})
+    with pytest.raises(TypeError, match="table_line: row must be an AblationRow"):
+        A.table_line("a", 5)
+    with pytest.raises(TypeError, match="table_header: target_loss must be a finite number"):
+        A.table_header("1")

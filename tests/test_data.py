@@ -376,3 +376,42 @@ def test_seeded_block_restores_the_shared_sequence():
     assert np.array_equal(generator().standard_normal(3), expected)
     with seeded(123):
         assert np.array_equal(generator().standard_normal(2), inside)
+
+
+# ----- round 2: stratify, standardize, flags and seeds are named ----------------------------------
+
+X8, Y8 = np.arange(8.0).reshape(8, 1), np.arange(8)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: data.train_test_split(X8, Y8, 0.5, seed=0, stratify=np.array([0, 0, 1, 1, np.nan, np.nan, 0, 1])),
+     ValueError, r"train_test_split: stratify\[4\] must be a finite number"),
+    (lambda: data.train_test_split(X8, Y8, stratify="abc"), TypeError,
+     "train_test_split: stratify must be a 1-D array of class labels"),
+    (lambda: data.train_test_split(X8, Y8, stratify=np.zeros((8, 2))), TypeError,
+     "train_test_split: stratify must be a 1-D array"),
+    (lambda: data.train_test_split(X8, Y8, stratify=[None] * 8), TypeError, "stratify must be a 1-D array"),
+    (lambda: data.train_test_split(X8, Y8, seed=-1), ValueError, "train_test_split: seed must be a non-negative"),
+    (lambda: data.standardize(np.array([["a"]]), np.array([["b"]])), TypeError,
+     "standardize: X_train must be an array of numbers"),
+    (lambda: data.standardize(np.ones((2, 1)), np.array([["b"]])), TypeError,
+     "standardize: X_test must be an array of numbers"),
+    (lambda: data.standardize(np.array([[1.0], [np.nan]]), np.array([[1.0]])), ValueError,
+     r"standardize: X_train\[1, 0\] must be a finite number"),
+    (lambda: data.standardize(np.ones((2, 1)), np.array([[np.inf]])), ValueError,
+     r"standardize: X_test\[0, 0\] must be a finite number"),
+    (lambda: data.load_digits(normalize="yes"), TypeError, "load_digits: normalize must be True or False"),
+    (lambda: next(data.batches(X8, Y8, 2, shuffle="no")), TypeError, "batches: shuffle must be True or False"),
+    (lambda: next(data.batches(X8, Y8, 2, seed=1.5)), TypeError, "batches: seed must be a non-negative integer"),
+    (lambda: data.spirals(seed="0"), TypeError, "spirals: seed must be a non-negative integer"),
+    (lambda: data.moons(seed=-2), ValueError, "moons: seed must be a non-negative integer"),
+])
+def test_round2_bad_arguments_name_what_the_caller_passed(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_stratify_takes_string_labels_and_keeps_every_sample():
+    labels = np.array(list("aabbaabb"))
+    X_train, X_test, _, _ = data.train_test_split(X8, Y8, 0.5, seed=0, stratify=labels)
+    assert sorted(np.concatenate([X_train, X_test]).ravel()) == list(range(8))

@@ -446,3 +446,63 @@ def test_a_scaled_relu_net_changes_the_backward_signal_but_not_the_weight_gradie
     sigmoid_x = experiments.depth_profile(num_blocks=12, width=32, activation="sigmoid", init="xavier_normal")
     sigmoid_k = experiments.depth_profile(num_blocks=12, width=32, activation="sigmoid", init="kaiming_normal")
     assert sigmoid_x.weight_ratio / sigmoid_k.weight_ratio < 0.5      # a saturating net: no such cancellation
+
+
+# ----- bad arguments (issue 17, hostile round): every function taking a model checks it, ----------
+# ----- empty inputs and mismatched shapes raise, the caller's argument is named -------------------
+def _small_net():
+    gc.manual_seed(0)
+    return nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: D.gradient_norms(m), lambda m: GradientFlow(m), lambda m: D.measure_at_init(m, np.ones((2, 2))),
+    lambda m: D.input_output_jacobian(m, np.ones(2)), lambda m: D.jacobian_singular_values(m, np.ones(2)),
+    lambda m: D.check_gradients(m, 1), lambda m: D.default_layers(m)])
+@pytest.mark.parametrize("not_a_model", [5, "net", None])
+def test_every_function_taking_a_model_rejects_a_non_module_naming_model(call, not_a_model):
+    with pytest.raises(TypeError, match=r"model must be an nn\.Module"):
+        call(not_a_model)
+
+
+@pytest.mark.parametrize("fraction", [lambda v: D.saturated_fraction(v, "tanh"), lambda v: D.dead_fraction(v),
+                                      D.spread_across_examples])
+def test_a_fraction_of_empty_values_raises_instead_of_nan(fraction):
+    with pytest.raises(ValueError, match="values must be a non-empty array"):
+        fraction(np.array([]))
+    with pytest.raises(TypeError, match="values must be an array of numbers"):
+        fraction(np.array(["a", "b"]))
+
+
+def test_update_to_data_ratio_checks_lr_and_shapes_and_documents_a_constant_weight():
+    w, g = np.array([1.0, 2.0]), np.array([1.0, 3.0])
+    with pytest.raises(ValueError, match="update_to_data_ratio: lr must be a number >= 0"):
+        D.update_to_data_ratio(w, g, -1)
+    with pytest.raises(ValueError, match="lr must be"):
+        D.update_to_data_ratio(w, g, math.nan)
+    with pytest.raises(ValueError, match=r"grad must be of the weight's shape \(2,\).*got \(3,\)"):
+        D.update_to_data_ratio(w, np.array([1.0, 3.0, 5.0]), 0.1)
+    with pytest.raises(ValueError, match="weight must be a non-empty array"):
+        D.update_to_data_ratio(np.array([]), np.array([]), 0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning: the inf and nan are the documented answers
+        assert D.update_to_data_ratio(np.zeros(2), g, 0.1) == math.inf
+        assert math.isnan(D.update_to_data_ratio(np.zeros(2), np.zeros(2), 0.1))
+    assert D.update_to_data_ratio(w, g, 0.1) == pytest.approx(0.1 * np.std(g) / np.std(w))
+
+
+def test_gradient_flow_checks_layers_and_the_record_arguments():
+    net = _small_net()
+    with pytest.raises(TypeError, match=r"GradientFlow: layers\[0\] must be an nn\.Module"):
+        GradientFlow(net, layers=[5])
+    with pytest.raises(TypeError, match="GradientFlow: layers must be a list"):
+        GradientFlow(net, layers=net[1])
+    with pytest.raises(ValueError, match="layers must be a non-empty list"):
+        GradientFlow(net, layers=[])
+    with GradientFlow(net) as flow:
+        net(gc.tensor(np.ones((2, 2)))).sum().backward()
+        with pytest.raises(ValueError, match="GradientFlow.record: lr must be a number >= 0"):
+            flow.record(lr=-0.1)
+        with pytest.raises(ValueError, match="GradientFlow.record: step must be a non-negative integer"):
+            flow.record(0.1, step=-1)
+        assert flow.record(0.1, step=3)["grad_norm"].shape == (1,)

@@ -137,3 +137,110 @@ def test_lr_range_on_digits_suggests_a_usable_rate():
     result = E.lr_range_on_digits(smooth=0.9)
     assert 1e-3 < result.suggestion < 1.0
     assert result.stopped_early
+
+
+# ----- bad arguments (issue 17, hostile round): each is checked before anything is computed, ------
+# ----- under the name the caller passed --------------------------------------------------------------
+def test_reddi_gradient_counts_steps_from_one():
+    assert [E.reddi_gradient(t) for t in (1, 2, 3, 4)] == [3.0, -1.0, -1.0, 3.0]
+    for t, error in ((0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="reddi_gradient: t must be a positive integer"):
+            E.reddi_gradient(t)
+    with pytest.raises(ValueError, match="reddi_gradient: C must be a finite number"):
+        E.reddi_gradient(1, C=float("nan"))
+
+
+@pytest.mark.parametrize("call, name, error", [
+    (lambda: E.jacobian_isometry(num_blocks=2, width=0), "jacobian_isometry: width", ValueError),
+    (lambda: E.jacobian_isometry(num_blocks=2, width=4, gain=-1.0), "jacobian_isometry: gain", ValueError),
+    (lambda: E.jacobian_isometry(num_blocks=2, width=4, init="bogus"), "jacobian_isometry: init", ValueError),
+    (lambda: E.deep_mlp(2, 4, residual="yes"), "deep_mlp: residual", TypeError),
+    (lambda: E.deep_mlp(2, 4, out_features=0), "deep_mlp: out_features", ValueError),
+    (lambda: E.deep_mlp(2, 4, weight_std=0.0), "deep_mlp: weight_std", ValueError),
+    (lambda: E.depth_profile(num_blocks=2, width=4, batch=0), "depth_profile: batch", ValueError),
+    (lambda: E.clipping_runs(width=0, steps=2), "clipping_runs: width", ValueError),
+    (lambda: E.clipping_runs(lr=-0.1, steps=2), "clipping_runs: lr", ValueError),
+    (lambda: E.gradient_through_time(length=3, hidden=0), "gradient_through_time: hidden", ValueError),
+    (lambda: E.gradient_through_time(length=3, batch=2.0), "gradient_through_time: batch", TypeError),
+    (lambda: E.gradient_through_time(length=3, weight_scale=float("nan")), "gradient_through_time: weight_scale",
+     ValueError),
+    (lambda: E.train_with_remedies(residual="no", steps=2), "train_with_remedies: residual", TypeError),
+    (lambda: E.train_with_remedies(clipping=1, steps=2), "train_with_remedies: clipping", TypeError),
+    (lambda: E.train_with_remedies(batch_size=0, steps=2), "train_with_remedies: batch_size", ValueError),
+    (lambda: E.train_with_remedies(width=0, steps=2), "train_with_remedies: width", ValueError),
+    (lambda: E.train_with_remedies(lr=0.0, steps=2), "train_with_remedies: lr", ValueError),
+    (lambda: E.residual_vs_plain(width=0, steps=2), "residual_vs_plain: width", ValueError),
+    (lambda: E.residual_vs_plain(batch_size=-1, steps=2), "residual_vs_plain: batch_size", ValueError),
+    (lambda: E.lr_range_on_digits(width=0), "lr_range_on_digits: width", ValueError),
+    (lambda: E.lr_range_on_digits(num_blocks=0), "lr_range_on_digits: num_blocks", ValueError),
+    (lambda: E.schedule_comparison(schedules="cosine"), "schedule_comparison: schedules", TypeError),
+    (lambda: E.schedule_comparison(hidden=0), "schedule_comparison: hidden", ValueError),
+    (lambda: E.make_schedule("warmup+cosine", steps=10, warmup="3"), "make_schedule: warmup", TypeError),
+    (lambda: E.adam_moments(noise=-1.0), "adam_moments: noise", ValueError),
+    (lambda: E.optimizer_step_cost(lambda p: None, shape=(2,), steps=1), "optimizer_step_cost: steps", ValueError),
+    (lambda: E.optimizer_step_cost(5, shape=(2,)), "optimizer_step_cost: make_optimizer", TypeError),
+    (lambda: E.optimizer_step_cost(lambda p: None, shape=(0,)), "optimizer_step_cost: shape", ValueError),
+])
+def test_every_size_flag_and_number_is_checked_under_the_callers_name(call, name, error):
+    with pytest.raises(error, match=name):
+        call()
+
+
+PLOTS_AND_DESCRIPTIONS = [
+    (E.plot_chain, "ChainResult"), (E.chain.describe_chain, "ChainResult"),
+    (E.plot_adam_moments, "AdamMomentsResult"), (E.adam.describe_adam, "AdamMomentsResult"),
+    (E.plot_optimizer_race, "RaceResult"), (E.adam.describe_race, "RaceResult"),
+    (E.plot_clipping, "ClippingResult"), (E.clipping.describe_clipping, "ClippingResult"),
+    (E.plot_depth_profile, "DepthResult"), (E.depth.describe_depth, "DepthResult"),
+    (E.plot_isometry, "IsometryResult"), (E.isometry.describe_isometry, "IsometryResult"),
+    (E.plot_lr_range, "LRRangeResult"), (E.lr_range.describe_lr_range, "LRRangeResult"),
+    (E.plot_gradient_through_time, "TimeGradientResult"), (E.recurrent.describe_rnn, "TimeGradientResult"),
+    (E.plot_residual_training, "ResidualResult"), (E.residual.describe_residual, "ResidualResult"),
+    (E.plot_schedule_comparison, "ScheduleResult"), (E.schedules.describe_schedules, "ScheduleResult"),
+]
+
+
+@pytest.mark.parametrize("draw, kind", PLOTS_AND_DESCRIPTIONS, ids=lambda v: getattr(v, "__name__", v))
+def test_every_plot_and_describe_checks_its_result(draw, kind):
+    with pytest.raises(TypeError, match=f"{draw.__name__}: result must be a {kind}"):
+        draw(5)
+
+
+def test_the_remedy_pictures_check_both_results_and_the_pair():
+    with pytest.raises(TypeError, match="plot_remedies: result must be a RemedyResult"):
+        E.plot_remedies(5, 5)
+    with pytest.raises(TypeError, match="plot_comparison: pair must be a"):
+        E.remedies.plot_comparison(5)
+    with pytest.raises(TypeError, match=r"describe_remedy: pair\[0\] must be a RemedyResult"):
+        E.remedies.describe_remedy((5, 5))
+
+
+def test_a_panel_function_rejects_an_ax_that_is_not_an_axes():
+    result = E.scalar_chain(num_layers=3)
+    for draw in (lambda ax: E.plot_chain(result, ax=ax), lambda ax: E.plot_gradient_through_time(5, ax=ax)):
+        with pytest.raises(TypeError, match="ax must be None or a matplotlib Axes|result must be"):
+            draw("left")
+    with pytest.raises(TypeError, match="plot_chain: ax must be None or a matplotlib Axes"):
+        E.plot_chain(result, ax="left")
+
+
+def test_the_shared_helpers_check_their_arguments_before_a_cache_sees_them():
+    with pytest.raises(ValueError, match="first_over_last: norms must be a non-empty list"):
+        E.first_over_last([])
+    with pytest.raises(TypeError, match="weight_layers: residual must be True or False"):
+        E.weight_layers(3, residual="yes")
+    with pytest.raises(TypeError, match="digits_split: seed must be a non-negative integer"):
+        E.digits_split([0])  # a list would reach lru_cache as "unhashable type"
+    with pytest.raises(TypeError, match="naive_baseline: seed must be a non-negative integer"):
+        E.naive_baseline(seed=[0])
+    with pytest.raises(ValueError, match="naive_baseline: steps must be a positive integer"):
+        E.naive_baseline(steps=0)
+
+
+def test_plot_lr_range_rejects_a_nan_or_empty_smoothed_loss():
+    from types import SimpleNamespace
+    for smoothed in ([1.0, float("nan"), 0.5], []):
+        result = SimpleNamespace(lrs=[1e-3, 1e-2, 1e-1][:len(smoothed)], losses=smoothed, smoothed=smoothed,
+                                 suggestion=1e-3, min_loss_lr=1e-2, steepest_lr=1e-2, stopped_early=False, message="")
+        with pytest.raises(ValueError, match=r"plot_lr_range: result.smoothed must be a non-empty array without nan"):
+            E.plot_lr_range(result)

@@ -225,3 +225,100 @@ def test_clipping_refuses_a_module_and_duplicates():
     w = model.parameters()[0]
     with pytest.raises(ValueError, match="clip_grad_value_: some parameters appear more than once"):
         optim.clip_grad_value_([w, w], 1.0)
+
+
+# ---------------------------------------------------------------------------
+# load_state_dict checks what it loads as the constructor checks what it is given
+
+@pytest.mark.parametrize("state_dict, error, message", [
+    (None, TypeError, "SGD.load_state_dict: state_dict must be a dict from optimizer.state_dict(), got None"),
+    ([1, 2], TypeError, "SGD.load_state_dict: state_dict must be a dict"),
+    ({"hyperparameters": None, "step_count": 0, "state": [None]}, TypeError,
+     "state_dict['hyperparameters'] must be a dict"),
+    ({"hyperparameters": {"lr": 0.1, "momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0},
+      "step_count": 0, "state": 5}, TypeError, "state_dict['state'] must be a list"),
+    ({"hyperparameters": {"lr": 0.1, "momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0},
+      "step_count": 0, "state": ["x"]}, TypeError, "state_dict['state'][0] must be a dict or None"),
+    ({"hyperparameters": {"lr": 0.1, "momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0},
+      "step_count": -1, "state": [None]}, ValueError, "state_dict['step_count'] must be a non-negative integer"),
+])
+def test_load_state_dict_names_a_malformed_state_dict(state_dict, error, message):
+    opt = optim.SGD([leaf(2)], lr=0.1)
+    with pytest.raises(error) as info:
+        opt.load_state_dict(state_dict)
+    assert message in str(info.value)
+    assert opt.lr == 0.1
+
+
+@pytest.mark.parametrize("name, value, error, message", [
+    ("lr", -1.0, ValueError, "SGD: lr must be a number >= 0, got -1.0"),
+    ("lr", "x", TypeError, "SGD: lr must be a number >= 0, got 'x'"),
+    ("lr", math.nan, ValueError, "SGD: lr must be a number >= 0, got nan"),
+    ("nesterov", "yes", TypeError, "SGD: nesterov must be True or False"),
+    ("momentum", -0.5, ValueError, "SGD: momentum must be a number >= 0"),
+])
+def test_load_state_dict_checks_hyperparameters_as_the_constructor_does(name, value, error, message):
+    opt = optim.SGD([leaf(2)], lr=0.1, momentum=0.9)
+    saved = opt.state_dict()
+    saved["hyperparameters"][name] = value
+    with pytest.raises(error) as info:
+        opt.load_state_dict(saved)
+    assert "SGD.load_state_dict: state_dict['hyperparameters']" in str(info.value) and message in str(info.value)
+    assert (opt.lr, opt.momentum, opt.nesterov) == (0.1, 0.9, False)  # nothing loaded
+
+
+def test_loaded_hyperparameters_are_the_checked_values():
+    opt = optim.Adam([leaf(2)])
+    saved = opt.state_dict()
+    saved["hyperparameters"]["betas"] = [0.5, 0.6]
+    opt.load_state_dict(saved)
+    assert opt.betas == (0.5, 0.6)
+    bad = opt.state_dict()
+    bad["hyperparameters"]["betas"] = (0.5, 1.0)
+    with pytest.raises(ValueError, match=r"Adam: betas\[1\] must be a number in \[0, 1\)"):
+        opt.load_state_dict(bad)
+
+
+def test_zero_grad_takes_a_bool_flag():
+    with pytest.raises(TypeError, match="SGD.zero_grad: set_to_none must be True or False, got 'no'"):
+        optim.SGD([leaf(2)], lr=0.1).zero_grad("no")
+
+
+def test_check_optimizer_names_the_argument_and_a_foreign_optimiser():
+    model = nn.Linear(2, 1)
+    with pytest.raises(TypeError, match="where: optimizer must be an optimiser"):
+        optim.check_optimizer("opt", "where")
+    with pytest.raises(ValueError, match="where: optimizer holds none of the model's parameters"):
+        optim.check_optimizer(optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1), "where", model)
+    some = optim.SGD([model.weight], lr=0.1)  # training some layers only is allowed
+    assert optim.check_optimizer(some, "where", model) is some
+
+
+# ---------------------------------------------------------------------------
+# clip_grad_norm_ with a non-finite norm does what PyTorch does
+
+@pytest.mark.parametrize("grad, max_norm", [
+    ([math.inf, 1.0], 1.0), ([math.nan, 1.0], 1.0), ([math.inf, 1.0], math.inf), ([-math.inf, 2.0], 0.0),
+    ([3.0, 4.0], math.inf), ([3.0, 4.0], 0.0), ([3.0, 4.0], 1.0),
+])
+def test_clip_grad_norm_with_a_non_finite_norm_matches_torch(grad, max_norm):
+    torch = pytest.importorskip("torch")
+    p = leaf(2)
+    p.grad = np.array(grad)
+    theirs = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    theirs.grad = torch.tensor(grad, dtype=torch.float64)
+    with np.errstate(all="raise"):  # no numpy warning escapes either
+        norm = optim.clip_grad_norm_([p], max_norm)
+    their_norm = torch.nn.utils.clip_grad_norm_([theirs], max_norm)
+    np.testing.assert_allclose(norm, float(their_norm), rtol=1e-12)
+    np.testing.assert_allclose(p.grad, theirs.grad.numpy(), rtol=1e-12)  # nan where torch has nan
+
+
+def test_clip_grad_norm_error_if_nonfinite_raises_as_pytorch_and_leaves_the_gradients():
+    p = leaf(2)
+    p.grad = np.array([math.inf, 1.0])
+    with pytest.raises(RuntimeError, match="clip_grad_norm_: the total norm of order 2.0 of the gradients is inf"):
+        optim.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+    assert p.grad.tolist() == [math.inf, 1.0]
+    with pytest.raises(TypeError, match="clip_grad_norm_: error_if_nonfinite must be True or False"):
+        optim.clip_grad_norm_([p], 1.0, error_if_nonfinite=1)

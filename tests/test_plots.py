@@ -485,3 +485,29 @@ def test_seed_spread_draws_every_seed_and_counts_non_finite_ones():
     assert "3 seeds" in ax.get_title()
     with pytest.raises(ValueError, match="non-empty dict"):
         P.seed_spread({}, "y")
+
+
+# ----- bad arguments (issue 17, hostile round) -----------------------------------------------------
+@pytest.mark.parametrize("call, match, error", [
+    (lambda: P.gradient_flow([1.0, 2.0], ax="left"), "ax must be None or a matplotlib Axes", TypeError),
+    (lambda: P.log_scale(P.subplots()[1], axis="z"), "log_scale: axis must be one of 'x', 'y'", ValueError),
+    (lambda: P.log_scale(5), "log_scale: ax must be a matplotlib Axes", TypeError),
+    (lambda: P.log_scale(P.subplots()[1], min_decades=0), "log_scale: min_decades", ValueError),
+    (lambda: P.layer_histograms([np.ones(3)], bins=0), "layer_histograms: bins", ValueError),
+    (lambda: P.layer_histograms([np.ones(3)], activation="swish"), "layer_histograms: activation", ValueError),
+    (lambda: P.layer_histograms(5), "layer_histograms: values", TypeError),
+    (lambda: P.update_ratio(np.ones((2, 1)), reference="x"), "update_ratio: reference", TypeError),
+    (lambda: P.activation_std([1.0, 2.0], logy="yes"), "activation_std: logy must be True or False", TypeError),
+    (lambda: P.training_curves(5), "training_curves: runs must be a non-empty dict", TypeError),
+    (lambda: P.training_curves({"a": {"loss": [1.0]}}, logy=1), "training_curves: logy", TypeError),
+    (lambda: P.schedules({"a": lambda t: 0.1}, steps=0), "schedules: steps must be a positive integer", ValueError),
+    (lambda: P.seed_spread({"a": []}, "loss"), r"seed_spread: values\['a'\] must be at least one value", ValueError),
+    (lambda: P.seed_spread([1.0], "loss"), "seed_spread: values must be a non-empty dict", TypeError),
+    (lambda: P.seed_spread({"a": [1.0]}, "loss", reference=float("nan")), "seed_spread: reference", ValueError),
+    (lambda: P.bar_comparison([1.0], "loss"), "bar_comparison: values must be a non-empty dict", TypeError),
+    (lambda: P.bar_comparison({"a": 1.0}, "loss", logy="no"), "bar_comparison: logy", TypeError),
+])
+def test_plot_arguments_are_checked_and_named(call, match, error):
+    with pytest.raises(error, match=match):
+        call()
+    plt.close("all")

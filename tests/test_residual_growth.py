@@ -93,3 +93,23 @@ def test_the_recorder_logs_one_row_per_step_before_each_update():
 def test_an_empty_recorder_has_empty_columns():
     history = GrowthRecorder(residual_mlp(), batch()).history
     assert all(values.shape == (0,) for values in history.values())
+
+
+# ----- bad arguments (issue 17, hostile round) -----------------------------------------------------
+@pytest.mark.parametrize("call", [lambda m: forward_growth(m, np.ones((3, 2))), branch_weights,
+                                  lambda m: GrowthRecorder(m, np.ones((3, 2)))])
+def test_a_model_that_is_not_a_module_is_a_type_error_naming_model(call):
+    with pytest.raises(TypeError, match="model must be an nn.MLP built with residual=True"):
+        call(5)
+
+
+def test_a_plain_net_is_a_value_error_and_the_batch_and_lr_are_checked():
+    with pytest.raises(ValueError, match="forward_growth: model must be an nn.MLP built with residual=True"):
+        forward_growth(nn.MLP(2, 4, 2, 2), np.ones((3, 2)))
+    model = nn.MLP(2, 4, 2, 2, residual=True)
+    with pytest.raises(ValueError, match="forward_growth: x must be a non-empty batch"):
+        forward_growth(model, np.ones((0, 2)))
+    with pytest.raises(TypeError, match="GrowthRecorder: x must be an array of numbers"):
+        GrowthRecorder(model, np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="GrowthRecorder.record: lr must be a number >= 0"):
+        GrowthRecorder(model, np.ones((3, 2))).record(lr=-1.0)

@@ -205,8 +205,44 @@ WRONG_KINDS = [
     (lambda: Constant("0.1"), "Constant: lr must be a number >= 0, got '0.1'"),
     (lambda: ReduceLROnPlateau(0.1, patience=2.0), "ReduceLROnPlateau: patience must be a non-negative integer"),
     (lambda: ReduceLROnPlateau(0.1).step("1.0"), "ReduceLROnPlateau.step: loss must be a number, got '1.0'"),
-    (lambda: LRScheduler(None, "cosine"), "LRScheduler: schedule must be a callable step -> lr"),
+    (lambda: LRScheduler(_sgd(), "cosine"), "LRScheduler: schedule must be a callable step -> lr"),
+    (lambda: LRScheduler("opt", Constant(0.1)), "LRScheduler: optimizer must be an optimiser"),
+    (lambda: LRScheduler(None, Constant(0.1)), "LRScheduler: optimizer must be an optimiser"),
+    (lambda: LRScheduler(_sgd(), lambda t: "0.1"), "LRScheduler: lr = schedule(0) must be a number >= 0"),
+    (lambda: LinearWarmup(lambda t: "x", 3)(0), "LinearWarmup: lr = schedule(0) must be a number >= 0, got 'x'"),
 ]
+
+
+def _sgd():
+    return optim.SGD([tensor(np.zeros(2), requires_grad=True)], lr=0.1)
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan])
+def test_a_schedule_returning_a_negative_or_nan_rate_is_refused_naming_the_step(bad):
+    """LRScheduler checks every rate it writes (at construction and at each step), LinearWarmup the
+    inner schedule's; the optimiser's lr is left as it was."""
+    with pytest.raises(ValueError, match=r"LRScheduler: lr = schedule\(0\) must be a number >= 0"):
+        LRScheduler(_sgd(), lambda t: bad)
+    opt = _sgd()
+    scheduler = LRScheduler(opt, lambda t: 0.1 if t < 2 else bad)
+    scheduler.step()
+    with pytest.raises(ValueError, match=r"LRScheduler: lr = schedule\(2\) must be a number >= 0"):
+        scheduler.step()
+    assert opt.lr == 0.1
+    with pytest.raises(ValueError, match=r"LinearWarmup: lr = schedule\(1\) must be a number >= 0"):
+        LinearWarmup(lambda t: bad if t else 0.1, 2)(3)
+
+
+def test_an_infinite_rate_passes_through_as_an_overflowing_schedule_gives_it():
+    assert LRScheduler(_sgd(), lambda t: math.inf).last_lr == math.inf
+
+
+def test_a_loss_driven_schedule_names_loss_for_a_tensor_of_several_values():
+    with pytest.raises(ValueError, match="ReduceLROnPlateau.step: loss must be a number or a one-element tensor"):
+        ReduceLROnPlateau(0.1).step(tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match="BoldDriver.step: loss must be a number or a one-element tensor"):
+        BoldDriver(0.1).step(np.array([1.0, 2.0]))
+    assert ReduceLROnPlateau(0.1).step(tensor([1.0])) == 0.1
 
 
 @pytest.mark.parametrize("make, message", WRONG_KINDS, ids=[m.split(":")[0] + str(i) for i, (_, m) in enumerate(WRONG_KINDS)])

@@ -93,3 +93,32 @@ def test_in_how_many_needs_one_boolean_per_seed():
 def test_seed_values_check_their_shape():
     with pytest.raises(ValueError, match="2 seeds but values of shape"):
         SeedValues((0, 1), [1.0, 2.0, 3.0])
+
+
+# ----- round 2: no statistic of no seeds, flags and formats named ----------------------------------
+
+@pytest.mark.parametrize("statistic", ["mean", "sd", "median", "min", "max"])
+def test_a_statistic_of_no_seeds_is_an_error_not_nan(statistic):
+    all_diverged = SeedValues((0, 1), [math.nan, math.inf]).finite()
+    with pytest.raises(ValueError, match=rf"SeedValues.{statistic}: len\(seeds\) must be at least 1"):
+        getattr(all_diverged, statistic)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: over_seeds(lambda s: 1.0, seeds=2, progress="yes"), TypeError, "over_seeds: progress must be True or False"),
+    (lambda: SeedValues((0, 1), [1.0, 2.0]).describe(fmt=3), TypeError, "SeedValues.describe: fmt must be a format"),
+    (lambda: SeedValues((0, 1), [1.0, 2.0]).describe(fmt="q"), ValueError, "SeedValues.describe: fmt must be a format"),
+    (lambda: SeedValues((0, 1), [1.0, 2.0]).each(fmt="zz"), ValueError, "SeedValues.each: fmt must be"),
+    (lambda: SeedValues((0, 1), [1.0, 2.0]) < [1.0, 2.0, 3.0], ValueError,
+     r"SeedValues: np.shape\(other\) must be \(\) or \(2,\)"),
+])
+def test_seed_arguments_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_seed_values_name_seeds_and_values_of_the_wrong_kind():
+    with pytest.raises(TypeError, match="SeedValues: seeds must be a tuple of seeds, got None"):
+        SeedValues(None, [1.0])
+    with pytest.raises(TypeError, match="SeedValues: values must be numbers, one per seed"):
+        SeedValues((0,), ["x"])

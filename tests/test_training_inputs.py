@@ -10,7 +10,7 @@ import pytest
 
 import gradcourse as gc
 from gradcourse import functional as F
-from gradcourse import lr_finder, nn, optim
+from gradcourse import lr_finder, nn, optim, training
 from gradcourse.schedules import BoldDriver, ReduceLROnPlateau
 from gradcourse.training import accuracy, fit
 
@@ -229,3 +229,123 @@ def test_suggest_is_the_minimum_over_10_and_steepest_skips_the_first_tenth():
     assert min_loss_lr == lrs[40] == pytest.approx(0.1)                  # the lowest point
     assert suggestion == min_loss_lr / 10
     assert steepest_lr == lrs[20] == pytest.approx(1e-3)                 # the tanh's steepest point
+
+
+# ---------------------------------------------------------------------------
+# Round 2: the optimiser must hold the model's parameters; accuracy's labels; flags and counts
+
+def test_fit_refuses_an_optimiser_holding_none_of_the_models_parameters():
+    """Built from another model, it would leave this one untouched and report a flat loss."""
+    model = classifier()
+    with pytest.raises(ValueError, match="fit: optimizer holds none of the model's parameters"):
+        fit(model, X2, Y2, sgd(classifier(1)), steps=2, progress=False)
+    first_layer_only = optim.SGD(model[0].parameters(), lr=0.1)  # training some layers only is fine
+    assert len(fit(model, X2, Y2, first_layer_only, steps=2, progress=False).loss) == 2
+
+
+def test_lr_range_test_refuses_what_optimizer_fn_returns_unless_an_optimiser_of_the_model():
+    with pytest.raises(TypeError, match=r"lr_range_test: optimizer_fn\(params\) must be an optimiser"):
+        lr_finder.lr_range_test(classifier(), X2, Y2, optimizer_fn=lambda p: None, steps=3)
+    other = classifier(1)
+    with pytest.raises(ValueError, match=r"lr_range_test: optimizer_fn\(params\) holds none of the model's"):
+        lr_finder.lr_range_test(classifier(), X2, Y2, optimizer_fn=lambda p: sgd(other), steps=3)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda m: fit(m, X2, Y2, sgd(m), steps=2, progress="yes"), TypeError, "fit: progress must be True or False"),
+    (lambda m: fit(m, X2, Y2, sgd(m), steps=2, progress=False, seed=-1), ValueError,
+     "fit: seed must be a non-negative integer"),
+    (lambda m: fit(m, X2, Y2, sgd(m), steps=2, progress=False, flow=5), TypeError, "fit: flow must be None or"),
+    (lambda m: fit(m, X2, Y2, sgd(m), steps=2, progress=False, X_test=X2), ValueError,
+     r"fit: y_test must be given with X_test \(both or neither\)"),
+    (lambda m: fit(m, X2, Y2, sgd(m), steps=2, progress=False, y_test=Y2), ValueError,
+     r"fit: X_test must be given with y_test"),
+    (lambda m: fit(m, X2, Y2, sgd(m), steps=2, progress=False, schedule=lambda t: -1.0), ValueError,
+     r"fit: lr = schedule\(0\) must be a number >= 0, got -1.0"),
+    (lambda m: fit(m, X2, Y2, sgd(m), steps=2, progress=False, schedule=lambda t: math.nan), ValueError,
+     r"fit: lr = schedule\(0\) must be a number >= 0, got nan"),
+    (lambda m: lr_finder.lr_range_test(m, X2, Y2, lambda p: sgd(m), steps=3, batch_size=0), ValueError,
+     "lr_range_test: batch_size must be a positive integer"),
+    (lambda m: lr_finder.lr_range_test(m, X2, Y2, lambda p: sgd(m), steps=3, seed="0"), TypeError,
+     "lr_range_test: seed must be a non-negative integer"),
+    (lambda m: accuracy(5, X2, Y2), TypeError, "accuracy: model must be a Module"),
+    (lambda m: accuracy(m, X2, np.eye(2)[Y2]), ValueError,
+     r"accuracy: y.shape must be \(samples,\): one class label per sample .*got \(20, 2\)"),
+    (lambda m: accuracy(m, X2, np.array(["a"] * 20)), TypeError, "accuracy: y must be an array of numbers"),
+    (lambda m: accuracy(m, X2, Y2 + 0.5), ValueError, "accuracy: y must be integer class labels"),
+    (lambda m: accuracy(m, X_NAN, Y2), ValueError, r"accuracy: X\[.*\] must be a finite number"),
+    (lambda m: training.first_nonfinite_gradient(5), TypeError, "first_nonfinite_gradient: model must be a Module"),
+    (lambda m: training.largest_gradient("m"), TypeError, "largest_gradient: model must be a Module"),
+    (lambda m: training.ProgressBar(10, enabled="no"), TypeError, "ProgressBar: enabled must be True or False"),
+    (lambda m: training.ProgressBar(-1), ValueError, "ProgressBar: total must be a non-negative integer"),
+])
+def test_training_names_the_argument_the_caller_passed(call, error, message):
+    with pytest.raises(error, match=message):
+        call(classifier())
+
+
+def test_accuracy_refuses_outputs_holding_nan_and_fit_records_nan_for_them():
+    model = classifier()
+    model[0].weight.data[0, 0] = math.nan
+    with pytest.raises(ValueError, match=r"accuracy: model\(X\) must be finite .*got 'outputs holding nan or inf'"):
+        accuracy(model, X2, Y2)
+    assert math.isnan(training._accuracy_or_nan(model, X2, Y2))
+
+
+def test_largest_gradient_refuses_a_nan_gradient():
+    model = classifier()
+    for p in model.parameters():
+        p.grad = np.ones_like(p.data)
+    model[2].bias.grad[0] = math.nan
+    with pytest.raises(ValueError, match="largest_gradient: model must be a model whose gradients hold no nan"):
+        training.largest_gradient(model)
+
+
+def test_final_loss_needs_a_positive_count_and_a_step():
+    history = training.History(loss=[3.0, 2.0, 1.0])
+    assert history.final_loss(2) == 1.5 and history.final_loss(10) == 2.0
+    with pytest.raises(ValueError, match="History.final_loss: last must be a positive integer, got 0"):
+        history.final_loss(last=0)
+    with pytest.raises(TypeError, match="History.final_loss: last must be a positive integer, got 2.5"):
+        history.final_loss(last=2.5)
+    with pytest.raises(ValueError, match=r"History.final_loss: len\(loss\) must be at least 1"):
+        training.History().final_loss()
+
+
+@pytest.mark.parametrize("smoothed, message", [
+    ([1.0, math.nan, 0.5], "suggest: smoothed must be losses without nan"),
+    ([math.inf, math.inf, math.inf], "suggest: smoothed must be losses without nan, at least one finite"),
+    ([1.0, 0.5], r"suggest: smoothed.shape must be lrs.shape = \(3,\)"),
+])
+def test_suggest_refuses_a_curve_with_nan_naming_smoothed(smoothed, message):
+    with pytest.raises(ValueError, match=message):
+        lr_finder.suggest([1e-3, 1e-2, 1e-1], smoothed)
+
+
+def test_suggest_refuses_rates_that_are_not_finite_numbers():
+    with pytest.raises(ValueError, match="suggest: lrs must be finite positive rates"):
+        lr_finder.suggest([1e-3, math.nan, 1e-1], [1.0, 0.8, 0.5])
+    with pytest.raises(ValueError, match="suggest: lrs must be increasing rates"):
+        lr_finder.suggest([1e-3, 1e-3, 1e-1], [1.0, 0.8, 0.5])
+    with pytest.raises(TypeError, match="suggest: smoothed must be an array of numbers"):
+        lr_finder.suggest([1e-3, 1e-2], ["a", "b"])
+
+
+def test_suggest_takes_an_infinite_loss_as_a_diverged_step_never_the_minimum():
+    with np.errstate(all="raise"):
+        suggestion, min_loss_lr, steepest_lr = lr_finder.suggest([1e-3, 1e-2, 1e-1, 1.0], [1.0, 0.5, 0.7, math.inf])
+    assert (min_loss_lr, suggestion) == (1e-2, 1e-3) and steepest_lr in (1e-3, 1e-2)
+
+
+def test_fit_checks_y_test_as_labels_only_when_it_measures_an_accuracy():
+    model = classifier()
+    with pytest.raises(ValueError, match=r"fit: y_test.shape must be \(samples,\)"):
+        fit(model, X2, Y2, sgd(model), steps=2, X_test=X2, y_test=np.eye(2)[Y2], progress=False)
+    regression = nn.Linear(2, 1)
+    fit(regression, X2, Y2[:, None] + 0.5, sgd(regression), steps=2, loss="mse", X_test=X2,
+        y_test=Y2[:, None] + 0.5, progress=False)
+
+
+def test_accuracy_takes_a_column_of_binary_labels():
+    model = nn.Linear(2, 1)
+    assert accuracy(model, X2, Y2[:, None]) == accuracy(model, X2, Y2)

@@ -192,3 +192,31 @@ def test_unknown_arguments_and_controls_are_named():
         widgets.depth_explorer(depth=10)
     with pytest.raises(ValueError, match="unknown control"):
         widgets.chain_explorer(num_layers=5).set(depth=3)
+
+
+# ----- bad arguments (issue 17, hostile round) -----------------------------------------------------
+@pytest.mark.parametrize("name, error", [([], TypeError), (5, TypeError), (None, TypeError), ("bogus", ValueError)])
+def test_build_names_the_explorer_argument(name, error):
+    with pytest.raises(error, match="build: name must be the name of an explorer, one of 'adam_bias'"):
+        widgets.build(name)
+
+
+@pytest.mark.parametrize("values, match, error", [
+    (dict(num_layers=2.5), "chain_explorer: num_layers must be an integer", TypeError),
+    (dict(weight="big"), "chain_explorer: weight must be a finite number", TypeError),
+    (dict(weight=float("nan")), "chain_explorer: weight must be a finite number", ValueError),
+    (dict(activation=["tanh"]), "chain_explorer: activation must be one of", ValueError),
+])
+def test_build_checks_every_control_value_by_its_kind(values, match, error):
+    with pytest.raises(error, match=match):
+        widgets.chain_explorer(**values)
+
+
+def test_a_checkbox_takes_only_a_bool_and_set_checks_values_too():
+    with pytest.raises(TypeError, match="depth_explorer: residual must be True or False"):
+        widgets.depth_explorer(residual="yes")
+    with pytest.raises(TypeError, match="schedule_explorer: schedules must be a list of entries"):
+        widgets.schedule_explorer(schedules="cosine")
+    explorer = widgets.chain_explorer(num_layers=3)
+    with pytest.raises(TypeError, match="Explorer.set: num_layers must be an integer"):
+        explorer.set(num_layers="4")

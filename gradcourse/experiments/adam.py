@@ -14,7 +14,7 @@ from .. import plots
 from ..autograd import tensor
 from .. import validation
 from ..rng import generator
-from .common import RACE_OPTIMIZERS, check_choice, check_count, make_optimizer
+from .common import RACE_OPTIMIZERS, check_choice, check_count, check_result, make_optimizer
 from .spec import AT_INIT, TRAINS, Control, ExplorerSpec
 
 
@@ -52,6 +52,9 @@ def adam_moments(steps=50, beta1=0.9, beta2=0.999, eps=1e-8, gradient=1.0, noise
     validation.fraction("beta1", beta1, "adam_moments")
     validation.fraction("beta2", beta2, "adam_moments")
     validation.positive("eps", eps, "adam_moments")
+    validation.number("gradient", gradient, where="adam_moments")
+    validation.non_negative("noise", noise, "adam_moments")
+    validation.non_negative_int("seed", seed, "adam_moments")
     t = np.arange(1, steps + 1)
     g = gradient + noise * np.random.default_rng(seed).standard_normal(steps)
     m, v = np.zeros(steps), np.zeros(steps)
@@ -73,6 +76,7 @@ def plot_adam_moments(result):
     the learning rate; uncorrected, the first steps are too small (or too large, if beta2's
     average is the slower one to warm up).
     """
+    check_result(result, AdamMomentsResult, "plot_adam_moments")
     fig, (left, right) = plots.subplots(1, 2)
     with plots.style():
         t = np.asarray(result.t)
@@ -97,6 +101,7 @@ def plot_adam_moments(result):
 
 def describe_adam(result):
     """One line: the first step with and without the correction."""
+    check_result(result, AdamMomentsResult, "describe_adam")
     return (f"first step: {result.step_corrected[0]:.3g} lr corrected, "
             f"{result.step_uncorrected[0]:.3g} lr uncorrected")
 
@@ -178,7 +183,9 @@ def reddi_gradient(t, C=3.0):
     """Reddi, Kale & Kumar (2018), section 3: f_t(x) = C x if t mod 3 == 1 else -x, on [-1, 1].
 
     Over each period of three steps the losses add up to (C - 2) x, so the best point is x = -1;
-    the large gradient C comes once, the small -1 twice."""
+    the large gradient C comes once, the small -1 twice. `t` counts steps from 1."""
+    validation.positive_int("t", t, "reddi_gradient")
+    validation.number("C", C, where="reddi_gradient")
     return C if t % 3 == 1 else -1.0
 
 
@@ -267,6 +274,7 @@ def plot_optimizer_race(result):
     the minimum value, f - f_min, over the steps (right, log scale; an X where it diverged).
     On "reddi": x over the steps for Adam and AMSGrad; the dashed line at -1 is the best point.
     """
+    check_result(result, RaceResult, "plot_optimizer_race")
     if result.f is None:
         return _plot_reddi_race(result)
     fig, (left, right) = plots.subplots(1, 2)
@@ -297,6 +305,7 @@ def _plot_reddi_race(result):
 
 def describe_race(result):
     """One line: where each optimiser ended (distance to the minimum value, or x for reddi)."""
+    check_result(result, RaceResult, "describe_race")
     if result.surface == "reddi":
         ends = ", ".join(f"{name} {path[-1, 0]:+.3g}" for name, path in result.path.items())
         return f"x after {len(next(iter(result.path.values()))) - 1} steps: {ends} (best point: -1)"
@@ -371,7 +380,17 @@ def optimizer_step_cost(make_optimizer, shape=(256, 256), steps=20, seed=0):
     The parameter (and so the optimiser's state) is an ndarray subclass that counts every ufunc
     it enters, so the count is the code's, not an estimate. The first step (which creates the
     state) is not counted. The gradients are fixed random arrays, the same for every optimiser. Timing uses plain arrays and keeps the fastest step.
+    `steps` >= 2 (the first step is not counted).
     """
+    where = "optimizer_step_cost"
+    validation.require(callable(make_optimizer), "make_optimizer", make_optimizer,
+                       "a function [parameter] -> optimiser", where, TypeError)
+    validation.require(isinstance(shape, tuple) and len(shape) > 0, "shape", shape, "a non-empty tuple of sizes",
+                       where, TypeError)
+    for size in shape:
+        validation.positive_int("shape", size, where)
+    validation.integer("steps", steps, "an integer >= 2", where, minimum=2)
+    validation.non_negative_int("seed", seed, where)
     rng = generator(seed)
     grads = [rng.standard_normal(shape) for _ in range(steps)]
     counted = tensor(np.zeros(shape), requires_grad=True)

@@ -12,7 +12,7 @@ from matplotlib.ticker import MaxNLocator
 from .. import functional as F
 from .. import plots, validation
 from ..autograd import tensor
-from .common import ACTIVATIONS, check_choice, check_count
+from .common import ACTIVATIONS, check_ax, check_choice, check_count, check_result
 from .spec import AT_INIT, Control, ExplorerSpec
 
 @dataclass
@@ -70,6 +70,8 @@ def plot_chain(result, ax=None):
     rising if > 1 (exploding), flat only at exactly 1. The dots sit on the dashed line when the
     formula holds.
     """
+    check_result(result, ChainResult, "plot_chain")
+    check_ax(ax, "plot_chain")
     with plots.style():
         ax = plots.panel(ax)
         for values, style_kw in (
@@ -93,6 +95,7 @@ def plot_chain(result, ax=None):
 
 def describe_chain(result):
     """One line: the factor per layer and the gradient reaching the first unit."""
+    check_result(result, ChainResult, "describe_chain")
     return (f"factor per layer |w f'(z)| = {result.factor:.3g}; "
             f"gradient reaching the first unit |dh_L/dh_0| = {result.measured[-1]:.3g}")
 

@@ -14,7 +14,7 @@ from ..data import linear_regression
 from ..nn import MLP
 from ..rng import seeded
 from ..training import fit
-from .common import check_count
+from .common import check_count, check_result
 from .spec import TRAINS, Control, ExplorerSpec
 
 @dataclass
@@ -39,6 +39,10 @@ def clipping_runs(weight_scale=1.5, threshold=1.0, steps=200, lr=0.01, num_block
     check_count(num_blocks, maximum=100, name="num_blocks", where="clipping_runs")
     check_count(steps, maximum=5000, name="steps", where="clipping_runs")
     validation.positive("threshold", threshold, "clipping_runs")
+    validation.positive("weight_scale", weight_scale, "clipping_runs")
+    validation.positive("lr", lr, "clipping_runs")
+    validation.positive_int("width", width, "clipping_runs")
+    validation.non_negative_int("seed", seed, "clipping_runs")
     problem = linear_regression(256, 8, seed=seed)
     X, y = problem.X, problem.y.reshape(-1, 1)
     runs = []
@@ -62,6 +66,7 @@ def plot_clipping(result):
     gradients throw the weights so far that the loss overflows (the X); with clipping the same
     huge gradients only set the direction, the step length is at most lr * threshold.
     """
+    check_result(result, ClippingResult, "plot_clipping")
     runs = {"no clipping": result.unclipped, f"clipped at {result.threshold:g}": result.clipped}
     fig, (left, right) = plots.subplots(1, 2)
     plots.training_curves(runs, ax=left, title="training loss")
@@ -82,6 +87,7 @@ def plot_clipping(result):
 
 def describe_clipping(result):
     """One line: how each run ended, and the largest gradient norm the clipped run met."""
+    check_result(result, ClippingResult, "describe_clipping")
     plain = (result.unclipped.message if result.unclipped.diverged
              else f"final loss {result.unclipped.loss[-1]:.3g}")
     return (f"no clipping: {plain}; clipped at {result.threshold:.3g}: final loss "

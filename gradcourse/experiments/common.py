@@ -1,6 +1,7 @@
 """What several topics share: the option names (each derived from the list that defines it), the
 digits split, the optimisers, and the checks on counts (blocks, steps, lengths), made with
 `gradcourse.validation` so that their errors read like every other argument error."""
+import dataclasses
 from functools import lru_cache
 
 import numpy as np
@@ -28,6 +29,7 @@ DEFAULT_LR = {"sgd": 0.1, "adam": 0.003}
 
 def first_over_last(norms):
     """norms[0] / norms[-1], the first layer's gradient over the last one's (inf if the last is 0)."""
+    validation.require(len(norms) > 0, "norms", norms, "a non-empty list of gradient norms", "first_over_last")
     return float(norms[0] / norms[-1]) if norms[-1] > 0 else np.inf
 
 
@@ -43,15 +45,36 @@ def check_choice(value, options, name, where=None):
     return validation.choice(name, value, options, where)
 
 
+def check_result(result, kind, where, name="result"):
+    """`result` unless it is neither a `kind` nor an object with all of its fields (a TypeError
+    naming the argument and the type expected)."""
+    ok = isinstance(result, kind) or all(hasattr(result, field.name) for field in dataclasses.fields(kind))
+    validation.require(ok, name, result, f"a {kind.__name__} (what the experiment returns)", where, TypeError)
+    return result
+
+
+def check_ax(ax, where):
+    """`ax` unless it is neither None nor a matplotlib Axes."""
+    from matplotlib.axes import Axes
+    validation.require(ax is None or isinstance(ax, Axes), "ax", ax, "None or a matplotlib Axes", where, TypeError)
+    return ax
+
+
 def weight_layers(num_blocks, residual=False):
     """The Linear layers of `nn.MLP` with `num_blocks` blocks: input + output layer, and one per
     plain block or two per residual block."""
+    validation.non_negative_int("num_blocks", num_blocks, "weight_layers")
+    validation.boolean("residual", residual, "weight_layers")
     return 2 * num_blocks + 2 if residual else num_blocks + 2
 
 
-@lru_cache(maxsize=4)
 def digits_split(seed=0):
-    """The digits, split 75/25 (stratified) and standardised with the training statistics."""
+    """The digits, split 75/25 (stratified) and standardised with the training statistics (cached)."""
+    return _cached_digits_split(validation.non_negative_int("seed", seed, "digits_split"))
+
+
+@lru_cache(maxsize=4)
+def _cached_digits_split(seed):
     X, y = load_digits()
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, seed=seed, stratify=y)
     X_train, X_test = standardize(X_train, X_test)

@@ -15,7 +15,8 @@ from .. import plots, validation
 from ..diagnostics import measure_at_init
 from ..nn import MLP
 from ..rng import generator, seeded
-from .common import ACTIVATIONS, INITS, NORMS, check_choice, check_count, first_over_last, weight_layers
+from .common import (ACTIVATIONS, INITS, NORMS, check_choice, check_count, check_result, first_over_last,
+                     weight_layers)
 from .spec import AT_INIT, Control, ExplorerSpec
 
 
@@ -58,6 +59,13 @@ def deep_mlp(num_blocks=30, width=64, activation="sigmoid", init="xavier_normal"
     check_choice(norm, NORMS, "norm", "deep_mlp")
     check_count(num_blocks, maximum=200, name="num_blocks", where="deep_mlp")
     validation.positive_int("width", width, "deep_mlp")
+    validation.positive("weight_std", weight_std, "deep_mlp")
+    residual = validation.boolean("residual", residual, "deep_mlp")
+    validation.number("branch_scale", branch_scale, where="deep_mlp")
+    if in_features is not None:
+        validation.positive_int("in_features", in_features, "deep_mlp")
+    validation.positive_int("out_features", out_features, "deep_mlp")
+    validation.non_negative_int("seed", seed, "deep_mlp")
     scheme = (lambda w: initialisers.normal_(w, 0.0, weight_std)) if init == "normal" else init
     with seeded(seed):
         return MLP(in_features or width, width, out_features, num_blocks, activation=activation, init=scheme,
@@ -70,6 +78,7 @@ def depth_profile(num_blocks=30, width=64, activation="sigmoid", init="xavier_no
     """Per block of `deep_mlp(...)` at initialisation: ||dL/dh_l||, ||dL/dW_l||, the activations'
     std and spread across examples, for a batch of standard-normal inputs x (batch x width) and
     the loss L = mean(output^2) (as in the chapters' tests)."""
+    validation.positive_int("batch", batch, "depth_profile")
     model = deep_mlp(num_blocks, width, activation, init, weight_std, residual, branch_scale, norm, seed=seed)
     x = generator(seed).standard_normal((batch, width))
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
@@ -100,6 +109,7 @@ def plot_depth_profile(result):
     same hidden state. Where the forward signal shrinks as the backward one grows (or the
     reverse), ‖∂L/∂W_l‖ stays flatter.
     """
+    check_result(result, DepthResult, "plot_depth_profile")
     fig, (left, right) = plots.subplots(1, 2)
     series = {"‖∂L/∂h_l‖, reaching the block": result.grad_norm,
               "‖∂L/∂W_l‖, the block's weights": result.weight_grad_norm}
@@ -115,6 +125,7 @@ def plot_depth_profile(result):
 
 def describe_depth(result):
     """One line: the first/last ratios of both gradients and the last block's spread."""
+    check_result(result, DepthResult, "describe_depth")
     blocks = len(result.layer)
     return (f"{blocks} blocks ({result.weight_layers} weight layers); block 1 / block {blocks}: "
             f"gradient reaching the block |dL/dh| {result.ratio:.3g}, weight gradient |dL/dW| "

@@ -36,7 +36,9 @@ def computation_graph(root, names=None):
     """
     validation.require(isinstance(root, Tensor), "root", root, "a Tensor (the result whose graph to list)",
                        "computation_graph", TypeError)
-    labels = {id(t): name for name, t in (names or {}).items()}
+    validation.require(names is None or isinstance(names, dict) and all(isinstance(t, Tensor) for t in names.values()),
+                       "names", names, "None or a dict of name -> Tensor", "computation_graph", TypeError)
+    labels = {id(t): str(name) for name, t in (names or {}).items()}
     seen, stack = {id(root): root}, [root]
     while stack:
         node = stack.pop()

@@ -13,7 +13,7 @@ from .. import plots, validation
 from ..diagnostics import jacobian_singular_values
 from ..nn import MLP
 from ..rng import generator, seeded
-from .common import INITS, check_choice, check_count
+from .common import INITS, check_choice, check_count, check_result
 from .spec import AT_INIT, Control, ExplorerSpec
 
 @dataclass
@@ -53,6 +53,10 @@ def jacobian_isometry(num_blocks=30, width=64, init="orthogonal", activation="ta
     """
     check_count(num_blocks, maximum=200, name="num_blocks", where="jacobian_isometry")
     check_choice(activation, ISOMETRY_ACTIVATIONS, "activation", "jacobian_isometry")
+    check_choice(init, ISOMETRY_INITS, "init", "jacobian_isometry")
+    validation.positive_int("width", width, "jacobian_isometry")
+    validation.positive("gain", gain, "jacobian_isometry")
+    validation.non_negative_int("seed", seed, "jacobian_isometry")
     with seeded(seed):
         model = MLP(width, width, width, num_blocks, activation=activation, init=_isometry_init(init, gain))
     x = generator(seed).standard_normal(width)
@@ -65,11 +69,13 @@ def jacobian_isometry(num_blocks=30, width=64, init="orthogonal", activation="ta
 
 def plot_isometry(result):
     """The Jacobian's singular values as a cumulative fraction (`plots.jacobian_spectrum`)."""
+    check_result(result, IsometryResult, "plot_isometry")
     return plots.jacobian_spectrum({result.label: result.singular_values})
 
 
 def describe_isometry(result):
     """One line: the smallest and largest singular value and their ratio."""
+    check_result(result, IsometryResult, "describe_isometry")
     s = result.singular_values
     return f"singular values from {s.min():.3g} to {s.max():.3g} (condition number {s.max() / s.min():.3g})"
 

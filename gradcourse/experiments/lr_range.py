@@ -5,11 +5,11 @@ Kaiming init, and the picture shows the loss against the rate with the suggestio
 """
 import numpy as np
 
-from .. import plots
-from ..lr_finder import lr_range_test
+from .. import plots, validation
+from ..lr_finder import LRRangeResult, lr_range_test
 from ..nn import MLP
 from ..rng import seeded
-from .common import OPTIMIZERS, check_choice, digits_split, training_optimizer
+from .common import OPTIMIZERS, check_ax, check_choice, check_count, check_result, digits_split, training_optimizer
 from .spec import TRAINS, Control, ExplorerSpec
 
 def lr_range_on_digits(optimizer="sgd", num_blocks=4, width=32, steps=100, smooth=0.9, start_lr=1e-5,
@@ -17,6 +17,9 @@ def lr_range_on_digits(optimizer="sgd", num_blocks=4, width=32, steps=100, smoot
     """`lr_finder.lr_range_test` for a ReLU MLP (Kaiming init, `num_blocks` blocks, so
     num_blocks + 2 weight layers) on the digits."""
     check_choice(optimizer, OPTIMIZERS, "optimizer", "lr_range_on_digits")
+    check_count(num_blocks, maximum=200, name="num_blocks", where="lr_range_on_digits")
+    validation.positive_int("width", width, "lr_range_on_digits")
+    validation.non_negative_int("seed", seed, "lr_range_on_digits")
     X, _, y, _ = digits_split(seed)
 
     def model():
@@ -35,7 +38,11 @@ def plot_lr_range(result, ax=None):
     suggestion). The y axis stops a quarter above the highest average loss before the minimum,
     so the exploding losses at the end are cut off.
     """
-    lrs, smoothed = np.asarray(result.lrs), np.asarray(result.smoothed)
+    check_result(result, LRRangeResult, "plot_lr_range")
+    check_ax(ax, "plot_lr_range")
+    lrs, smoothed = np.asarray(result.lrs), np.asarray(result.smoothed, dtype=float)
+    validation.require(smoothed.size > 0 and not np.isnan(smoothed).any(), "result.smoothed", result.smoothed,
+                       "a non-empty array without nan (its minimum is marked)", "plot_lr_range")
     with plots.style():
         ax = plots.panel(ax)
         ax.plot(lrs, result.losses, color="0.7", linewidth=0.8, label="minibatch loss")
@@ -57,6 +64,7 @@ def plot_lr_range(result, ax=None):
 
 def describe_lr_range(result):
     """One line: the suggested rate and the two rates it comes from."""
+    check_result(result, LRRangeResult, "describe_lr_range")
     return (f"suggested lr {result.suggestion:.2g} (lowest loss at {result.min_loss_lr:.2g}, "
             f"steepest fall at {result.steepest_lr:.2g}); {result.message}")
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import functional as F
-from .. import plots
+from .. import plots, validation
 from ..autograd import tensor
 from ..data import adding_problem
 from ..nn import LSTM, RNN, Linear
 from ..rng import seeded
-from .common import check_choice, check_count, first_over_last
+from .common import check_ax, check_choice, check_count, check_result, first_over_last
 from .spec import AT_INIT, Control, ExplorerSpec
 
 CELLS = ("rnn", "lstm")
@@ -44,6 +44,11 @@ def gradient_through_time(length=50, hidden=32, cell="rnn", forget_bias=0.0, wei
     """
     check_choice(cell, CELLS, "cell", "gradient_through_time")
     check_count(length, maximum=1000, name="length", where="gradient_through_time")
+    validation.positive_int("hidden", hidden, "gradient_through_time")
+    validation.positive_int("batch", batch, "gradient_through_time")
+    validation.number("forget_bias", forget_bias, where="gradient_through_time")
+    validation.number("weight_scale", weight_scale, where="gradient_through_time")
+    validation.non_negative_int("seed", seed, "gradient_through_time")
     X, y = adding_problem(batch, max(length, 2), seed=seed)
     X = X[:, -length:]
     with seeded(seed):
@@ -68,6 +73,8 @@ def plot_gradient_through_time(result, ax=None):
     is the closest input; how far the line falls towards the left is how much of the gradient is
     lost over that many steps of recurrence.
     """
+    check_result(result, TimeGradientResult, "plot_gradient_through_time")
+    check_ax(ax, "plot_gradient_through_time")
     values = np.asarray(result.grad_norm, dtype=float)
     with plots.style():
         ax = plots.panel(ax)
@@ -83,6 +90,7 @@ def plot_gradient_through_time(result, ax=None):
 
 def describe_rnn(result):
     """One line: how much of the gradient reaches the first input step."""
+    check_result(result, TimeGradientResult, "describe_rnn")
     return f"{result.cell}, {len(result.t)} steps: |dL/dx_1| / |dL/dx_T| = {result.ratio:.3g}"
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from .. import plots, validation
 from ..diagnostics import measure_at_init
 from ..training import accuracy, fit
-from .common import (DEFAULT_LR, INITS, OPTIMIZERS, SQUASHING_AND_RELU, check_choice, check_count, digits_split,
+from .common import (DEFAULT_LR, INITS, OPTIMIZERS, SQUASHING_AND_RELU, check_choice, check_count, check_result, digits_split,
                      first_over_last, raise_if_diverged, training_optimizer)
 from .depth import deep_mlp
 from .schedules import make_schedule
@@ -64,6 +64,17 @@ def train_with_remedies(activation="sigmoid", init="normal", residual=False, opt
     check_choice(optimizer, OPTIMIZERS, "optimizer", "train_with_remedies")
     check_count(steps, maximum=5000, name="steps", where="train_with_remedies")
     validation.require(steps >= 2, "steps", steps, "an integer from 2 to 5000", "train_with_remedies")
+    where = "train_with_remedies"
+    residual = validation.boolean("residual", residual, where)
+    clipping = validation.boolean("clipping", clipping, where)
+    check_count(num_blocks, maximum=200, name="num_blocks", where=where)
+    validation.positive_int("width", width, where)
+    validation.positive_int("batch_size", batch_size, where)
+    if lr is not None:
+        validation.positive("lr", lr, where)
+    validation.positive("clip_norm", clip_norm, where)
+    validation.number("target_loss", target_loss, where=where)
+    validation.non_negative_int("seed", seed, where)
     settings = dict(activation=activation, init=init, residual=residual, optimizer=optimizer,
                     schedule=schedule, clipping=clipping)
     X, X_test, y, y_test = digits_split(seed)
@@ -87,6 +98,9 @@ def train_with_remedies(activation="sigmoid", init="normal", residual=False, opt
 
 def naive_baseline(num_blocks=20, steps=150, seed=0):
     """`train_with_remedies()` with every remedy off (cached: the explorer compares against it)."""
+    check_count(num_blocks, maximum=200, name="num_blocks", where="naive_baseline")
+    check_count(steps, maximum=5000, name="steps", where="naive_baseline")
+    validation.non_negative_int("seed", seed, "naive_baseline")
     return _cached_naive_baseline(num_blocks, steps, seed)
 
 
@@ -109,6 +123,8 @@ def plot_remedies(result, baseline):
 
     `result`, `baseline`: `experiments.RemedyResult`s (the second one the naive recipe).
     """
+    check_result(result, RemedyResult, "plot_remedies")
+    check_result(baseline, RemedyResult, "plot_remedies", name="baseline")
     fig, (left, right) = plots.subplots(1, 2)
     steps = len(result.history.loss)
     plots.training_curves({f"naive (test acc. {baseline.test_accuracy:.2f})": baseline.history,
@@ -124,8 +140,18 @@ def plot_remedies(result, baseline):
     return fig
 
 
+def _check_pair(pair, where):
+    """`pair` unless it is not (result, baseline), two `RemedyResult`s (compare_with_naive's)."""
+    validation.require(isinstance(pair, tuple) and len(pair) == 2, "pair", pair,
+                       "a (result, baseline) pair of RemedyResults (compare_with_naive's)", where, TypeError)
+    check_result(pair[0], RemedyResult, where, name="pair[0]")
+    check_result(pair[1], RemedyResult, where, name="pair[1]")
+    return pair
+
+
 def plot_comparison(pair):
     """`plot_remedies(*pair)`: the picture of `compare_with_naive`'s (result, baseline)."""
+    _check_pair(pair, "plot_comparison")
     return plot_remedies(*pair)
 
 
@@ -134,6 +160,7 @@ FINAL_STEPS = 10   # the final loss is the mean over this many last steps (as in
 
 def describe_remedy(pair):
     """One line: test accuracy, final loss, gradient ratio at init, steps to the target loss."""
+    _check_pair(pair, "describe_remedy")
     result, _ = pair
     steps = "never" if result.steps_to_target is None else f"at step {result.steps_to_target}"
     return (f"test accuracy {result.test_accuracy:.3f}; final loss (mean of the last "

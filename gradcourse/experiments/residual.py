@@ -7,12 +7,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .. import plots
+from .. import plots, validation
 from ..diagnostics import GradientFlow
 from ..nn import MLP
 from ..rng import seeded
 from ..training import fit
-from .common import OPTIMIZERS, SQUASHING_AND_RELU, check_count, digits_split, first_over_last, raise_if_diverged, training_optimizer
+from .common import (OPTIMIZERS, SQUASHING_AND_RELU, check_count, check_result, digits_split, first_over_last,
+                     raise_if_diverged, training_optimizer)
 from .depth import BRANCH_SCALE
 from .spec import TRAINS, Control, ExplorerSpec
 
@@ -57,6 +58,11 @@ def residual_vs_plain(num_blocks=20, width=32, activation="relu", steps=100, lr=
     """
     check_count(num_blocks, maximum=100, name="num_blocks", where="residual_vs_plain")
     check_count(steps, maximum=5000, name="steps", where="residual_vs_plain")
+    validation.positive_int("width", width, "residual_vs_plain")
+    validation.positive_int("batch_size", batch_size, "residual_vs_plain")
+    validation.positive("lr", lr, "residual_vs_plain")
+    validation.number("branch_scale", branch_scale, where="residual_vs_plain")
+    validation.non_negative_int("seed", seed, "residual_vs_plain")
     X, _, y, _ = digits_split(seed)
     runs = {}
     for residual in (False, True):
@@ -83,6 +89,7 @@ def plot_residual_training(result):
     steeply towards the input side, so its first blocks get almost no gradient and its loss stays
     flat; the residual net's line is nearly flat (the identity path carries the gradient back).
     """
+    check_result(result, ResidualResult, "plot_residual_training")
     fig, (left, right) = plots.subplots(1, 2)
     plots.training_curves({"plain": result.plain, "residual": result.residual}, ax=left,
                     title="training loss")
@@ -99,6 +106,7 @@ def plot_residual_training(result):
 
 def describe_residual(result):
     """One line: both final losses and both first/last gradient ratios at the first step."""
+    check_result(result, ResidualResult, "describe_residual")
     return (f"final loss: plain {result.plain.final_loss():.3g}, residual {result.residual.final_loss():.3g}; "
             f"|dL/dh| at block 1 / last block at step 1: plain {first_over_last(result.plain_flow[0]):.2g}, "
             f"residual {first_over_last(result.residual_flow[0]):.2g}")

@@ -17,7 +17,7 @@ from ..optim import SGD
 from ..rng import seeded
 from ..schedules import (BoldDriver, Constant, CosineAnnealing, ExponentialDecay, LinearWarmup,
                          LRScheduler, OneCycle, PolynomialDecay, ReduceLROnPlateau, StepDecay)
-from .common import check_choice, check_count
+from .common import check_choice, check_count, check_result
 from .spec import AT_INIT, Control, ExplorerSpec
 
 LR_SCHEDULES = ("constant", "step", "exponential", "polynomial", "cosine", "warmup+cosine", "one-cycle",
@@ -38,6 +38,8 @@ def make_schedule(name, lr=1.0, steps=100, gamma=0.97, power=1.0, warmup=10, ste
     follow the loss.
     """
     check_choice(name, LR_SCHEDULES, "name", "make_schedule")
+    validation.positive_int("steps", steps, "make_schedule")
+    validation.integer("warmup", warmup, "an integer", "make_schedule")
     validation.require(name != "warmup+cosine" or 0 < warmup < steps, "warmup", warmup,
                        f"from 1 to steps - 1 = {steps - 1} (shorter than the run)", "make_schedule")
     makers = {
@@ -74,6 +76,10 @@ def schedule_comparison(lr=1.0, steps=100, gamma=0.97, power=1.0, warmup=10, ste
     `data.moons` once per schedule: full batch, SGD with momentum, binary cross-entropy loss.
     The schedules' parameters are those of `make_schedule`."""
     check_count(steps, maximum=10_000, name="steps", where="schedule_comparison")
+    validation.require(not isinstance(schedules, str) and hasattr(schedules, "__iter__"), "schedules", schedules,
+                       "a list of schedule names, e.g. ('constant', 'cosine')", "schedule_comparison", TypeError)
+    validation.positive_int("hidden", hidden, "schedule_comparison")
+    validation.non_negative_int("seed", seed, "schedule_comparison")
     names = [name for name in LR_SCHEDULES if name in schedules]
     validation.require(names and set(schedules) <= set(LR_SCHEDULES), "schedules", tuple(schedules),
                        "at least one of " + ", ".join(map(repr, LR_SCHEDULES)), "schedule_comparison")
@@ -113,6 +119,7 @@ def _train_with_schedule(schedule, X, y, steps, hidden, momentum, seed):
 def plot_schedule_comparison(result):
     """Learning-rate schedules (left) and the training loss each gives (right), one colour per
     schedule. `result`: an `experiments.ScheduleResult`. An X marks a run that diverged."""
+    check_result(result, ScheduleResult, "plot_schedule_comparison")
     fig, (left, right) = plots.subplots(1, 2)
     plots.schedules(result.lr, ax=left, title="learning rate per step")
     runs = {name: dict(loss=result.loss[name], diverged_at=result.diverged_at[name]) for name in result.loss}
@@ -122,6 +129,7 @@ def plot_schedule_comparison(result):
 
 def describe_schedules(result):
     """One line: each schedule's final loss, or the step where it diverged."""
+    check_result(result, ScheduleResult, "describe_schedules")
     parts = [f"{name} diverged at step {result.diverged_at[name]}" if result.diverged_at[name] is not None
              else f"{name} {loss[-1]:.3g}" + (" (above its start)" if loss[-1] > loss[0] else "")
              for name, loss in result.loss.items()]

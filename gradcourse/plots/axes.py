@@ -11,8 +11,10 @@ exploded layer is visible instead of crashing.
 from collections.abc import Mapping
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.ticker import Formatter
 
+from .. import validation
 from .course_style import subplots
 
 LAYER_AXIS = "layer (input side → output side)"
@@ -23,8 +25,9 @@ MIN_DECADES = 4               # a log gradient axis spans at least this many dec
 
 
 def panel(ax):
-    """The given Axes, or the single Axes of a new course-style figure."""
+    """The given Axes, or the single Axes of a new course-style figure (TypeError for anything else)."""
     if ax is not None:
+        validation.require(isinstance(ax, Axes), "ax", ax, "None or a matplotlib Axes", error=TypeError)
         return ax
     return subplots()[1]
 
@@ -112,6 +115,10 @@ def log_scale(ax, axis="y", values=None, min_decades=None):
     until it spans that many decades, so a healthy band (0.06 to 0.08) looks flat instead of
     filling the panel like a chaotic one. Values that are all non-positive get the range 0.1-10.
     """
+    validation.require(isinstance(ax, Axes), "ax", ax, "a matplotlib Axes", "log_scale", TypeError)
+    validation.choice("axis", axis, ("x", "y"), "log_scale")
+    if min_decades is not None:
+        validation.positive("min_decades", min_decades, "log_scale")
     getattr(ax, f"set_{axis}scale")("log")
     which = ax.yaxis if axis == "y" else ax.xaxis
     which.set_major_formatter(LogTicks())

@@ -77,6 +77,7 @@ def activation_std(stds, ax=None, title=None, ylabel="std of the layer's activat
     the line flat; a line falling to the right means the signal shrinks layer after layer (and
     with it the gradient), rising means it grows until squashing units saturate or values overflow.
     """
+    logy = validation.boolean("logy", logy, "activation_std")
     with style():
         return _per_layer(panel(ax), stds, "activation_std", ylabel, logy, title)
 
@@ -109,7 +110,11 @@ def layer_histograms(values, kind="activation", activation=None, bins=50, ax=Non
     piled up at +-1 are saturated (their gradient is nearly zero); gradient histograms that
     narrow towards the input side show the gradient vanishing.
     """
+    validation.positive_int("bins", bins, "layer_histograms")
+    validation.choice("activation", activation, (None, "tanh", "sigmoid", "relu"), "layer_histograms")
     validation.choice("kind", kind, ("activation", "gradient"), "layer_histograms")
+    validation.require(isinstance(values, Mapping) or (hasattr(values, "__iter__") and not isinstance(values, str)),
+                       "values", values, "a list of arrays or a dict name -> array", "layer_histograms", TypeError)
     items = list(values.items()) if isinstance(values, Mapping) else [
         (f"layer {i + 1}", v) for i, v in enumerate(values)]
     if not items:
@@ -148,6 +153,7 @@ def update_ratio(history, labels=None, ax=None, title=None, steps=None, referenc
     healthy level; far above it the weights are being overwritten every step (lr too large),
     far below they barely move (lr too small, or the gradient vanished for that layer).
     """
+    reference = validation.number("reference", reference, where="update_ratio")
     if isinstance(history, Mapping) and "update_ratio" in history:
         steps = history.get("step") if steps is None else steps
         history = history["update_ratio"]

@@ -89,8 +89,11 @@ def training_curves(runs, metric="loss", ax=None, logy=None, title=None):
     surviving runs fall, and at which step the others stopped.
     """
     validation.choice("metric", metric, ("loss", "accuracy", "both"), "training_curves")
-    if not isinstance(runs, Mapping) or not runs:
-        raise ValueError("training_curves: runs must be a non-empty dict label -> run")
+    validation.require(isinstance(runs, Mapping), "runs", runs, "a non-empty dict label -> run", "training_curves",
+                       TypeError)
+    validation.require(len(runs) > 0, "runs", runs, "a non-empty dict label -> run", "training_curves")
+    if logy is not None:
+        logy = validation.boolean("logy", logy, "training_curves")
     with style():
         if metric != "both":
             ax = panel(ax)
@@ -117,6 +120,9 @@ def schedules(curves, steps=None, ax=None, logy=False, title=None):
     `range(steps)`. A single array or callable is also accepted. How to read it: the height is
     the step size the optimiser uses at that step; warm-up is the initial ramp.
     """
+    if steps is not None:
+        steps = validation.positive_int("steps", steps, "schedules")
+    logy = validation.boolean("logy", logy, "schedules")
     if not isinstance(curves, Mapping):
         curves = {None: curves}
     evaluated = {}
@@ -150,10 +156,18 @@ def seed_spread(values, ylabel, logy=False, ax=None, title=None, reference=None,
     the loss of chance level. `rotation`: of the column labels, in degrees (default: 20 when a
     label is longer than 10 characters, else 0).
     """
-    if not isinstance(values, Mapping) or not values:
-        raise ValueError("seed_spread: values must be a non-empty dict label -> per-seed values")
+    logy = validation.boolean("logy", logy, "seed_spread")
+    if reference is not None:
+        reference = validation.number("reference", reference, where="seed_spread")
+    if rotation is not None:
+        rotation = validation.number("rotation", rotation, where="seed_spread")
+    validation.require(isinstance(values, Mapping), "values", values, "a non-empty dict label -> per-seed values",
+                       "seed_spread", TypeError)
+    validation.require(len(values) > 0, "values", values, "a non-empty dict label -> per-seed values", "seed_spread")
     labels = [str(label) for label in values]
-    columns = [np.asarray(getattr(v, "values", v), dtype=float) for v in values.values()]
+    columns = [np.asarray(getattr(v, "values", v), dtype=float).ravel() for v in values.values()]
+    for label, column in zip(labels, columns):
+        validation.require(column.size > 0, f"values[{label!r}]", column, "at least one value", "seed_spread")
     with style():
         ax = panel(ax)
         for x, (column, color) in enumerate(zip(columns, colors(len(columns)))):
@@ -188,8 +202,10 @@ def bar_comparison(values, ylabel, logy=False, ax=None, title=None):
     `values`: a dict label -> number, e.g. final loss per remedy. Non-finite values (a run that
     diverged) and, on a log scale, values <= 0 get no bar and are written at the bottom instead.
     """
-    if not isinstance(values, Mapping) or not values:
-        raise ValueError("bar_comparison: values must be a non-empty dict label -> number")
+    validation.require(isinstance(values, Mapping), "values", values, "a non-empty dict label -> number",
+                       "bar_comparison", TypeError)
+    validation.require(len(values) > 0, "values", values, "a non-empty dict label -> number", "bar_comparison")
+    logy = validation.boolean("logy", logy, "bar_comparison")
     labels = [str(label) for label in values]
     heights = np.array([float(v) for v in values.values()])
     drawn, bad = drawable(heights, logy)
