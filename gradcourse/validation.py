@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 
 __all__ = ["message", "fail", "require", "integer", "positive_int", "non_negative_int",
-           "number", "positive", "non_negative", "fraction", "probability", "in_range", "choice", "boolean",
+           "number", "positive", "non_negative", "fraction", "probability", "in_range", "choice", "boolean", "count", "instance", "real_array",
            "is_integer", "is_number"]
 
 
@@ -124,10 +124,50 @@ def boolean(name, value, where=None):
 
 
 def choice(name, value, options, where=None):
-    """`value` if it is one of `options`; otherwise a ValueError listing them."""
+    """`value` if it is one of `options`; otherwise an error listing them.
+
+    A value of another kind than every option (a number or a list where names belong) is a
+    TypeError, an unknown value of the right kind (a misspelt name) a ValueError.
+    """
     try:
         ok = value in options
     except TypeError:  # an unhashable value looked up in a dict or set
         ok = False
-    require(ok, name, value, "one of " + ", ".join(map(repr, options)), where)
+    if not ok:
+        rule = "one of " + ", ".join(map(repr, options))
+        right_kind = any(type(value) is type(option) for option in options)
+        fail(name, value, rule, where, ValueError if right_kind else TypeError)
     return value
+
+
+def count(name, value, maximum=None, where=None, minimum=1):
+    """An integer from `minimum` to `maximum` (no upper limit if None): a number of steps, blocks, seeds."""
+    rule = (f"an integer from {minimum} to {maximum}" if maximum is not None else
+            "a positive integer" if minimum == 1 else f"an integer >= {minimum}")
+    value = integer(name, value, rule, where)
+    require(value >= minimum and (maximum is None or value <= maximum), name, value, rule, where)
+    return value
+
+
+def instance(name, value, kinds, rule, where=None):
+    """`value` if it is an instance of `kinds` (a class or a tuple of them); otherwise a TypeError
+    saying what it must be, e.g. instance("model", m, nn.Module, "a Module (a network)", "fit")."""
+    require(isinstance(value, kinds), name, value, rule, where, TypeError)
+    return value
+
+
+def real_array(name, value, where=None, allow_bool=True, finite=False):
+    """`value` as a float64 array: numbers only (TypeError for strings, None, complex, objects),
+    and with `finite=True` no NaN or inf (ValueError naming the first bad entry)."""
+    try:
+        array = np.asarray(value)
+    except ValueError:  # a ragged nested list
+        fail(name, "a ragged nested list", "a rectangular array of numbers", where)
+    kinds = "biuf" if allow_bool else "iuf"
+    require(array.dtype.kind in kinds, name, value, "an array of real numbers", where, TypeError)
+    array = array.astype(np.float64, copy=False)
+    if finite and not np.isfinite(array).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        fail(f"{name}[{', '.join(map(str, bad))}]" if bad else name, float(array[bad]),
+             "a finite number (no nan or inf in the data)", where)
+    return array
