@@ -23,18 +23,15 @@ of T steps,
 so a table line can show the mean, the spread and "reached the target in k of n seeds".
 """
 from dataclasses import dataclass
-import inspect
 import math
 
 import numpy as np
 
 from . import validation
-from .experiments.remedies import FINAL_STEPS, train_with_remedies
+# NAIVE, the naive recipe every configuration starts from, is train_with_remedies' defaults for
+# the settings a remedy changes (experiments.remedies reads them from its signature).
+from .experiments.remedies import DEFAULTS, FINAL_STEPS, NAIVE, check_settings, train_with_remedies
 from .seeds import SeedValues, in_how_many, over_seeds
-
-# The naive recipe: train_with_remedies' defaults, which every configuration starts from.
-NAIVE = dict(activation="sigmoid", init="normal", residual=False, optimizer="sgd",
-             schedule="constant", clipping=False)
 
 
 # ----- the three orders ---------------------------------------------------------------------------
@@ -47,11 +44,10 @@ def _check_remedies(remedies, where):
         validation.require(isinstance(change, dict), f"remedies[{name!r}]", change,
                            "a dict of settings, e.g. {'activation': 'relu'}", where, TypeError)
         for key in change:
-            if key not in NAIVE:
-                raise ValueError(f"remedy {name!r} sets {key!r}, which is not one of {list(NAIVE)}")
-            if key in seen:
-                raise ValueError(f"remedies {seen[key]!r} and {name!r} both set {key!r}: "
-                                 "leaving one out would be ambiguous")
+            validation.choice(f"a setting of remedies[{name!r}]", key, tuple(NAIVE), where)
+            validation.require(key not in seen, f"remedies[{name!r}]", change,
+                               f"settings no other remedy sets ({seen.get(key)!r} sets {key!r} too, "
+                               "so leaving one out would be ambiguous)", where)
             seen[key] = name
     return remedies
 
@@ -144,6 +140,8 @@ def run_ablation(configurations, seeds=10, progress=True, **common):
         validation.require(isinstance(settings, dict), f"configurations[{label!r}]", settings,
                            "a dict of settings", "run_ablation", TypeError)
     progress = validation.boolean("progress", progress, "run_ablation")
+    for settings in configurations.values():
+        check_settings("run_ablation", {**settings, **common})
     keys = {label: _key(settings, common) for label, settings in configurations.items()}
     distinct = list(dict.fromkeys(keys.values()))
     runs = {}
@@ -173,7 +171,7 @@ def run_ablation(configurations, seeds=10, progress=True, **common):
     return rows
 
 
-_DEFAULT_TARGET = inspect.signature(train_with_remedies).parameters["target_loss"].default
+_DEFAULT_TARGET = DEFAULTS["target_loss"]
 
 
 def _measure(result):

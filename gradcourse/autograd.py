@@ -65,6 +65,12 @@ class ShapeError(RuntimeError, ValueError):
     """
 
 
+def require_shape(ok, name, shape, rule, where):
+    """Raise a ShapeError '<where>: <name> must be <rule>, got <shape>' unless `ok` (validation's template)."""
+    if not ok:
+        validation.fail(name, shape, rule, where, ShapeError)
+
+
 class RemovableHandle:
     """Returned by `register_hook`-style calls; `.remove()` unregisters the hook."""
 
@@ -109,6 +115,7 @@ class Tensor:
 
     @property
     def T(self):
+        """Every axis reversed, as numpy's `.T` and `transpose()` (PyTorch's `.T` also; for 2-D, the transpose)."""
         return self.transpose()
 
     @property
@@ -326,6 +333,93 @@ class Tensor:
     def __rmatmul__(self, other):
         return matmul(other, self)
 
+    # ----- in place: the parameter update w -= lr * w.grad, inside no_grad() ----------------------
+    def __iadd__(self, other):
+        return self._in_place(other, np.add, Tensor.__add__, "+=")
+
+    def __isub__(self, other):
+        return self._in_place(other, np.subtract, Tensor.__sub__, "-=")
+
+    def __imul__(self, other):
+        return self._in_place(other, np.multiply, Tensor.__mul__, "*=")
+
+    def __itruediv__(self, other):
+        return self._in_place(other, np.true_divide, Tensor.__truediv__, "/=")
+
+    def _in_place(self, other, ufunc, operation, symbol):
+        """`self <symbol> other` (e.g. `w -= lr * w.grad`), following PyTorch:
+
+        - with grad mode on, a leaf that requires grad is a RuntimeError ("a leaf Variable that
+          requires grad is being used in an in-place operation");
+        - inside `no_grad()`, or when no gradient is involved, `self.data` is changed in place (every
+          alias of it sees the change) and `self` is returned; `other` broadcasts into self's shape,
+          and a shape that would change self is a ShapeError. `.grad` is left alone;
+        - otherwise (self is a non-leaf that requires grad, or `other` requires grad) the result
+          needs a graph: here it is a new tensor, `self = self <op> other`, and the old tensor is
+          unchanged. (PyTorch changes the tensor in place and keeps a version counter to refuse a
+          backward through values that changed; gradcourse has no version counter, so it neither
+          changes a recorded tensor nor notices if you change one's `.data` yourself.)
+        """
+        if _grad_enabled and (self.requires_grad or isinstance(other, Tensor) and other.requires_grad):
+            if self.requires_grad and self._backward is None:
+                raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation "
+                                   f"('{symbol}'), as in PyTorch: update parameters inside `with gc.no_grad():`, "
+                                   f"or write `w = w {symbol[0]} ...` for a new tensor")
+            return operation(self, other)
+        values = other if type(other) in _NUMBER_TYPES else _checked_array(other, "other", symbol)
+        if np.shape(values) != self.shape:
+            _check_broadcasts_into(self.shape, np.shape(values), symbol)
+        ufunc(self.data, values, out=self.data)
+        return self
+
+    # ----- comparisons: elementwise, giving a BoolTensor (no graph), as in PyTorch -----------------
+    __hash__ = object.__hash__  # (by identity, as PyTorch's: == no longer is)
+
+    def eq(self, other):
+        """self == other elementwise (with broadcasting), a BoolTensor, as `torch.eq`."""
+        return _comparison(self, other, np.equal, "==")
+
+    def ne(self, other):
+        """self != other elementwise, as `torch.ne`."""
+        return _comparison(self, other, np.not_equal, "!=")
+
+    def lt(self, other):
+        """self < other elementwise, as `torch.lt`."""
+        return _comparison(self, other, np.less, "<")
+
+    def le(self, other):
+        """self <= other elementwise, as `torch.le`."""
+        return _comparison(self, other, np.less_equal, "<=")
+
+    def gt(self, other):
+        """self > other elementwise, as `torch.gt`."""
+        return _comparison(self, other, np.greater, ">")
+
+    def ge(self, other):
+        """self >= other elementwise, as `torch.ge`."""
+        return _comparison(self, other, np.greater_equal, ">=")
+
+    # A value that is not numbers (None, a string, a Module) is never equal to a tensor, and cannot be
+    # ordered with one (Python's TypeError), as in PyTorch. `bool(t == u)` of several elements is a
+    # RuntimeError, so `x in list_of_tensors` is safe only by identity: compare tensors with `is`.
+    def __eq__(self, other):
+        return self.eq(other) if _is_numeric_operand(other) else NotImplemented
+
+    def __ne__(self, other):
+        return self.ne(other) if _is_numeric_operand(other) else NotImplemented
+
+    def __lt__(self, other):
+        return self.lt(other) if _is_numeric_operand(other) else NotImplemented
+
+    def __le__(self, other):
+        return self.le(other) if _is_numeric_operand(other) else NotImplemented
+
+    def __gt__(self, other):
+        return self.gt(other) if _is_numeric_operand(other) else NotImplemented
+
+    def __ge__(self, other):
+        return self.ge(other) if _is_numeric_operand(other) else NotImplemented
+
     def __getitem__(self, index):
         """self[index] with numpy's rules: ints, slices, None, ..., bool masks, integer arrays.
 
@@ -409,15 +503,36 @@ class Tensor:
                              f"into shape {shape}") from None
         return record_op(out, (self,), lambda g: (g.reshape(self.shape),), "reshape")
 
-    def transpose(self, *axes):
-        """The axes permuted as numpy does (`torch.permute`): `axes` lists each axis once; none reverses them."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if axes:
-            axes = _permutation(axes, self.ndim)
-        axes = axes or tuple(reversed(range(self.ndim)))
-        inverse = tuple(np.argsort(axes))
-        return record_op(self.data.transpose(axes), (self,), lambda g: (g.transpose(inverse),), "transpose")
+    def transpose(self, *dims):
+        """`transpose(dim0, dim1)`: the two axes swapped, as `torch.transpose` (negative dims count from the end).
+
+        With no argument, every axis reversed, as numpy's `.transpose()` and `.T` (PyTorch requires the
+        two dims). Any other call is a TypeError: a full permutation of the axes is `permute(*dims)`.
+        """
+        if not dims:
+            return self._permuted(tuple(reversed(range(self.ndim))), "transpose")
+        if len(dims) != 2:
+            raise TypeError(f"transpose(dim0, dim1) swaps two axes, as in PyTorch, got {_show(dims)}; for a "
+                            f"permutation of all the axes use permute(*dims), e.g. x.permute(2, 0, 1)")
+        span = max(self.ndim, 1)  # (a 0-d tensor accepts the dims 0 and -1, as in PyTorch)
+        d0, d1 = (_dim(d, span, "transpose", name) for d, name in zip(dims, ("dim0", "dim1")))
+        if self.ndim == 0:
+            return record_op(self.data.view(), (self,), lambda g: (g,), "transpose")
+        return record_op(self.data.swapaxes(d0, d1), (self,), lambda g: (g.swapaxes(d0, d1),), "transpose")
+
+    def permute(self, *dims):
+        """The axes reordered, as `torch.permute`: axis i of the result is axis dims[i] of self.
+
+        `dims` names every axis once (negative dims count from the end), as separate integers or one
+        tuple or list; otherwise a ShapeError. Backward applies the inverse permutation.
+        """
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return self._permuted(_permutation(dims, self.ndim), "permute")
+
+    def _permuted(self, dims, op):
+        inverse = tuple(np.argsort(dims))  # backward undoes the permutation
+        return record_op(self.data.transpose(dims), (self,), lambda g: (g.transpose(inverse),), op)
 
     # ----- elementwise functions -----------------------------------------------------------
     def exp(self):
@@ -432,26 +547,35 @@ class Tensor:
         return record_op(out, (self,), lambda g: (g * 0.5 / out,), "sqrt")  # d sqrt(x) = 1/(2 sqrt(x))
 
     def tanh(self):
-        out = np.tanh(self.data)
-        return record_op(out, (self,), lambda g: (g * (1.0 - out * out),), "tanh")  # d tanh = 1 - tanh^2
+        return self._activation("tanh")  # d tanh = 1 - tanh^2
 
     def sigmoid(self):
-        out = _stable_sigmoid(self.data)
-        return record_op(out, (self,), lambda g: (g * out * (1.0 - out),), "sigmoid")  # d sigma = sigma(1 - sigma)
+        return self._activation("sigmoid")  # d sigma = sigma (1 - sigma)
 
     def relu(self):
-        out = np.maximum(self.data, 0.0)
-        return record_op(out, (self,), lambda g: (g * (self.data > 0),), "relu")  # d relu = 1 where x > 0
+        return self._activation("relu")  # d relu = 1 where x > 0
+
+    def _activation(self, name):
+        """act(x) for an activation of `ACTIVATIONS_FROM_OUTPUT`, whose backward needs only its output."""
+        act, act_backward = ACTIVATIONS_FROM_OUTPUT[name]
+        out = act(self.data)
+        return record_op(out, (self,), lambda g: (act_backward(g, out),), name)
 
 
 class BoolTensor(Tensor):
     """A tensor that `gc.tensor` made from bools (PyTorch's torch.bool): its data is 0. and 1.
 
     It computes like any tensor, and its results are ordinary tensors; only as an index does it
-    differ, selecting like a numpy bool mask instead of picking the positions 0 and 1.
+    differ, selecting like a numpy bool mask instead of picking the positions 0 and 1. Comparisons
+    (`x > 0`, `x.eq(y)`) give one, so `x[x > 0]` selects as in PyTorch.
     """
 
     __slots__ = ()
+
+    def __repr__(self):
+        """tensor([True, False]), as PyTorch prints a torch.bool tensor."""
+        body = np.array2string(self.data != 0, separator=", ", prefix="tensor(")
+        return f"tensor({body}{', requires_grad=True' if self.requires_grad else ''})"
 
 
 # ----- building blocks shared by every operation ---------------------------------------------
@@ -470,24 +594,24 @@ def _set_fields(t, data, requires_grad, parents, backward, op):
 
 
 def _checked_array(data, name="data", where="tensor"):
-    """`data` as a numpy array (not yet copied) of bools, integers or floats.
+    """`data` as a float64 array (not copied if it is one already): bools become 0. and 1.
 
     Like PyTorch, refuses None, strings, complex numbers and other objects (TypeError), and
-    ragged nested lists (ValueError), instead of turning them into NaN or dropping a part.
+    ragged nested lists (ValueError), instead of turning them into NaN or dropping a part
+    (`validation.real_array`).
     """
     if isinstance(data, Tensor):
         return data.data
-    try:
-        array = np.asarray(data)
-    except ValueError as error:
-        raise ValueError(f"{where}: {name} must be a rectangular nested list of numbers ({error})") from None
-    validation.require(array.dtype.kind in "biuf", name, data, "real numbers (bool, int or float)", where, TypeError)
-    return array
+    return validation.real_array(name, data, where)
 
 
 def _to_float_array(data, name="data", where="tensor"):
     """A new float64 array holding `data` (bools become 0. and 1.)."""
-    return np.array(_checked_array(data, name, where), dtype=np.float64)
+    array = _checked_array(data, name, where)
+    return array if type(data) in _FRESH_KINDS else array.copy()
+
+
+_FRESH_KINDS = (list, tuple, float, int)  # numpy builds a new array from these: no copy needed
 
 
 _NUMBER_TYPES = (float, int)  # a Python number as an operand is a constant (a bool is not a number)
@@ -496,6 +620,17 @@ _NUMBER_TYPES = (float, int)  # a Python number as an operand is a constant (a b
 def _stable_sigmoid(x):
     """sigma(x) = 1 / (1 + e^-x) = exp(-log(1 + e^-x)): no overflow for |x| in the thousands."""
     return np.exp(-np.logaddexp(0.0, -x))
+
+
+# Activations whose derivative can be written from their output y = act(z) alone, each as
+# {name: (act(z), backward(g, y) = g * act'(z))}. Tensor.tanh, .sigmoid and .relu compute with them,
+# and `functional.linear_activation` fuses them with a linear map: the one list of both (also of
+# the activations that the diagnostics measure).
+ACTIVATIONS_FROM_OUTPUT = {
+    "tanh": (np.tanh, lambda g, y: g * (1.0 - y * y)),                 # tanh' = 1 - tanh^2
+    "sigmoid": (_stable_sigmoid, lambda g, y: g * y * (1.0 - y)),      # sigma' = sigma (1 - sigma)
+    "relu": (lambda z: np.maximum(z, 0.0), lambda g, y: g * (y > 0)),  # relu' = 1 where z > 0
+}
 
 
 def _numpy_index(index):
@@ -547,8 +682,10 @@ def tensor(data, requires_grad=False):
     Bools become 0. and 1. in a `BoolTensor`, which indexes as a bool mask. None, strings,
     complex numbers and other objects are a TypeError, as in PyTorch.
     """
-    kind = BoolTensor if _checked_array(data).dtype == np.bool_ else Tensor
-    return kind(data, requires_grad=requires_grad)
+    requires_grad = validation.boolean("requires_grad", requires_grad, "tensor")
+    array = _to_float_array(data)
+    kind = BoolTensor if not isinstance(data, Tensor) and np.asarray(data).dtype == np.bool_ else Tensor
+    return _set_fields(kind.__new__(kind), array, requires_grad, (), None, None)
 
 
 def record_op(data, parents, backward, op=None):
@@ -566,6 +703,30 @@ def record_op(data, parents, backward, op=None):
                 return _set_fields(Tensor.__new__(Tensor), data, True, parents, backward,
                                    op or sys._getframe(1).f_code.co_name)
     return _set_fields(Tensor.__new__(Tensor), data, False, (), None, None)
+
+
+def _comparison(a, b, ufunc, symbol):
+    """ufunc(a, b) as a BoolTensor (data 0. and 1.), recording no graph: comparisons have no gradient."""
+    b = as_tensor(b, "other", symbol)
+    result = _broadcasting(symbol, ufunc, a, b).astype(np.float64)
+    return _set_fields(BoolTensor.__new__(BoolTensor), result, False, (), None, None)
+
+
+def _is_numeric_operand(value):
+    """True for what a comparison compares elementwise; anything else gets NotImplemented (so == is False)."""
+    return isinstance(value, (Tensor, np.ndarray, np.number, np.bool_, int, float, list, tuple))
+
+
+def _check_broadcasts_into(shape, other_shape, symbol):
+    """A ShapeError unless an operand of `other_shape` broadcasts into `shape` (an in-place operation)."""
+    try:
+        fits = np.broadcast_shapes(shape, other_shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"'{symbol}' in place: output with shape {shape} doesn't match the broadcast shape "
+                         f"of it and the other operand's shape {other_shape}, as in PyTorch; the tensor "
+                         f"changed in place keeps its shape")
 
 
 def _broadcasting(symbol, ufunc, a, b):
@@ -623,12 +784,12 @@ def _check_new_shape(shape):
                         ShapeError)
 
 
-def _permutation(axes, ndim):
-    """transpose's `axes` as a tuple naming each of the ndim axes once (as numpy's and torch.permute's)."""
-    axes = tuple(_dim(a, ndim, "transpose", "axes") for a in axes)
-    if sorted(axes) != list(range(ndim)):
-        validation.fail("axes", axes, f"a permutation of the {ndim} axes (each axis once)", "transpose", ShapeError)
-    return axes
+def _permutation(dims, ndim):
+    """permute's `dims` as a tuple naming each of the ndim axes once (as torch.permute's)."""
+    dims = tuple(_dim(d, ndim, "permute", "dims") for d in dims)
+    if sorted(dims) != list(range(ndim)):
+        validation.fail("dims", dims, f"a permutation of the {ndim} axes (each axis once)", "permute", ShapeError)
+    return dims
 
 
 def _index_error_message(index, shape, error):
@@ -845,7 +1006,8 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
     inputs = [as_tensor(x, f"inputs[{i}]", "gradcheck") for i, x in enumerate(inputs)]
     checked = [i for i, x in enumerate(inputs) if x.requires_grad]
     if not checked:
-        raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
+        validation.fail("inputs", [x.shape for x in inputs], "tensors of which at least one has requires_grad=True "
+                        "(else there is nothing to check)", "gradcheck")
     output = fn(*inputs)
     validation.require(isinstance(output, Tensor), "fn", fn, f"a function returning a Tensor (it returned a "
                        f"{type(output).__name__}, which has no graph to check)", "gradcheck", TypeError)

@@ -28,7 +28,7 @@ def check_samples(X, y, where, min_ndim=1, finite=False, names=("X", "y")):
     min_ndim = check.positive_int("min_ndim", min_ndim, "check_samples")
     finite = check.boolean("finite", finite, "check_samples")
     x_name, y_name = names
-    X, y = _numbers(_as_array(X), x_name, where), _as_array(y)
+    X, y = _numbers(X, x_name, where), _as_array(y)
     shape_rule = "(samples, features, ...): at least 2-D (one feature: X.reshape(-1, 1))" if min_ndim > 1 \
         else "an array with a first axis of samples"
     check.require(X.ndim >= max(min_ndim, 1), f"{x_name}.shape", X.shape, shape_rule, where)
@@ -36,8 +36,8 @@ def check_samples(X, y, where, min_ndim=1, finite=False, names=("X", "y")):
     check.require(y.ndim >= 1 and len(y) == len(X), f"len({y_name})", len(y) if y.ndim else y.shape,
                   f"len({x_name}) = {len(X)} (one target per sample)", where)
     if finite:
-        _check_finite(X, x_name, where)
-        _check_finite(_numbers(y, y_name, where), y_name, where)
+        check.real_array(x_name, X, where, finite=True)
+        check.real_array(y_name, y, where, finite=True)
     return X, y
 
 
@@ -45,16 +45,12 @@ def _as_array(values):
     return np.asarray(values.data if isinstance(values, Tensor) else values)
 
 
-def _numbers(array, name, where):
-    check.require(array.dtype.kind in "biuf", name, array.dtype, "an array of numbers", where, TypeError)
-    return array
-
-
-def _check_finite(array, name, where):
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        index = np.argwhere(~np.isfinite(array))[0]
-        check.fail(f"{name}[{', '.join(map(str, index))}]", float(array[tuple(index)]),
-                   "a finite number (no nan or inf in the data)", where)
+def _numbers(values, name, where):
+    """`values` (an array, a list or a Tensor) as an array of real numbers in its own dtype (ints
+    stay ints): the check is `validation.real_array`'s."""
+    values = values.data if isinstance(values, Tensor) else values
+    check.real_array(name, values, where)
+    return np.asarray(values)
 
 
 def _class_sizes(n, classes):
@@ -242,11 +238,9 @@ def train_test_split(X, y, test_size=0.25, seed=None, stratify=None):
         test_idx, train_idx = order[:n_test], order[n_test:]
     else:
         test_idx, train_idx = _stratified_indices(_as_array(stratify), n, test_size, rng)
-    if len(test_idx) == 0 or len(train_idx) == 0:
-        raise ValueError(
-            f"test_size={test_size} with {n} samples leaves {len(train_idx)} for training and "
-            f"{len(test_idx)} for testing; both must be non-empty"
-        )
+    check.require(len(test_idx) > 0 and len(train_idx) > 0, "test_size", test_size,
+                  f"a fraction leaving both parts non-empty (with {n} samples it leaves {len(train_idx)} "
+                  f"for training and {len(test_idx)} for testing)", "train_test_split")
     return X[train_idx], X[test_idx], y[train_idx], y[test_idx]
 
 
@@ -255,7 +249,7 @@ def _stratified_indices(labels, n, test_size, rng):
     check.require(labels.ndim == 1 and labels.dtype.kind in "biufUS", "stratify", labels, rule, where, TypeError)
     check.require(len(labels) == n, "len(stratify)", len(labels), f"len(X) = {n} (one label per sample)", where)
     if labels.dtype.kind == "f":  # a NaN label equals nothing, not even itself: its samples would vanish
-        _check_finite(labels, "stratify", where)
+        check.real_array("stratify", labels, where, finite=True)
     test_parts, train_parts = [], []
     for label in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == label))
@@ -265,22 +259,43 @@ def _stratified_indices(labels, n, test_size, rng):
     return rng.permutation(np.concatenate(test_parts)), rng.permutation(np.concatenate(train_parts))
 
 
-def batches(X, y, batch_size, shuffle=True, seed=None):
+def batches(X, y, batch_size, shuffle=True, seed=None, drop_last=False):
     """Iterate once over the data in mini-batches: one pass of this loop is one epoch.
 
     Yields (X_batch, y_batch) pairs of at most `batch_size` samples; every sample appears in
     exactly one batch, and the last batch is smaller when batch_size does not divide n. With
+    `drop_last=True` that smaller last batch is left out, so every batch has exactly batch_size
+    samples (batch_size must then be at most n, or there would be no batch at all). With
     `shuffle=True` the order is a fresh permutation from the shared generator on every call
-    (pass `seed` to get the same order every time). Like PyTorch's `DataLoader`, except that an
-    empty data set is a ValueError (as PyTorch's shuffling sampler raises) rather than no batches,
-    so that a loop over epochs cannot spin forever.
+    (pass `seed` to get the same order every time). Like PyTorch's `DataLoader` (drop_last is its
+    option), except that a loop over epochs cannot spin forever: an empty data set, and drop_last
+    with batch_size > n, are a ValueError rather than no batches.
     """
     X, y = check_samples(X, y, "batches")
-    batch_size = check.positive_int("batch_size", batch_size, "batches")
+    batch_size, drop_last = check_batching(len(X), batch_size, drop_last, "batches")
     shuffle = check.boolean("shuffle", shuffle, "batches")
     rng = generator(seed, "batches")
     order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+    if drop_last:
+        order = order[:len(order) - len(order) % batch_size]
     return _iterate_batches(X, y, order, batch_size)
+
+
+def check_batching(n, batch_size, drop_last, where):
+    """(batch_size, drop_last) checked for a data set of n samples, naming `where`: batch_size a
+    positive integer, drop_last True or False, and with drop_last batch_size <= n (a larger one
+    would draw no batch, and a loop over epochs would spin forever)."""
+    batch_size = check.positive_int("batch_size", batch_size, where)
+    drop_last = check.boolean("drop_last", drop_last, where)
+    check.require(not drop_last or batch_size <= n, "batch_size", batch_size,
+                  f"at most len(X) = {n} with drop_last=True (otherwise every batch is dropped)", where)
+    return batch_size, drop_last
+
+
+def smallest_batch(n, batch_size, drop_last=False):
+    """The number of samples in the smallest batch that `batches` draws from n samples."""
+    last = n % batch_size
+    return batch_size if drop_last or last == 0 else last
 
 
 def _iterate_batches(X, y, order, batch_size):
@@ -302,14 +317,14 @@ def standardize(X_train, X_test):
     Returns X_train_standardized, X_test_standardized, same shapes as the inputs.
     """
     where = "standardize"
-    X_train = _numbers(_as_array(X_train), "X_train", where)
-    X_test = _numbers(_as_array(X_test), "X_test", where)
+    X_train = _numbers(X_train, "X_train", where)
+    X_test = _numbers(X_test, "X_test", where)
     check.require(X_train.ndim == 2 and len(X_train) >= 1, "X_train.shape", X_train.shape,
                   "(samples, features) with at least one sample", "standardize")
     check.require(X_test.ndim == 2 and X_test.shape[1] == X_train.shape[1], "X_test.shape", X_test.shape,
                   f"(samples, {X_train.shape[1]}): the features of X_train", "standardize")
-    _check_finite(X_train, "X_train", where)
-    _check_finite(X_test, "X_test", where)
+    check.real_array("X_train", X_train, where, finite=True)
+    check.real_array("X_test", X_test, where, finite=True)
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)
     std = np.where(std > 0, std, 1.0)

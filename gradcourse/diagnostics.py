@@ -32,7 +32,7 @@ import numpy as np
 
 from . import functional as F
 from . import nn, validation
-from .autograd import Tensor, as_tensor
+from .autograd import Tensor, as_tensor, require_shape
 
 # Output ranges beyond which a squashing activation counts as saturated (its slope is tiny).
 TANH_SATURATION = 0.97        # |tanh(x)| > 0.97   <=>  tanh'(x) < 0.06
@@ -43,16 +43,9 @@ class GradientWarning(UserWarning):
     """Issued by `check_gradients` when gradients vanish, explode or become non-finite."""
 
 
-def check_model(model, where):
-    """`model` unless it is not an `nn.Module` (TypeError naming `model`)."""
-    validation.require(isinstance(model, nn.Module), "model", model, "an nn.Module", where, TypeError)
-    return model
-
-
-def _values(values, where, name="values"):
-    """`values` as a non-empty numeric array (ValueError if empty: a fraction of nothing is no number)."""
-    array = np.asarray(values)
-    validation.require(array.dtype.kind in "biuf", name, values, "an array of numbers", where, TypeError)
+def _measured(values, where, name="values"):
+    """`values` as a float array (`validation.real_array`), non-empty: a fraction of nothing is no number."""
+    array = validation.real_array(name, values, where)
     validation.require(array.size > 0, name, values, "a non-empty array", where)
     return array
 
@@ -65,7 +58,7 @@ def gradient_norms(model):
     empty dict means "call loss.backward() first". A gradient containing nan or inf gives nan
     or inf, which `check_gradients` reports.
     """
-    check_model(model, "gradient_norms")
+    nn.check_module("model", model, "gradient_norms")
     return {name: float(np.linalg.norm(p.grad)) for name, p in model.named_parameters()
             if p.grad is not None}
 
@@ -76,9 +69,10 @@ def _weights(model):
 
 
 # ----- which modules are "layers", and which activation each one ends in ---------------------
-# The activations whose saturated or dead units are counted: names (keys of nn.ACTIVATIONS)
-# that `saturated_fraction` and `dead_fraction` know.
-MEASURED_ACTIVATIONS = ("sigmoid", "tanh", "relu")
+# The activations whose saturated or dead units are counted, by their names in nn.ACTIVATIONS:
+# the ones whose derivative is written from their output (functional.ACTIVATIONS_FROM_OUTPUT),
+# so the slope that saturation and dead units set to ~0 is the one backward() multiplies by.
+MEASURED_ACTIVATIONS = tuple(name for name in nn.ACTIVATIONS if name in F.ACTIVATIONS_FROM_OUTPUT)
 
 
 def activation_kind(module):
@@ -100,7 +94,10 @@ def default_layers(model):
     `model.blocks` if the model has blocks (an `nn.MLP`); otherwise every activation module
     (the hidden layers' outputs after the nonlinearity); otherwise every Linear.
     """
-    check_model(model, "default_layers")
+    return _default_layers(nn.check_module("model", model, "default_layers"), "default_layers")
+
+
+def _default_layers(model, where):
     names = {id(module): name for name, module in model.named_modules()}
     blocks = getattr(model, "blocks", None)
     if blocks is not None:
@@ -109,17 +106,16 @@ def default_layers(model):
     layers = [(name, m) for name, m in modules if _is_activation(m)]
     if not layers:
         layers = [(name, m) for name, m in modules if isinstance(m, nn.Linear)]
-    if not layers:
-        raise ValueError(f"found no blocks, activation or Linear modules in {type(model).__name__}; "
-                         f"pass layers=[...] (a list of modules or of (name, module) pairs)")
+    validation.require(layers, "model", model, "a network with blocks, activation or Linear modules "
+                       "(else pass layers=[...], a list of modules or of (name, module) pairs)", where)
     return layers
 
 
-def _named_layers(model, layers):
+def _named_layers(model, layers, where):
     if layers is None:
-        return default_layers(model)
+        return _default_layers(model, where)
     validation.require(not isinstance(layers, (str, bytes, nn.Module)) and hasattr(layers, "__iter__"),
-                       "layers", layers, "a list of modules or of (name, module) pairs", "GradientFlow", TypeError)
+                       "layers", layers, "a list of modules or of (name, module) pairs", where, TypeError)
     names = {id(module): name for name, module in model.named_modules()}
     named = []
     for i, layer in enumerate(layers):
@@ -127,10 +123,9 @@ def _named_layers(model, layers):
             layer_name, layer = layer
         else:
             layer_name = names.get(id(layer), f"layer{i}")
-        validation.require(isinstance(layer, nn.Module), f"layers[{i}]", layer,
-                           "an nn.Module or a (name, module) pair", "GradientFlow", TypeError)
+        validation.instance(f"layers[{i}]", layer, nn.Module, "an nn.Module or a (name, module) pair", where)
         named.append((layer_name, layer))
-    validation.require(named, "layers", layers, "a non-empty list of modules", "GradientFlow")
+    validation.require(named, "layers", layers, "a non-empty list of modules", where)
     return named
 
 
@@ -148,10 +143,12 @@ def _activation_module(layer):
 def saturated_fraction(values, kind):
     """Fraction of entries where a squashing activation's slope is nearly zero.
 
-    tanh: |y| > 0.97; sigmoid: y < 0.03 or y > 0.97. nan for any other activation.
+    tanh: |y| > 0.97; sigmoid: y < 0.03 or y > 0.97; nan for relu, which does not saturate.
+    `kind` is one of MEASURED_ACTIVATIONS (an error otherwise: a misspelt 'Tanh' is no kind).
     Empty `values` raise a ValueError (a fraction of nothing is no number).
     """
-    values = _values(values, "saturated_fraction")
+    values = _measured(values, "saturated_fraction")
+    validation.choice("kind", kind, MEASURED_ACTIVATIONS, "saturated_fraction")
     if kind == "tanh":
         return float(np.mean(np.abs(values) > TANH_SATURATION))
     if kind == "sigmoid":
@@ -162,12 +159,14 @@ def saturated_fraction(values, kind):
 def dead_fraction(values, kind="relu"):
     """Fraction of ReLU units that output 0 for every example in the batch (they learn nothing).
 
-    `values` has shape (batch, units) or (batch, ..., units); nan unless kind == 'relu'.
-    Empty `values` (or a scalar) raise a ValueError.
+    `values` has shape (batch, units) or (batch, ..., units); `kind` is one of
+    MEASURED_ACTIVATIONS, and the fraction is nan unless it is 'relu' (only a ReLU outputs an
+    exact 0 over a whole range). Empty `values` (or a scalar) raise a ValueError.
     """
-    values = _values(values, "dead_fraction")
+    values = _measured(values, "dead_fraction")
     validation.require(values.ndim >= 1, "values", values, "an array of shape (batch, ..., units)",
                        "dead_fraction")
+    validation.choice("kind", kind, MEASURED_ACTIVATIONS, "dead_fraction")
     if kind != "relu":
         return math.nan
     per_unit = values.reshape(-1, values.shape[-1])
@@ -180,7 +179,7 @@ def spread_across_examples(values):
     Unlike the std over examples and units together, it is 0 when every example gives the same
     hidden state, even if the units differ from each other: the collapse deep nets suffer.
     """
-    values = _values(values, "spread_across_examples").astype(float)
+    values = _measured(values, "spread_across_examples")
     if values.ndim < 2:
         return float(np.std(values))
     return float(np.mean(np.std(values.reshape(values.shape[0], -1), axis=0)))
@@ -195,9 +194,8 @@ def update_to_data_ratio(weight, grad, lr):
     """
     where = "update_to_data_ratio"
     lr = validation.non_negative("lr", lr, where)
-    weight, grad = _values(weight, where, "weight"), _values(grad, where, "grad")
-    validation.require(weight.shape == grad.shape, "grad", grad.shape,
-                       f"of the weight's shape {weight.shape} (grad shape vs weight shape)", where)
+    weight, grad = _measured(weight, where, "weight"), _measured(grad, where, "grad")
+    require_shape(weight.shape == grad.shape, "grad.shape", grad.shape, f"the weight's shape {weight.shape}", where)
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(lr * np.std(grad) / np.std(weight))
 
@@ -246,11 +244,11 @@ class GradientFlow:
     """
 
     def __init__(self, model, layers=None, activation=None):
-        check_model(model, "GradientFlow")
+        nn.check_module("model", model, "GradientFlow")
         if activation is not None:
             validation.choice("activation", activation, MEASURED_ACTIVATIONS, "GradientFlow")
         self.model = model
-        named = _named_layers(model, layers)
+        named = _named_layers(model, layers, "GradientFlow")
         self.layer_names = [name for name, _ in named]
         self.layers = [layer for _, layer in named]
         self.activation = activation
@@ -385,24 +383,16 @@ class GradientFlow:
 
 
 # ----- one measurement at initialisation ------------------------------------------------------
-def _loss(output, y, loss):
-    """loss(output, y) for a function, else by name: "mean_square" (mean(output^2), or mse
-    against y), or one of functional.LOSSES."""
-    if callable(loss):
-        return loss(output, y)
-    if loss == "mean_square":
-        return (output * output).mean() if y is None else F.mse_loss(output, y)
-    validation.require(loss in F.LOSSES, "loss", loss, "'mean_square', one of "
-                       + ", ".join(map(repr, F.LOSSES)) + " or a function (output, y) -> scalar Tensor",
-                       "measure_at_init")
-    return F.LOSSES[loss](output, y)
+def mean_square(output, y=None):
+    """mean(output^2) without a target (it only sets where the gradient starts), else mse_loss."""
+    return (output * output).mean() if y is None else F.mse_loss(output, y)
 
 
 def measure_at_init(model, x, y=None, loss="mean_square", layers=None, activation=None):
     """Run one forward and backward pass and return the per-layer numbers of `GradientFlow`.
 
-    The loss is mean(output^2) by default (no target needed: it only sets where the gradient
-    starts), mse_loss or cross_entropy against `y`, or any function (output, y) -> scalar.
+    The loss is `mean_square` by default (mean(output^2): no target needed), a name of
+    functional.LOSSES (e.g. "mse", "cross_entropy") against `y`, or any function (output, y) -> scalar.
     The model's parameter gradients are cleared first and left holding this pass's gradients.
     Returns a dict of numpy arrays over the layers: grad_norm (of dL/d(layer output)),
     act_mean, act_std, act_spread, saturated, dead, and layer_weight_grad_norm (the norm of the gradients of
@@ -410,10 +400,15 @@ def measure_at_init(model, x, y=None, loss="mean_square", layers=None, activatio
     matrices: weight_grad_norm (of dL/dW), named by `weight_names`; plus `layers` (the layer
     names) and `loss` (a float).
     """
-    check_model(model, "measure_at_init")
+    where = "measure_at_init"
+    nn.check_module("model", model, where)
+    loss_fn = F.loss_function(loss, where, extra={"mean_square": mean_square})
+    if activation is not None:
+        validation.choice("activation", activation, MEASURED_ACTIVATIONS, where)
+    x = as_tensor(x, "x", where)
     model.zero_grad()
-    with GradientFlow(model, layers=layers, activation=activation) as flow:
-        value = _loss(model(as_tensor(x)), y, loss)
+    with GradientFlow(model, layers=_named_layers(model, layers, where), activation=activation) as flow:
+        value = loss_fn(model(x), y)
         value.backward()
         row = flow.record()
     del row["update_ratio"]
@@ -431,9 +426,9 @@ def per_layer(weight_values, weight_names, layer_names):
     A plain MLP block holds one weight matrix, so its entry is that matrix's norm; a residual
     block holds two. A layer that holds no weight (an activation module) gets nan.
     """
-    weight_values = np.asarray(weight_values, dtype=np.float64)
-    if len(weight_values) != len(weight_names):
-        raise ValueError(f"per_layer: {len(weight_values)} values for {len(weight_names)} weight names")
+    weight_values = validation.real_array("weight_values", weight_values, "per_layer")
+    validation.require(weight_values.ndim == 1 and len(weight_values) == len(weight_names), "weight_values",
+                       weight_values, f"one value for each of the {len(weight_names)} weight names", "per_layer")
     combined = []
     for layer in layer_names:
         inside = [i for i, name in enumerate(weight_names) if name.startswith(layer + ".")]
@@ -449,18 +444,21 @@ def input_output_jacobian(model, x):
     the last keep the graph: retain_graph=True, as PyTorch needs). The parameters' `.grad` are
     restored afterwards. (Put models with BatchNorm in eval() mode: a batch of one has no std.)
     """
-    check_model(model, "input_output_jacobian")
-    x = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
+    return _jacobian(model, x, "input_output_jacobian")
+
+
+def _jacobian(model, x, where):
+    """`input_output_jacobian`, its arguments checked under the name of the function called."""
+    nn.check_module("model", model, where)
+    x = validation.real_array("x", x.data if isinstance(x, Tensor) else x, where)
     if x.ndim == 2 and x.shape[0] == 1:
         x = x[0]
-    if x.ndim != 1:
-        raise ValueError(f"jacobian needs a single input of shape (features,) or (1, features), "
-                         f"got shape {x.shape}")
+    require_shape(x.ndim == 1, "x.shape", x.shape, "(features,) or (1, features): a single input", where)
     saved = [(p, p.grad) for p in model.parameters()]
     inp = Tensor(x.reshape(1, -1), requires_grad=True)
     out = model(inp)
-    if out.ndim != 2 or out.shape[0] != 1:
-        raise ValueError(f"jacobian needs a model output of shape (1, outputs), got {out.shape}")
+    require_shape(out.ndim == 2 and out.shape[0] == 1, "model(x).shape", out.shape,
+                  "(1, outputs): one output vector for the one input", where)
     rows, outputs = [], out.shape[1]
     for i in range(outputs):
         inp.grad = None
@@ -479,8 +477,7 @@ def jacobian_singular_values(model, x):
     All close to 1 is "dynamical isometry" (Saxe et al., 2014; Pennington et al., 2017): every
     direction of a perturbation, and so of the gradient coming back, keeps its length.
     """
-    check_model(model, "jacobian_singular_values")
-    return np.linalg.svd(input_output_jacobian(model, x), compute_uv=False)
+    return np.linalg.svd(_jacobian(model, x, "jacobian_singular_values"), compute_uv=False)
 
 
 # ----- warnings during training -------------------------------------------------------------
@@ -494,7 +491,7 @@ def check_gradients(model, step, vanishing=1e-6, exploding=1e6):
     layer's weight gradient (0.weight, norm 3.2e-12) is 4.1e-09 of the last layer's (...)".
     Parameters whose `.grad` is None are ignored.
     """
-    check_model(model, "check_gradients")
+    nn.check_module("model", model, "check_gradients")
     validation.positive("vanishing", vanishing, "check_gradients")
     validation.positive("exploding", exploding, "check_gradients")
     norms = gradient_norms(model)

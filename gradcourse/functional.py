@@ -7,10 +7,12 @@ import math
 import numpy as np
 
 from . import validation as check
-from .autograd import ShapeError, Tensor, _dim, _stable_sigmoid, as_tensor, record_op
+from .autograd import ACTIVATIONS_FROM_OUTPUT, ShapeError, Tensor, _dim, as_tensor, record_op
+from .autograd import require_shape as _shape
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 GELU_APPROXIMATIONS = ("none", "tanh")
+LEAKY_RELU_SLOPE = 0.01  # the default negative slope (PyTorch's), also of nn.LeakyReLU and init.calculate_gain
 
 
 # ----- activations ---------------------------------------------------------------------------
@@ -29,7 +31,7 @@ def relu(x):
     return as_tensor(x, "x", "relu").relu()
 
 
-def leaky_relu(x, negative_slope=0.01):
+def leaky_relu(x, negative_slope=LEAKY_RELU_SLOPE):
     """x for x > 0, negative_slope * x otherwise; the derivative never reaches 0."""
     negative_slope = check.number("negative_slope", negative_slope, where="leaky_relu")
     x = as_tensor(x, "x", "leaky_relu")
@@ -78,7 +80,7 @@ def log_softmax(x, axis=-1):
 
 
 def _log_softmax(x, axis, where):
-    check.require(x.ndim >= 1, "x", x.shape, "at least 1-D (a 0-d tensor has no axis)", where)
+    _shape(x.ndim >= 1, "x", x.shape, "at least 1-D (a 0-d tensor has no axis)", where)
     axis = _dim(axis, x.ndim, where)
     if x.shape[axis] == 0:
         out = x.data.copy()
@@ -96,7 +98,8 @@ def linear(x, weight, bias=None):
     """y = x @ W + b, with W of shape (in_features, out_features), as one fused operation.
 
     W must be 2-D, b (if given) of shape (out_features,), and x at least 1-D with in_features
-    on its last axis; anything else is a ValueError naming the shapes. (PyTorch's weight is the
+    on its last axis; anything else is a `ShapeError` (a ValueError and a RuntimeError, as PyTorch
+    raises) naming the shapes. (PyTorch's weight is the
     transpose, (out_features, in_features).)
 
     Backward: dL/dx = G W^T, dL/dW = x^T G, dL/db = sum over the batch of G.
@@ -107,18 +110,15 @@ def linear(x, weight, bias=None):
     return record_op(out, parents, lambda g: _linear_backward(x, weight, bias, g), op="linear")
 
 
-# Activations whose derivative can be written from their output y = act(z) alone, each as
-# (act(z), g * act'(z)), with the same numpy expressions as the Tensor methods. Each name is a key
-# of `nn.ACTIVATIONS`, which derives from this dict the layers that Sequential fuses.
-_ACTIVATIONS_FROM_OUTPUT = {
-    "tanh": (np.tanh, lambda g, y: g * (1.0 - y * y)),                 # tanh' = 1 - tanh^2
-    "sigmoid": (_stable_sigmoid, lambda g, y: g * y * (1.0 - y)),      # sigma' = sigma (1 - sigma)
-    "relu": (lambda z: np.maximum(z, 0.0), lambda g, y: g * (y > 0)),  # relu' = 1 where z > 0
-}
+# ACTIVATIONS_FROM_OUTPUT (defined in autograd, where Tensor.tanh, .sigmoid and .relu use it) maps
+# each activation whose derivative can be written from its output y = act(z) alone to
+# (act(z), g * act'(z)). It is the one list of the activations that `linear_activation` fuses
+# (`nn.Sequential` derives its fused layers from it) and that the diagnostics measure.
+_ACTIVATIONS_FROM_OUTPUT = ACTIVATIONS_FROM_OUTPUT  # (its earlier, private name)
 
 
 def linear_activation(x, weight, bias, activation):
-    """act(x @ W + b), recorded as ONE graph node, for an `activation` named in `_ACTIVATIONS_FROM_OUTPUT`.
+    """act(x @ W + b), recorded as ONE graph node, for an `activation` named in `ACTIVATIONS_FROM_OUTPUT`.
 
     Value and gradients are bit for bit those of `linear` followed by the activation: the same
     numpy operations run in the same order. Only the bookkeeping halves: one node to record and
@@ -129,9 +129,9 @@ def linear_activation(x, weight, bias, activation):
     Backward: G_z = g * act'(z), computed from y; then as `linear` with G_z.
     """
     try:
-        act, act_backward = _ACTIVATIONS_FROM_OUTPUT[activation]
+        act, act_backward = ACTIVATIONS_FROM_OUTPUT[activation]
     except (KeyError, TypeError):
-        check.choice("activation", activation, tuple(_ACTIVATIONS_FROM_OUTPUT), where="linear_activation")
+        check.choice("activation", activation, tuple(ACTIVATIONS_FROM_OUTPUT), where="linear_activation")
     if not (isinstance(x, Tensor) and isinstance(weight, Tensor) and isinstance(bias, (Tensor, type(None)))):
         x, weight, bias = _linear_inputs(x, weight, bias, "linear_activation")  # (Sequential's call, with Tensors, skips this)
     out = act(_affine(x, weight, bias))
@@ -148,7 +148,7 @@ def _linear_inputs(x, weight, bias, where="linear"):
 
 
 def _affine(x, weight, bias):
-    """The array x @ W + b (b added in place), or a ValueError naming the shapes."""
+    """The array x @ W + b (b added in place), or a ShapeError naming the shapes."""
     w = weight.data
     if w.ndim != 2 or (bias is not None and bias.data.shape != w.shape[1:]):  # (~0.2 us: kept lean)
         _linear_shape_error(x, weight, bias)
@@ -161,16 +161,16 @@ def _affine(x, weight, bias):
     return out
 
 
-def _linear_shape_error(x, weight, bias):
-    """Raise the ValueError that says which of x, W, b has the wrong shape (checked in that order)."""
-    check.require(weight.ndim == 2, "weight", weight.shape, "2-D, (in_features, out_features)", "linear")
+def _linear_shape_error(x, weight, bias, where="linear"):
+    """Raise the ShapeError that says which of x, W, b has the wrong shape (checked in that order)."""
+    _shape(weight.ndim == 2, "weight", weight.shape, "2-D, (in_features, out_features)", where)
     out_features = weight.shape[1]
     if bias is not None:
-        check.require(bias.shape == (out_features,), "bias", bias.shape,
-                      f"of shape (out_features,) = ({out_features},), one value per output", "linear")
-    check.require(x.ndim >= 1, "input", x.shape, "at least 1-D, with in_features on its last axis", "linear")
-    raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, "
-                     f"but the weight of shape {weight.shape} expects {weight.shape[0]}")
+        _shape(bias.shape == (out_features,), "bias", bias.shape,
+               f"of shape (out_features,) = ({out_features},), one value per output", where)
+    _shape(x.ndim >= 1, "input", x.shape, "at least 1-D, with in_features on its last axis", where)
+    check.fail("input", x.shape, f"(..., {weight.shape[0]}): {weight.shape[0]} features on the last axis, "
+               f"as the weight of shape {weight.shape} expects", where, ShapeError)
 
 
 def _linear_backward(x, weight, bias, g):
@@ -187,17 +187,17 @@ def _linear_backward(x, weight, bias, g):
 
 # ----- losses --------------------------------------------------------------------------------
 def mse_loss(pred, target):
-    """Mean squared error: mean((pred - target)^2). Shapes must match exactly and be non-empty.
+    """Mean squared error: mean((pred - target)^2). Shapes must match exactly and be non-empty
+    (a `ShapeError`, which is a ValueError, otherwise).
 
     (PyTorch only warns when they differ; here an (n, 1) prediction against an (n,) target
     would silently broadcast to an (n, n) matrix, so it is an error. On empty tensors PyTorch
     returns nan with a warning; here the mean of nothing is a ValueError.)
     """
     pred, target = as_tensor(pred, "pred", "mse_loss"), as_tensor(target, "target", "mse_loss")
-    if pred.shape != target.shape:
-        raise ValueError(f"mse_loss: prediction has shape {pred.shape} but target has shape {target.shape}; "
-                         f"reshape one of them (e.g. target.reshape(-1, 1)) so they match")
-    _check_not_empty("mse_loss", "prediction", pred.shape)
+    _shape(pred.shape == target.shape, "target", target.shape,
+           f"of the prediction's shape {pred.shape} (reshape one of them, e.g. target.reshape(-1, 1))", "mse_loss")
+    _check_not_empty("mse_loss", "pred", pred.shape)
     diff = pred.data - target.data
     loss = np.asarray(np.mean(diff * diff))
 
@@ -220,20 +220,18 @@ def cross_entropy(logits, targets):
     return -log_probs[np.arange(len(targets)), targets].mean()
 
 
-def _class_indices(targets, logits):
-    targets = _numeric_targets("cross_entropy", targets)
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy expects logits of shape (batch, classes), got {logits.shape}")
-    _check_not_empty("cross_entropy", "logits", logits.shape)
-    if targets.shape != (logits.shape[0],):
-        raise ValueError(f"cross_entropy: targets have shape {targets.shape}, expected ({logits.shape[0]},) "
-                         f"to match logits of shape {logits.shape}")
-    if targets.size and not np.all(np.equal(np.mod(targets, 1), 0)):
-        raise ValueError("cross_entropy: targets must be integer class indices")
+def _class_indices(targets, logits, where="cross_entropy"):
+    """`targets` as integer class indices, one per row of the (batch, classes) `logits`."""
+    targets = _numeric_targets(where, targets)
+    _shape(logits.ndim == 2, "logits", logits.shape, "(batch, classes), 2-D", where)
+    _check_not_empty(where, "logits", logits.shape)
+    _shape(targets.shape == (logits.shape[0],), "targets", targets.shape,
+           f"({logits.shape[0]},), one class index per row of the logits of shape {logits.shape}", where)
+    check.require(np.all(np.equal(np.mod(targets, 1), 0)), "targets", targets,
+                  "integer class indices (whole numbers)", where)
     targets = targets.astype(np.intp)
-    if targets.size and (targets.min() < 0 or targets.max() >= logits.shape[1]):
-        raise ValueError(f"cross_entropy: class indices must lie in [0, {logits.shape[1] - 1}], "
-                         f"got values from {targets.min()} to {targets.max()}")
+    check.require(targets.size == 0 or (targets.min() >= 0 and targets.max() < logits.shape[1]), "targets",
+                  targets, f"class indices in [0, {logits.shape[1] - 1}] for {logits.shape[1]} classes", where)
     return targets
 
 
@@ -242,20 +240,24 @@ def binary_cross_entropy_with_logits(logits, targets):
 
         loss = max(x, 0) - x t + log(1 + e^{-|x|}),   dloss/dx = sigma(x) - t.
 
-    `targets` (probabilities in [0, 1]) must have the logits' shape, non-empty; they are treated
-    as constants. (PyTorch does not check the targets' range and returns nan when empty.)
+    `targets` (probabilities in [0, 1]) must have the logits' shape, non-empty. Targets that
+    require grad receive dloss/dt = -x / n, as in PyTorch. (PyTorch does not check the targets'
+    range and returns nan when empty.)
     """
     where = "binary_cross_entropy_with_logits"
     x = as_tensor(logits, "logits", where)
     t = _numeric_targets(where, targets).astype(np.float64)
-    if t.shape != x.shape:
-        raise ValueError(f"{where}: logits have shape {x.shape} but targets have shape {t.shape}")
+    _shape(t.shape == x.shape, "targets", t.shape, f"of the logits' shape {x.shape}", where)
     _check_not_empty(where, "logits", x.shape)
     check.require(np.all((t >= 0) & (t <= 1)), "targets", t, "probabilities in [0, 1]", where)
     losses = np.maximum(x.data, 0.0) - x.data * t + np.log1p(np.exp(-np.abs(x.data)))
     sigma = np.exp(-np.logaddexp(0.0, -x.data))
-    return record_op(np.asarray(losses.mean()), (x,), lambda g: (g * (sigma - t) / x.size,),
-                     op="binary_cross_entropy_with_logits")
+    target = targets if isinstance(targets, Tensor) else as_tensor(t)
+
+    def backward(g):  # dL/dx = (sigma(x) - t) / n, dL/dt = -x / n
+        return (g * (sigma - t) / x.size if x.requires_grad else None,
+                -g * x.data / x.size if target.requires_grad else None)
+    return record_op(np.asarray(losses.mean()), (x, target), backward, op="binary_cross_entropy_with_logits")
 
 
 def _numeric_targets(where, targets):
@@ -267,7 +269,7 @@ def _numeric_targets(where, targets):
 
 
 def _check_not_empty(where, name, shape):
-    check.require(0 not in shape, name, shape, "a non-empty shape (no axis of size 0)", where)
+    _shape(0 not in shape, name, shape, "a non-empty shape (no axis of size 0)", where)
 
 
 # ----- joining tensors -----------------------------------------------------------------------
@@ -283,8 +285,7 @@ def stack(tensors, axis=0):
     """
     tensors = _joinable("stack", tensors)
     shapes = [t.shape for t in tensors]
-    if len(set(shapes)) != 1:
-        raise ShapeError(f"stack needs tensors of one shape, got shapes {shapes}")
+    _shape(len(set(shapes)) == 1, "the shapes of tensors", shapes, "all equal", "stack")
     axis = _dim(axis, tensors[0].ndim + 1, "stack")
     out = np.stack([t.data for t in tensors], axis=axis)
 
@@ -305,16 +306,15 @@ def concatenate(tensors, axis=0):
     tensors = _joinable("concatenate", tensors)
     shapes = [t.shape for t in tensors]
     for i, t in enumerate(tensors):
-        if t.ndim == 0:
-            raise ShapeError(f"concatenate: tensors[{i}] is zero-dimensional (shape ()), and a zero-dimensional "
-                             f"tensor cannot be concatenated; use stack to join scalars")
-    if len({len(shape) for shape in shapes}) != 1:
-        raise ShapeError(f"concatenate: tensors must have the same number of axes, got shapes {shapes}")
+        _shape(t.ndim > 0, f"tensors[{i}]", t.shape, "at least 1-D (a zero-dimensional tensor cannot be "
+               "concatenated; use stack to join scalars)", "concatenate")
+    _shape(len({len(shape) for shape in shapes}) == 1, "the shapes of tensors", shapes,
+           "of the same number of axes", "concatenate")
     axis = _dim(axis, tensors[0].ndim, "concatenate")
-    try:
-        out = np.concatenate([t.data for t in tensors], axis=axis)
-    except ValueError:
-        raise ShapeError(f"concatenate along axis {axis}: shapes {shapes} must agree on every other axis") from None
+    others = [shape[:axis] + shape[axis + 1:] for shape in shapes]
+    _shape(len(set(others)) == 1, "the shapes of tensors", shapes, f"equal on every axis but axis={axis}",
+           "concatenate")
+    out = np.concatenate([t.data for t in tensors], axis=axis)
     cut_points = np.cumsum([t.shape[axis] for t in tensors])[:-1]
 
     def backward(g):
@@ -336,4 +336,22 @@ def _joinable(where, tensors):
 # (the one list: `training.fit`, `lr_finder` and `diagnostics` take a loss by one of these names)
 LOSSES = {"cross_entropy": cross_entropy, "mse": mse_loss,
           "bce_with_logits": binary_cross_entropy_with_logits}
+# The losses of a classifier (their outputs are logits, so accuracy can be measured).
+CLASSIFICATION_LOSSES = ("cross_entropy", "bce_with_logits")
+
+
+def loss_function(loss, where, extra=None):
+    """The loss function that `loss` names: `loss` itself if it is callable, else LOSSES[loss].
+
+    `extra` ({name: function}, optional) adds names on top of LOSSES for one caller (e.g. the
+    diagnostics' "mean_square"). An unknown name is a ValueError listing the names; a value of
+    another kind (a number, a list) a TypeError.
+    """
+    if callable(loss):
+        return loss
+    losses = {**(extra or {}), **LOSSES}
+    rule = "one of " + ", ".join(map(repr, losses)) + " or a function loss(output, target) -> scalar Tensor"
+    check.require(isinstance(loss, str), "loss", loss, rule, where, TypeError)
+    check.require(loss in losses, "loss", loss, rule, where)
+    return losses[loss]
 

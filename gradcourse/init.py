@@ -16,37 +16,40 @@ import numpy as np
 
 from . import validation as check
 from .autograd import Tensor
+from .functional import LEAKY_RELU_SLOPE
 from .rng import generator
 
-GAINS_OF_ONE = ("linear", "identity", "conv1d", "conv2d", "conv3d",
-                "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid")
-NONLINEARITIES = GAINS_OF_ONE + ("tanh", "relu", "leaky_relu", "selu")
+
+def _leaky_relu_gain(param):
+    """sqrt(2 / (1 + negative_slope^2)), the slope being `param` (a number) or PyTorch's default."""
+    slope = LEAKY_RELU_SLOPE if param is None else check.number("param", param, where="calculate_gain")
+    return math.sqrt(2.0 / (1.0 + slope ** 2))
+
+
+# The one table of gains, as in PyTorch: a number, or for leaky_relu a function of `param`.
+GAINS = {
+    "linear": 1.0, "identity": 1.0, "sigmoid": 1.0,
+    "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0,
+    "conv_transpose1d": 1.0, "conv_transpose2d": 1.0, "conv_transpose3d": 1.0,
+    "tanh": 5.0 / 3.0,
+    "relu": math.sqrt(2.0),
+    "leaky_relu": _leaky_relu_gain,  # sqrt(2 / (1 + negative_slope^2))
+    "selu": 3.0 / 4.0,
+}
+NONLINEARITIES = tuple(GAINS)
+GAINS_OF_ONE = tuple(name for name, gain in GAINS.items() if gain == 1.0)
 FAN_MODES = ("fan_in", "fan_out")
 
 
 # ----- gains and fans ------------------------------------------------------------------------
 def calculate_gain(nonlinearity, param=None):
-    """The factor by which a scheme's standard deviation is multiplied for a nonlinearity.
+    """The factor by which a scheme's standard deviation is multiplied for a nonlinearity: `GAINS`.
 
-        linear, identity, conv*, sigmoid   1
-        tanh                               5/3
-        relu                               sqrt(2)
-        leaky_relu                         sqrt(2 / (1 + negative_slope^2)), slope = param or 0.01
-        selu                               3/4
-
-    `nonlinearity` must be one of `NONLINEARITIES`; `param`, used by leaky_relu only, a number.
+    `nonlinearity` must be one of `NONLINEARITIES` (the keys of `GAINS`); `param`, used by
+    leaky_relu only (its negative slope, `functional.LEAKY_RELU_SLOPE` if None), a number.
     """
-    check.choice("nonlinearity", nonlinearity, NONLINEARITIES, where="calculate_gain")
-    if nonlinearity == "tanh":
-        return 5.0 / 3.0
-    if nonlinearity == "relu":
-        return math.sqrt(2.0)
-    if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else check.number("param", param, where="calculate_gain")
-        return math.sqrt(2.0 / (1.0 + slope ** 2))
-    if nonlinearity == "selu":
-        return 3.0 / 4.0
-    return 1.0  # GAINS_OF_ONE
+    gain = GAINS[check.choice("nonlinearity", nonlinearity, NONLINEARITIES, where="calculate_gain")]
+    return gain(param) if callable(gain) else gain
 
 
 def calculate_fan_in_and_fan_out(tensor):

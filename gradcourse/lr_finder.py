@@ -19,12 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import functional as F
 from . import validation as check
 from .autograd import tensor
-from .data import check_samples
-from .nn import Module
+from .data import check_batching, check_samples
+from .nn import Module, check_module
 from .optim import check_optimizer
-from .training import _endless_batches, _loss_function, check_seed
+from .training import _endless_batches, check_batch_rows, check_diverge_factor, check_seed
 
 
 @dataclass
@@ -48,7 +49,7 @@ class LRRangeResult:
 
 
 def lr_range_test(model, X, y, optimizer_fn, start_lr=1e-6, end_lr=10.0, steps=100, batch_size=64,
-                  loss="cross_entropy", smooth=0.98, diverge_factor=4.0, seed=None):
+                  loss="cross_entropy", smooth=0.98, diverge_factor=4.0, seed=None, drop_last=False):
     """Run the range test and return an `LRRangeResult`.
 
     model:         a function () -> Module (a fresh model is built), or a Module (a deep copy is
@@ -60,25 +61,30 @@ def lr_range_test(model, X, y, optimizer_fn, start_lr=1e-6, end_lr=10.0, steps=1
                    smoothed_k = avg_k / (1 - beta^(k+1)); 0 means no smoothing. The average
                    spans ~1 / (1 - beta) steps (50 at 0.98), so it lags behind the raw loss:
                    with 100 steps, 0.9 or less shows the minimum nearer where it really is.
-    Stops early once smoothed_k > diverge_factor * min(smoothed) or a loss is not finite.
+    Stops early once smoothed_k > diverge_factor * min(smoothed) or a loss is not finite
+    (diverge_factor: a number > 1 as in `training.fit`; inf: only a non-finite loss stops it).
+    loss:          a name in `functional.LOSSES` or a callable, as in `training.fit`.
     The model trains in training mode (`train()`), as in `training.fit`, even if the given
     Module was in eval mode.
+    batch_size, drop_last: as in `training.fit`; as there, a batch of one row for a model holding
+                   a BatchNorm1d is refused before the test runs (ValueError naming batch_size).
     """
     X, y = check_samples(X, y, "lr_range_test", min_ndim=2, finite=True)
     _check_arguments(start_lr, end_lr, steps, smooth, diverge_factor)
-    check.positive_int("batch_size", batch_size, "lr_range_test")
+    batch_size, drop_last = check_batching(len(X), batch_size, drop_last, "lr_range_test")
     check_seed(seed, "lr_range_test")
     check.require(callable(optimizer_fn), "optimizer_fn", optimizer_fn,
                   "a function params -> optimiser, e.g. lambda p: optim.SGD(p, lr=1e-6)", "lr_range_test", TypeError)
-    loss_fn = _loss_function(loss, "lr_range_test")
+    loss_fn = F.loss_function(loss, "lr_range_test")
     net = copy.deepcopy(model) if isinstance(model, Module) else _build(model)
+    check_batch_rows(net, len(X), batch_size, drop_last, steps, "lr_range_test")
     net.train()
     optimizer = check_optimizer(optimizer_fn(net.parameters()), "lr_range_test", net, name="optimizer_fn(params)")
     lrs = start_lr * (end_lr / start_lr) ** (np.arange(steps) / max(steps - 1, 1))
     losses, smoothed = [], []
     average, best, message = 0.0, math.inf, "reached end_lr"
     with np.errstate(over="ignore", invalid="ignore"):
-        for k, (xb, yb) in zip(range(steps), _endless_batches(X, y, batch_size, seed)):
+        for k, (xb, yb) in zip(range(steps), _endless_batches(X, y, batch_size, seed, drop_last)):
             optimizer.lr = lrs[k]
             optimizer.zero_grad()
             value = loss_fn(net(tensor(xb)), yb)
@@ -134,7 +140,8 @@ def _check_curve(lrs, smoothed):
     """Both as float arrays: lrs 1-D, >= 2 increasing finite positive rates; smoothed as long, without
     nan (the minimum of a curve holding nan is not defined: argmin would pick the nan); +inf, a
     diverged step, is allowed and is never the minimum."""
-    lrs, smoothed = _float_array(lrs, "lrs"), _float_array(smoothed, "smoothed")
+    lrs = check.real_array("lrs", lrs, "suggest", allow_bool=False)
+    smoothed = check.real_array("smoothed", smoothed, "suggest", allow_bool=False)
     check.require(lrs.ndim == 1 and len(lrs) >= 2, "lrs", lrs, "a 1-D array of at least 2 rates", "suggest")
     check.require(bool(np.all(np.isfinite(lrs) & (lrs > 0))), "lrs", lrs,
                   "finite positive rates (the slope is taken over log10 lr)", "suggest")
@@ -147,26 +154,18 @@ def _check_curve(lrs, smoothed):
     return lrs, smoothed
 
 
-def _float_array(values, name):
-    array = np.asarray(values)
-    check.require(array.dtype.kind in "iuf", name, values, "an array of numbers", "suggest", TypeError)
-    return array.astype(float)
-
-
 def _build(factory):
     where = "lr_range_test"
     check.require(callable(factory), "model", factory, "a Module or a function returning one", where, TypeError)
     net = factory()
-    check.require(isinstance(net, Module), "model()", net, "a Module (the factory's result)", where, TypeError)
+    check_module("model()", net, where)
     return net
 
 
-def _check_arguments(start_lr, end_lr, steps, smooth, diverge_factor):
-    where = "lr_range_test"
+def _check_arguments(start_lr, end_lr, steps, smooth, diverge_factor, where="lr_range_test"):
     start_lr = check.positive("start_lr", start_lr, where)
     end_lr = check.number("end_lr", end_lr, f"a number > start_lr = {start_lr:g}", where)
     check.require(end_lr > start_lr, "end_lr", end_lr, f"a number > start_lr = {start_lr:g}", where)
     check.integer("steps", steps, "an integer >= 2", where, minimum=2)
     check.in_range("smooth", smooth, 0.0, 1.0, where, high_closed=False)
-    check.number("diverge_factor", diverge_factor, "a number > 1", where)
-    check.require(diverge_factor > 1, "diverge_factor", diverge_factor, "a number > 1", where)
+    check_diverge_factor(diverge_factor, where)

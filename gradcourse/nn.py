@@ -15,6 +15,7 @@ from . import functional as F
 from . import init
 from . import validation as check
 from .autograd import RemovableHandle, Tensor, as_tensor
+from .autograd import require_shape as _shape
 from .init import init_linear_
 from .rng import generator
 
@@ -179,9 +180,7 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients of the last backward: None (PyTorch's default), or zeros if not `set_to_none`."""
-        set_to_none = check.boolean("set_to_none", set_to_none, f"{type(self).__name__}.zero_grad")
-        for p in self.parameters():
-            p.grad = None if set_to_none or p.grad is None else np.zeros_like(p.grad)
+        clear_grads(self.parameters(), set_to_none, f"{type(self).__name__}.zero_grad")
 
     def train(self, mode=True):
         """Put this module and every sub-module in training mode (`mode=True`) or eval mode.
@@ -208,6 +207,21 @@ class Module:
             return f"{type(self).__name__}({self.extra_repr()})"
         settings = [f"  {self.extra_repr()}"] if self.extra_repr() else []  # e.g. Residual's scale
         return f"{type(self).__name__}(\n" + "\n".join(settings + children) + "\n)"
+
+
+def check_module(name, value, where):
+    """`value` if it is a Module (a layer or a network), else a TypeError naming `name` and `where`."""
+    return check.instance(name, value, Module, "an nn.Module (a layer or a network, e.g. nn.MLP(...))", where)
+
+
+def clear_grads(parameters, set_to_none=True, where="zero_grad"):
+    """Set each parameter's `.grad` to None (PyTorch's default), or to zeros if not `set_to_none`.
+
+    What `Module.zero_grad` and `Optimizer.zero_grad` do; `set_to_none` must be True or False.
+    """
+    set_to_none = check.boolean("set_to_none", set_to_none, where)
+    for p in parameters:
+        p.grad = None if set_to_none or p.grad is None else np.zeros_like(p.grad)
 
 
 def _dotted(prefix, name):
@@ -295,7 +309,7 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope=F.LEAKY_RELU_SLOPE):
         self.negative_slope = check.number("negative_slope", negative_slope, where="LeakyReLU")
 
     def forward(self, x):
@@ -324,7 +338,7 @@ ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": Lea
 
 # Sequential runs a Linear followed by one of these as a single graph node: the activations
 # that `F.linear_activation` computes, {layer class: name}.
-_FUSABLE_ACTIVATIONS = {ACTIVATIONS[name]: name for name in F._ACTIVATIONS_FROM_OUTPUT}
+_FUSABLE_ACTIVATIONS = {ACTIVATIONS[name]: name for name in F.ACTIVATIONS_FROM_OUTPUT}
 
 
 class Sequential(Module):
@@ -339,7 +353,7 @@ class Sequential(Module):
 
     def __init__(self, *modules):
         for i, module in enumerate(modules):
-            check.require(isinstance(module, Module), f"module {i}", module, "a Module", "Sequential", TypeError)
+            check_module(f"modules[{i}]", module, "Sequential")
         self.layers = list(modules)
 
     def named_children(self):
@@ -378,7 +392,7 @@ class Sequential(Module):
 
     def append(self, module):
         """Add `module` at the end (a Module, TypeError otherwise, as the constructor and PyTorch)."""
-        check.require(isinstance(module, Module), "module", module, "a Module", "Sequential.append", TypeError)
+        check_module("module", module, "Sequential.append")
         self.layers.append(module)
         return self
 
@@ -393,17 +407,16 @@ class Residual(Module):
     """
 
     def __init__(self, block, scale=1.0):
-        check.require(isinstance(block, Module), "block", block, "a Module", "Residual", TypeError)
+        check_module("block", block, "Residual")
         self.block = block
         self.scale = check.number("scale", scale, where="Residual")
 
     def forward(self, x):
-        x = as_tensor(x)
+        x = as_tensor(x, "x", "Residual")
         branch = self.block(x)
-        if branch.shape != x.shape:
-            raise ValueError(f"Residual: the block maps an input of shape {x.shape} to an output of shape "
-                             f"{branch.shape}; a residual block must preserve the shape so that "
-                             f"x + block(x) is defined")
+        _shape(branch.shape == x.shape, "block(x)", branch.shape,
+               f"of the input's shape {x.shape} (a residual block must preserve the shape, so that "
+               f"x + block(x) is defined)", "Residual")
         if self.scale != 1.0:
             branch = branch * self.scale
         return x + branch
@@ -430,11 +443,10 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(self.normalized_shape))
 
     def forward(self, x):
-        x = as_tensor(x)
+        x = as_tensor(x, "x", "LayerNorm")
         n = len(self.normalized_shape)
-        if x.shape[x.ndim - n:] != self.normalized_shape:
-            raise ValueError(f"LayerNorm({self.normalized_shape}) expects inputs whose last axes have "
-                             f"shape {self.normalized_shape}, got an input of shape {x.shape}")
+        _shape(x.shape[x.ndim - n:] == self.normalized_shape, "x", x.shape,
+               f"(..., {', '.join(map(str, self.normalized_shape))}): normalized_shape on the last axes", "LayerNorm")
         axes = tuple(range(-n, 0))
         centred = x - x.mean(axis=axes, keepdims=True)
         var = (centred * centred).mean(axis=axes, keepdims=True)
@@ -484,17 +496,15 @@ class BatchNorm1d(Module):
         self.num_batches_tracked = np.zeros((), dtype=np.int64)
 
     def forward(self, x):
-        x = as_tensor(x)
-        if x.ndim != 2 or x.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm1d({self.num_features}) expects input of shape "
-                             f"(batch, {self.num_features}), got {x.shape}")
+        x = as_tensor(x, "x", "BatchNorm1d")
+        _shape(x.ndim == 2 and x.shape[1] == self.num_features, "x", x.shape,
+               f"(batch, num_features) = (batch, {self.num_features})", "BatchNorm1d")
         if not self.training:
             x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
             return x_hat * self.weight + self.bias
         n = x.shape[0]
-        if n < 2:
-            raise ValueError("BatchNorm1d in training mode needs more than one example per batch "
-                             "to estimate a variance; use a larger batch or call .eval()")
+        _shape(n >= 2, "x", x.shape, "(batch, num_features) with more than one example (batch >= 2) in "
+               "training mode, to estimate a variance (use a larger batch or call .eval())", "BatchNorm1d")
         mean = x.mean(axis=0)
         centred = x - mean
         var = (centred * centred).mean(axis=0)
@@ -512,20 +522,23 @@ class BatchNorm1d(Module):
 
 
 # ----- recurrent layers ----------------------------------------------------------------------
-def _check_sequence(layer, x, input_size):
-    if x.ndim != 3 or x.shape[2] != input_size or x.shape[1] == 0:
-        raise ValueError(f"{layer} expects a sequence of shape (batch, time, {input_size}) with time >= 1 "
-                         f"(batch first), got {x.shape}")
+def _sequence(layer, x, input_size):
+    """`x` as a Tensor of shape (batch, time, input_size), time >= 1, else a ShapeError."""
+    x = as_tensor(x, "x", layer)
+    _shape(x.ndim == 3 and x.shape[2] == input_size and x.shape[1] > 0, "x", x.shape,
+           f"(batch, time, input_size) = (batch, time, {input_size}) with time >= 1 (batch first)", layer)
+    return x
 
 
-def _initial_state(layer, state, batch, hidden_size):
+def _initial_state(layer, name, state, batch, hidden_size):
+    """The initial state `name` (h0 or c0): zeros if None, else a Tensor of shape (batch, hidden_size)."""
     if state is None:
         return Tensor(np.zeros((batch, hidden_size)))
-    state = as_tensor(state)
-    if state.shape != (batch, hidden_size):
-        raise ValueError(f"{layer}: an initial state must have shape (batch, hidden_size) = "
-                         f"{(batch, hidden_size)}, got {state.shape}")
+    state = as_tensor(state, name, layer)
+    _shape(state.shape == (batch, hidden_size), name, state.shape,
+           f"(batch, hidden_size) = {(batch, hidden_size)}, an initial state's shape", layer)
     return state
+
 
 
 class RNN(Module):
@@ -565,9 +578,8 @@ class RNN(Module):
         return z.tanh() if self.nonlinearity == "tanh" else z.relu()
 
     def forward(self, x, h0=None):
-        x = as_tensor(x)
-        _check_sequence("RNN", x, self.input_size)
-        h = _initial_state("RNN", h0, x.shape[0], self.hidden_size)
+        x = _sequence("RNN", x, self.input_size)
+        h = _initial_state("RNN", "h0", h0, x.shape[0], self.hidden_size)
         self.hidden_states = []
         for t in range(x.shape[1]):
             h = self.cell(x[:, t], h)
@@ -628,13 +640,12 @@ class LSTM(Module):
         return h, c
 
     def forward(self, x, state=None):
-        x = as_tensor(x)
-        _check_sequence("LSTM", x, self.input_size)
+        x = _sequence("LSTM", x, self.input_size)
         check.require(state is None or isinstance(state, (tuple, list)) and len(state) == 2, "state", state,
                       "None or a pair (h0, c0)", "LSTM", TypeError)
         h0, c0 = (None, None) if state is None else state
-        h = _initial_state("LSTM", h0, x.shape[0], self.hidden_size)
-        c = _initial_state("LSTM", c0, x.shape[0], self.hidden_size)
+        h = _initial_state("LSTM", "h0", h0, x.shape[0], self.hidden_size)
+        c = _initial_state("LSTM", "c0", c0, x.shape[0], self.hidden_size)
         self.hidden_states, self.cell_states = [], []
         for t in range(x.shape[1]):
             h, c = self.cell(x[:, t], h, c)
@@ -647,7 +658,10 @@ class LSTM(Module):
 
 
 # ----- a deep MLP in one call ------------------------------------------------------------------
-NORMS = (None, "layer", "batch")
+# The one list of normalisations by name: MLP(norm=...) and the experiments take these names.
+# None and "none" both mean no normalisation ("none" is the name a menu shows).
+NORMS = {None: None, "none": None, "layer": LayerNorm, "batch": BatchNorm1d}
+NORM_NAMES = tuple(name for name in NORMS if name is not None)  # ("none", "layer", "batch"): for menus
 
 
 def activation_module(name):
@@ -656,10 +670,9 @@ def activation_module(name):
 
 
 def norm_module(name, features):
-    """A new normalisation layer: "layer" -> LayerNorm, "batch" -> BatchNorm1d (None: none)."""
-    check.choice("norm", name, NORMS[1:], "norm_module")
-    check.positive_int("features", features, "norm_module")
-    return LayerNorm(features) if name == "layer" else BatchNorm1d(features)
+    """A new normalisation layer from its name in `NORMS`: "layer" -> LayerNorm, "batch" -> BatchNorm1d."""
+    check.choice("norm", name, tuple(norm for norm, kind in NORMS.items() if kind is not None), "norm_module")
+    return NORMS[name](check.positive_int("features", features, "norm_module"))
 
 
 class MLP(Module):
@@ -681,7 +694,7 @@ class MLP(Module):
     in_features, hidden, out_features  positive integers; num_blocks a non-negative integer
     activation  a name in `ACTIVATIONS`
     init        for every Linear: a scheme name or a function (see `Linear`)
-    norm        a name in `NORMS`: None, "layer" (LayerNorm) or "batch" (BatchNorm1d)
+    norm        a name in `NORMS`: None or "none", "layer" (LayerNorm) or "batch" (BatchNorm1d)
     branch_scale  multiplies each residual branch, e.g. 1 / np.sqrt(num_blocks)
     zero_init_residual  start the last Linear of every branch (weight and bias) at zero, so each
                 block starts as the identity (as torchvision's ResNet does with its last BN)
@@ -694,8 +707,10 @@ class MLP(Module):
         residual = check.boolean("residual", residual, "MLP")
         zero_init_residual = check.boolean("zero_init_residual", zero_init_residual, "MLP")
         branch_scale = check.number("branch_scale", branch_scale, where="MLP")
-        if not residual and (branch_scale != 1.0 or zero_init_residual):
-            raise ValueError("MLP: branch_scale and zero_init_residual apply only with residual=True")
+        check.require(residual or branch_scale == 1.0, "branch_scale", branch_scale,
+                      "1.0 unless residual=True (it scales the residual branches)", "MLP")
+        check.require(residual or not zero_init_residual, "zero_init_residual", zero_init_residual,
+                      "False unless residual=True (it zeroes the residual branches)", "MLP")
         self.num_blocks, self.activation, self.residual, self.norm = num_blocks, activation, residual, norm
         self.input_layer = Sequential(Linear(in_features, hidden, init=init), activation_module(activation))
         if residual:
@@ -726,7 +741,7 @@ class MLP(Module):
         return Residual(branch, scale=branch_scale)
 
     def _norm_layers(self, hidden):
-        return [] if self.norm is None else [norm_module(self.norm, hidden)]
+        return [] if NORMS[self.norm] is None else [norm_module(self.norm, hidden)]
 
     def forward(self, x):
         x = self.input_layer(x)
@@ -741,4 +756,4 @@ def _check_mlp_arguments(in_features, hidden, out_features, num_blocks, activati
         check.positive_int(name, size, "MLP")
     check.non_negative_int("num_blocks", num_blocks, "MLP")
     check.choice("activation", activation, tuple(ACTIVATIONS), "MLP")
-    check.choice("norm", norm, NORMS, "MLP")
+    check.choice("norm", norm, tuple(NORMS), "MLP")

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import validation as check
-from .nn import Module
+from .nn import Module, clear_grads
 
 
 # ---------------------------------------------------------------------------
@@ -53,11 +53,11 @@ def _parameters_and_names(params, where, optimised=True):
 
 def _as_list(params, where):
     if isinstance(params, Module):
-        raise TypeError(f"{where}: params must be the model's parameters, got the module "
-                        f"{type(params).__name__}: pass model.parameters() (or model.named_parameters())")
+        check.fail("params", params, "the model's parameters, not the module: pass model.parameters() "
+                   "(or model.named_parameters())", where, TypeError)
     if isinstance(params, dict):
-        raise TypeError(f"{where}: params must be a list of parameters, got a dict (parameter "
-                        "groups are not supported): pass list(model.parameters())")
+        check.fail("params", params, "a list of parameters, not a dict (parameter groups are not supported): "
+                   "pass list(model.parameters())", where, TypeError)
     if hasattr(params, "grad"):  # one parameter on its own
         return [params]
     try:
@@ -73,8 +73,7 @@ def _is_named_pair(item):
 def _check_parameter(p, index, where, optimised):
     """A parameter has an ndarray .data and a .grad; an optimised Tensor is a leaf that requires grad."""
     if isinstance(p, Module):
-        raise TypeError(f"{where}: params[{index}] is the module {type(p).__name__}, not a parameter: "
-                        "pass model.parameters()")
+        check.fail(f"params[{index}]", p, "a parameter, not a module: pass model.parameters()", where, TypeError)
     check.require(isinstance(getattr(p, "data", None), np.ndarray) and hasattr(p, "grad"),
                   f"params[{index}]", p, "a parameter (a Tensor with requires_grad=True)", where, TypeError)
     if not optimised:
@@ -102,6 +101,23 @@ def _describe(param, index, name=None):
     """'parameter 2 'fc1.weight' of shape (32, 16)': enough to find it in a model."""
     label = f"parameter {index}" if name is None else f"parameter {index} {name!r}"
     return f"{label} of shape {np.shape(param.data)}"
+
+
+def _scalar(value):
+    """A 0-d array as the numpy scalar it holds (numpy and pickle tools give a scalar back either
+    way); anything else as it is."""
+    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
+def _state_array(label, value, p, name, where):
+    """A loaded state array: real numbers (TypeError otherwise) of the shape of parameter `p`
+    (ValueError naming both shapes otherwise), copied in `p`'s dtype."""
+    array = np.asarray(value)
+    check.require(array.dtype.kind in "iuf", label, value, f"an array of numbers of shape {np.shape(p.data)}",
+                  where, TypeError)
+    check.require(array.shape == p.data.shape, f"np.shape({label})", array.shape,
+                  f"{np.shape(p.data)}, the shape of {name}", where)
+    return np.array(array, dtype=p.data.dtype)
 
 
 def _all_finite(grads):
@@ -138,9 +154,8 @@ class Optimizer:
     def __init__(self, params, lr, weight_decay=0.0):
         where = type(self).__name__
         self.params, self.param_names = _parameters_and_names(params, where)
-        if not self.params:
-            raise ValueError(f"{where}: params is an empty list: the optimiser has nothing to update "
-                             "(PyTorch: optimizer got an empty parameter list)")
+        check.require(self.params, "params", self.params, "a non-empty list: the optimiser has nothing to "
+                      "update (PyTorch: optimizer got an empty parameter list)", where)
         self.lr = check.non_negative("lr", lr, where)
         self.weight_decay = check.non_negative("weight_decay", weight_decay, where)
         self.step_count = 0
@@ -148,9 +163,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: set every `.grad` to None (PyTorch's default), or to zeros if not `set_to_none`."""
-        set_to_none = check.boolean("set_to_none", set_to_none, f"{type(self).__name__}.zero_grad")
-        for p in self.params:
-            p.grad = None if set_to_none or p.grad is None else np.zeros_like(p.grad)
+        clear_grads(self.params, set_to_none, f"{type(self).__name__}.zero_grad")
 
     def step(self):
         """Update every parameter that has a gradient; skip those whose `.grad` is None.
@@ -219,8 +232,10 @@ class Optimizer:
 
         Everything is checked before anything changes: the keys, the hyperparameters (their names,
         and their values by the constructor's own checks: TypeError or ValueError as there), one
-        state per parameter, and in each state the keys this optimiser keeps and, for every array,
-        the shape of its parameter (ValueError naming the parameter, the key and both shapes).
+        state per parameter, and in each state the keys this optimiser keeps, every array of its
+        parameter's shape (ValueError naming the parameter, the key and both shapes) and every
+        counter (Adam's "step") a non-negative integer. A scalar may come back from numpy or pickle
+        tools as a numpy scalar or a 0-d array: either is taken as the scalar it holds.
         """
         where = f"{type(self).__name__}.load_state_dict"
         check.require(isinstance(state_dict, Mapping), "state_dict", state_dict,
@@ -231,52 +246,59 @@ class Optimizer:
         hyperparameters, states = state_dict["hyperparameters"], state_dict["state"]
         check.require(isinstance(hyperparameters, Mapping), "state_dict['hyperparameters']", hyperparameters,
                       "a dict {name: value}", where, TypeError)
-        if set(hyperparameters) != set(self.hyperparameter_names):
-            raise ValueError(f"{where}: the state dict does not come from a {type(self).__name__}: its "
-                             f"hyperparameters are {sorted(hyperparameters)}")
+        check.require(set(hyperparameters) == set(self.hyperparameter_names), "state_dict['hyperparameters']",
+                      sorted(hyperparameters), f"the hyperparameters of a {type(self).__name__}, "
+                      f"{sorted(self.hyperparameter_names)} (the state dict comes from another optimiser)", where)
         check.require(isinstance(states, (list, tuple)), "state_dict['state']", states,
                       "a list with one state (a dict or None) per parameter", where, TypeError)
-        if len(states) != len(self.params):
-            raise ValueError(
-                f"{where}: the state dict holds {len(states)} parameters, "
-                f"this optimiser has {len(self.params)}")
-        step_count = check.non_negative_int("state_dict['step_count']", state_dict["step_count"], where)
+        check.require(len(states) == len(self.params), "len(state_dict['state'])", len(states),
+                      f"{len(self.params)}, one state per parameter of this optimiser", where)
+        step_count = check.non_negative_int("state_dict['step_count']", _scalar(state_dict["step_count"]), where)
         loaded = self._rebuilt(hyperparameters, where)  # its hyperparameters decide the state's keys (AMSGrad)
+        new_states = []
         for index, state in enumerate(states):
             check.require(state is None or isinstance(state, Mapping), f"state_dict['state'][{index}]", state,
                           "a dict or None", where, TypeError)
-            if state is not None:
-                loaded._check_state(index, state, where)
+            new_states.append(None if state is None else loaded._loaded_state(index, state, where))
         for name in self.hyperparameter_names:
             setattr(self, name, getattr(loaded, name))
         self.step_count = step_count
-        self.state = copy.deepcopy(list(states))
+        self.state = new_states
 
     def _rebuilt(self, hyperparameters, where):
         """A new optimiser of this class over the same parameters, built with `hyperparameters`, so
         that the constructor's checks apply to loaded values too (a subclass's constructor takes
         its hyperparameters by the names in `hyperparameter_names`)."""
         try:
-            rebuilt = type(self)(self.params, **hyperparameters)
+            rebuilt = type(self)(self.params, **{name: _scalar(value) for name, value in hyperparameters.items()})
         except (TypeError, ValueError) as error:
-            raise type(error)(f"{where}: state_dict['hyperparameters'] holds a value the constructor "
-                              f"refuses: {error}") from None
-        rebuilt.param_names = self.param_names
-        return rebuilt
+            refused = error
+        else:
+            rebuilt.param_names = self.param_names
+            return rebuilt
+        check.fail("state_dict['hyperparameters']", hyperparameters,
+                   f"values the constructor accepts ({refused})", where, type(refused))
 
-    def _check_state(self, index, state, where):
+    def _loaded_state(self, index, state, where):
+        """Parameter `index`'s state, checked and copied into the types `_update` uses: each value
+        like the one `_initial_state` makes (an array of the parameter's shape; a counter as an
+        int; where it makes None, None or such an array)."""
         p = self.params[index]
         name = _describe(p, index, self.param_names[index])
         expected = self._initial_state(p)
         missing, extra = expected.keys() - state.keys(), state.keys() - expected.keys()
-        if missing or extra:
-            raise ValueError(f"{where}: the state of {name} has keys {sorted(state)}, "
-                             f"{type(self).__name__} keeps {sorted(expected)}")
+        check.require(not (missing or extra), f"the keys of state_dict['state'][{index}]", sorted(state),
+                      f"the keys {type(self).__name__} keeps for {name}, {sorted(expected)}", where)
+        loaded = {}
         for key, value in state.items():
-            if isinstance(expected[key], np.ndarray) or value is not None and not isinstance(value, int):
-                if value is None or np.shape(value) != p.data.shape:  # (a 0-d state may be a numpy scalar)
-                    raise ValueError(f"{where}: state[{index}][{key!r}] has shape {np.shape(value)}, "
-                                     f"but {name} needs {np.shape(p.data)}")
+            label = f"state_dict['state'][{index}][{key!r}]"
+            if check.is_integer(expected[key]):  # a counter, such as Adam's step
+                loaded[key] = check.non_negative_int(label, _scalar(value), where)
+            elif expected[key] is None and value is None:  # SGD's momentum buffer before its first step
+                loaded[key] = None
+            else:
+                loaded[key] = _state_array(label, value, p, name, where)
+        return loaded
 
     def __repr__(self):
         settings = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.hyperparameter_names)
@@ -295,10 +317,9 @@ def check_optimizer(optimizer, where, model=None, name="optimizer"):
                   TypeError)
     if model is not None:
         own = {id(p) for p in model.parameters()}
-        if own and not any(id(p) in own for p in optimizer.params):
-            raise ValueError(f"{where}: {name} holds none of the model's parameters (was it built from another "
-                             "model, or from a copy?): build it from this model's, "
-                             "e.g. optim.SGD(model.parameters(), lr=0.1)")
+        check.require(not own or any(id(p) in own for p in optimizer.params), name, optimizer,
+                      "an optimiser holding some of the model's parameters (this one holds none: was it built "
+                      "from another model, or from a copy?), e.g. optim.SGD(model.parameters(), lr=0.1)", where)
     return optimizer
 
 
@@ -491,8 +512,9 @@ class Adam(Optimizer):
                  amsgrad=False):
         super().__init__(params, lr, weight_decay)
         where = type(self).__name__
-        check.require(isinstance(betas, (tuple, list)) and len(betas) == 2, "betas", betas,
-                      "a pair (beta1, beta2)", where, TypeError)
+        pair = np.shape(betas) == (2,) if isinstance(betas, np.ndarray) else \
+            isinstance(betas, (tuple, list)) and len(betas) == 2
+        check.require(pair, "betas", betas, "a pair (beta1, beta2)", where, TypeError)
         self.betas = (check.fraction("betas[0]", betas[0], where), check.fraction("betas[1]", betas[1], where))
         self.eps = check.positive("eps", eps, where)
         self.amsgrad = check.boolean("amsgrad", amsgrad, where)
@@ -561,6 +583,16 @@ class AdamW(Adam):
 # ---------------------------------------------------------------------------
 # Gradient clipping.
 
+def check_clip_threshold(name, value, where, optional=False):
+    """The one rule for a clipping threshold (max_norm, clip_value, fit's clip_norm, ...): a number
+    > 0, inf allowed (with finite gradients it never clips, only measures). With `optional`, None
+    too, meaning no clipping. 0 is refused: it would set every gradient to 0, which freezes the
+    model rather than clipping it (PyTorch does not check the threshold)."""
+    if optional and value is None:
+        return None
+    return check.positive(name, value, where, allow_inf=True)
+
+
 def _gradients(params, where):
     """The non-None gradients of one parameter, an iterable of them, or (name, parameter) pairs."""
     params, _ = _parameters_and_names(params, where, optimised=False)
@@ -593,8 +625,9 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0, error_if_nonfinite=False):
 
     PyTorch's rule, exactly: a norm equal to max_norm is scaled too, by max_norm / (max_norm + 1e-6).
     `params` is one parameter, an iterable of them, or `model.named_parameters()` (as the
-    optimisers accept); those whose `.grad` is None are skipped. With finite gradients
-    max_norm = inf never clips (only measures). Returns total_norm, the norm
+    optimisers accept); those whose `.grad` is None are skipped. `max_norm` is a number > 0
+    (`check_clip_threshold`: 0, which PyTorch accepts, would zero every gradient); with finite
+    gradients max_norm = inf never clips (only measures). Returns total_norm, the norm
     *before* clipping, as a float (0.0 when there is no gradient), which is the number worth
     logging: it shows how large the gradients really were.
 
@@ -605,7 +638,7 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0, error_if_nonfinite=False):
     raises RuntimeError instead and leaves the gradients as they are (PyTorch's flag).
     """
     where = "clip_grad_norm_"
-    max_norm = check.non_negative("max_norm", max_norm, where, allow_inf=True)
+    max_norm = check_clip_threshold("max_norm", max_norm, where)
     norm_type = check.positive("norm_type", norm_type, where, allow_inf=True)
     error_if_nonfinite = check.boolean("error_if_nonfinite", error_if_nonfinite, where)
     grads = _gradients(params, where)
@@ -624,8 +657,8 @@ def clip_grad_norm_(params, max_norm, norm_type=2.0, error_if_nonfinite=False):
 def clip_grad_value_(params, clip_value):
     """Clamp every gradient entry in place to [-clip_value, clip_value]; None grads are skipped.
 
-    `params` as for `clip_grad_norm_`.
+    `params` as for `clip_grad_norm_`; `clip_value` a number > 0 (`check_clip_threshold`).
     """
-    clip_value = check.non_negative("clip_value", clip_value, "clip_grad_value_", allow_inf=True)
+    clip_value = check_clip_threshold("clip_value", clip_value, "clip_grad_value_")
     for g in _gradients(params, "clip_grad_value_"):
         np.clip(g, -clip_value, clip_value, out=g)

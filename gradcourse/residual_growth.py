@@ -49,9 +49,8 @@ class ForwardGrowth:
 
 
 def _check_residual(model, where):
-    """`model` unless it is not an nn.MLP (TypeError) or has no residual block (ValueError)."""
-    validation.require(isinstance(model, nn.Module), "model", model, "an nn.MLP built with residual=True",
-                       where, TypeError)
+    """`model` unless it is not a Module (TypeError) or has no residual block (ValueError)."""
+    nn.check_module("model", model, where)
     validation.require(getattr(model, "residual", False) and getattr(model, "blocks", None), "model", model,
                        "an nn.MLP built with residual=True and at least one block", where)
     return model
@@ -59,8 +58,7 @@ def _check_residual(model, where):
 
 def _batch(x, where):
     """`x` as a float array of shape (batch, features) with at least one example."""
-    array = np.asarray(x.data if isinstance(x, Tensor) else x)
-    validation.require(array.dtype.kind in "biuf", "x", x, "an array of numbers", where, TypeError)
+    array = validation.real_array("x", x.data if isinstance(x, Tensor) else x, where)
     validation.require(array.ndim == 2 and array.shape[0] > 0, "x", x,
                        "a non-empty batch of shape (batch, features)", where)
     return array

@@ -187,17 +187,19 @@ class OneCycle(Schedule):
     Like PyTorch, it is defined for 0 <= t <= total_steps (t = total_steps, the rate after the
     last of PyTorch's steps, continues the cosine a little past min_lr), and raises ValueError
     for a later step: a one-cycle run has a fixed length, so stepping past it is a bug in the
-    training loop. The warm-up phase must last more than one step (pct_start * total_steps > 1).
+    training loop. The warm-up phase must last more than one step (pct_start * total_steps > 1),
+    so total_steps is at least 2.
     """
 
     def __init__(self, max_lr, total_steps, pct_start=0.3, div_factor=25.0,
                  final_div_factor=1e4):
         where = "OneCycle"
         self.max_lr = check.non_negative("max_lr", max_lr, where)
-        self.total_steps = check.positive_int("total_steps", total_steps, where)
-        rule = f"in (0, 1) with pct_start * total_steps > 1 (total_steps={total_steps})"
-        self.pct_start = check.number("pct_start", pct_start, rule, where)
-        check.require(0 < pct_start < 1 and pct_start * total_steps > 1, "pct_start", pct_start, rule, where)
+        self.total_steps = check.count("total_steps", total_steps, where=where, minimum=2)
+        self.pct_start = check.in_range("pct_start", pct_start, 0.0, 1.0, where, low_closed=False, high_closed=False)
+        check.require(pct_start * total_steps > 1, "pct_start * total_steps",
+                      f"{pct_start:g} * {total_steps} = {pct_start * total_steps:g}",
+                      "a number > 1 (the warm-up must last more than one step: raise total_steps or pct_start)", where)
         div_factor = check.positive("div_factor", div_factor, where)
         final_div_factor = check.positive("final_div_factor", final_div_factor, where)
         self.initial_lr = max_lr / div_factor
@@ -205,8 +207,8 @@ class OneCycle(Schedule):
         self.peak_step = float(pct_start * total_steps) - 1
 
     def lr_at(self, t):
-        if t > self.total_steps:
-            raise ValueError(f"OneCycle: step {t} is past total_steps={self.total_steps}")
+        check.require(t <= self.total_steps, "step", t,
+                      f"at most total_steps = {self.total_steps} (a one-cycle run has a fixed length)", "OneCycle")
         if t <= self.peak_step:
             return _cosine_between(self.initial_lr, self.max_lr, t / self.peak_step)
         progress = (t - self.peak_step) / (self.total_steps - 1 - self.peak_step)
@@ -238,10 +240,8 @@ class LossDrivenSchedule:
         check.require(check.is_number(loss), "loss", loss, "a number", where, TypeError)
         self.step_count += 1
         loss = float(loss)
-        if not math.isfinite(loss):
-            raise ValueError(
-                f"{type(self).__name__}.step got loss={loss} at step {self.step_count}: "
-                "the run has diverged (lower the learning rate or clip the gradients)")
+        check.require(math.isfinite(loss), "loss", loss, f"a finite number (at step {self.step_count} the run has "
+                      "diverged: lower the learning rate or clip the gradients)", where)
         self.lr = self.new_lr(loss)
         return self.lr
 
@@ -351,8 +351,8 @@ class LRScheduler:
         if not self.loss_driven:
             lr = checked_lr(self.schedule(t), f"lr = schedule({t})", "LRScheduler")
         elif loss is None:
-            raise ValueError(f"{type(self.schedule).__name__} sets the rate from the loss: "
-                             "call scheduler.step(loss)")
+            check.fail("loss", loss, f"a number: {type(self.schedule).__name__} sets the rate from the loss "
+                       "(call scheduler.step(loss))", "LRScheduler.step")
         else:
             lr = self.schedule.step(loss)
         self.step_count = t  # (a step that raised is not counted, and leaves the optimiser's rate)

@@ -18,7 +18,6 @@ seed", and a statistics package would be a heavy dependency for a mean, a spread
 """
 from collections.abc import Mapping
 from dataclasses import dataclass
-import numbers
 
 import numpy as np
 
@@ -37,12 +36,9 @@ class SeedValues:
         validation.require(isinstance(self.seeds, (tuple, list)), "seeds", self.seeds, "a tuple of seeds",
                            "SeedValues", TypeError)
         object.__setattr__(self, "seeds", tuple(self.seeds))
-        values = np.asarray(self.values)
-        validation.require(values.dtype.kind in "biuf", "values", self.values, "numbers, one per seed", "SeedValues",
-                           TypeError)
-        object.__setattr__(self, "values", values.astype(np.float64))
-        if self.values.shape != (len(self.seeds),):
-            raise ValueError(f"SeedValues: {len(self.seeds)} seeds but values of shape {self.values.shape}")
+        object.__setattr__(self, "values", validation.real_array("values", self.values, "SeedValues"))
+        validation.require(self.values.shape == (len(self.seeds),), "values.shape", self.values.shape,
+                           f"({len(self.seeds)},): one value for each of the {len(self.seeds)} seeds", "SeedValues")
 
     def __len__(self):
         return len(self.seeds)
@@ -112,8 +108,8 @@ class SeedValues:
 
     def _paired(self, other, compare):
         if isinstance(other, SeedValues):
-            if other.seeds != self.seeds:
-                raise ValueError(f"can only compare values of the same seeds: {self.seeds} and {other.seeds}")
+            validation.require(other.seeds == self.seeds, "other.seeds", other.seeds,
+                               f"the same seeds, {self.seeds} (values compare seed by seed)", "SeedValues")
             other = other.values
         validation.require(np.shape(other) in ((), (len(self),)), "np.shape(other)", np.shape(other),
                            f"() or ({len(self)},): a number, or one value per seed", "SeedValues")
@@ -161,12 +157,12 @@ def over_seeds(run, seeds=10, progress=True):
     if all(isinstance(r, Mapping) for r in results):
         names = list(results[0])
         for seed, result in zip(seeds, results):
-            if list(result) != names:
-                raise ValueError(f"run(seed) must return the same keys for every seed: seed {seeds[0]} gave "
-                                 f"{names}, seed {seed} gave {list(result)}")
-        return {name: SeedValues(seeds, [_number(r[name], name, s) for r, s in zip(results, seeds)])
+            validation.require(list(result) == names, f"list(run({seed}))", list(result),
+                               f"the same keys as run({seeds[0]}), {names} (the same quantities for every seed)",
+                               "over_seeds")
+        return {name: SeedValues(seeds, [_number(r[name], f"run({s})[{name!r}]") for r, s in zip(results, seeds)])
                 for name in names}
-    return SeedValues(seeds, [_number(r, None, s) for r, s in zip(results, seeds)])
+    return SeedValues(seeds, [_number(r, f"run({s})") for r, s in zip(results, seeds)])
 
 
 def in_how_many(holds):
@@ -203,9 +199,9 @@ def _check_format(fmt, where):
         validation.fail("fmt", fmt, "a format spec for a number, such as '.3g'", where)
 
 
-def _number(value, name, seed):
-    if isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, bool):
-        return float(value)
-    what = "run(seed)" if name is None else f"run(seed)[{name!r}]"
-    raise TypeError(f"{what} must be a number, got {type(value).__name__} for seed {seed}")
+def _number(value, name):
+    """What a run returned, as a float: a number (nan and inf too: a diverged run is kept and counted)."""
+    validation.require(validation.is_number(value), name, value, "a number (nan or inf for a diverged run)",
+                       "over_seeds", TypeError)
+    return float(value)
 

@@ -5,13 +5,15 @@ source: which loss, which gradient and which inputs are used is then on the page
 """
 import inspect
 
+from . import validation
+
 
 class Source:
     """The source of a function or class, shown as a highlighted code block in a notebook."""
 
     def __init__(self, obj):
-        if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
-            raise TypeError(f"show_source: obj must be a function, method or class, got {type(obj).__name__}")
+        validation.require(inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj), "obj", obj,
+                           "a function, method or class", "show_source", TypeError)
         lines, first = inspect.getsourcelines(obj)
         module = inspect.getmodule(obj)
         self.name = f"{module.__name__}.{obj.__qualname__}"

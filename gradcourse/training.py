@@ -9,6 +9,7 @@ step, or one driven by the loss), optional gradient clipping, an optional
 `diagnostics.GradientFlow` recorder, and a record of what happened, including where a run
 diverged (a loss that is not finite, or far above the first step's).
 """
+import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -17,12 +18,10 @@ import numpy as np
 from . import functional as F
 from . import validation as check
 from .autograd import no_grad, tensor
-from .data import batches, check_samples
-from .nn import Module
-from .optim import check_optimizer, clip_grad_norm_, grad_norm
+from .data import batches, check_batching, check_samples, smallest_batch
+from .nn import BatchNorm1d, check_module
+from .optim import check_clip_threshold, check_optimizer, clip_grad_norm_, grad_norm
 from .schedules import LossDrivenSchedule, checked_lr
-
-LOSSES = F.LOSSES
 
 
 @dataclass
@@ -74,16 +73,23 @@ class History:
 def accuracy(model, X, y):
     """Fraction of rows of X whose predicted class is the label in y (evaluated without a graph).
 
+    The model is evaluated in eval mode, as `fit` measures it, and every module is then put back
+    in the mode it was in (also after an error): a BatchNorm1d normalises with its running
+    statistics and leaves them unchanged, and a single row can be classified. (PyTorch leaves
+    the mode to the caller, who writes model.eval() before measuring.)
+
     The predicted class is the largest output; with a single output (binary classification with
     `bce_with_logits`) it is 1 where the logit is > 0, i.e. where sigmoid(logit) > 0.5.
-    X and y may be arrays or Tensors: X finite with at least one row, y one integer class label
-    per row (a 1-D array of numbers; one-hot rows are a ValueError: pass y.argmax(axis=1)).
+    X and y may be arrays or Tensors: X finite, at least 2-D (samples, features) as `fit` takes it,
+    with at least one row; y one integer class label per row (a 1-D array of numbers; one-hot rows
+    are a ValueError: pass y.argmax(axis=1)).
     Outputs holding nan or inf (a diverged model) are a ValueError: no class is the largest.
     """
-    check.require(isinstance(model, Module), "model", model, "a Module (e.g. nn.MLP(...))", "accuracy", TypeError)
-    X, y = check_samples(X, y, "accuracy", finite=True)
+    check_module("model", model, "accuracy")
+    X, y = check_samples(X, y, "accuracy", min_ndim=2, finite=True)
     y = _check_labels(y, "y", "accuracy")
-    logits = _outputs(model, X)
+    with _eval_mode(model):
+        logits = _outputs(model, X)
     check.require(np.isfinite(logits).all(), "model(X)", "outputs holding nan or inf",
                   "finite (the model has diverged: no class is the largest)", "accuracy")
     return _fraction_correct(logits, y)
@@ -104,6 +110,18 @@ def _outputs(model, X):
         return model(tensor(X)).data
 
 
+@contextlib.contextmanager
+def _eval_mode(model):
+    """Eval mode for a measurement, then every module back in its own mode (also after an error)."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
 def _fraction_correct(logits, y):
     y = y.reshape(len(y), -1)[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
     if logits.ndim == 1 or logits.shape[1] == 1:  # one logit: binary classification
@@ -115,18 +133,22 @@ def _fraction_correct(logits, y):
 
 def fit(model, X, y, optimizer, steps, batch_size=64, loss="cross_entropy", schedule=None,
         clip_norm=None, flow=None, X_test=None, y_test=None, eval_every=None, progress=True,
-        seed=None, diverge_factor=1e4):
+        seed=None, diverge_factor=1e4, drop_last=False):
     """Train `model` for `steps` minibatch steps and return a `History`.
 
-    X, y:       arrays (or Tensors) with one row per sample, X at least 2-D and all finite.
+    X, y:       arrays (or Tensors) with one row per sample, X at least 2-D and all finite (so are
+                X_test, y_test, the held-out data for `test_accuracy`).
     loss:       "cross_entropy" (integer labels), "mse", "bce_with_logits" (the names in
-                `functional.LOSSES`), or a callable loss(output, target) -> scalar Tensor.
+                `functional.LOSSES`), or a callable loss(output, target) -> scalar Tensor
+                (`functional.loss_function` resolves it). The accuracy is measured for the
+                classification losses, `functional.CLASSIFICATION_LOSSES`.
     schedule:   a step-driven schedule, a callable step -> lr (e.g. `schedules.CosineAnnealing`),
                 written into `optimizer.lr` before every step; or a loss-driven schedule
                 (`schedules.ReduceLROnPlateau`, `BoldDriver`), whose rate is written before every
                 step and which is then stepped with that step's minibatch loss, so its `patience`
                 counts steps, not epochs. None keeps the optimiser's rate.
-    clip_norm:  if set, `clip_grad_norm_(params, clip_norm)` before every step.
+    clip_norm:  None (no clipping) or a number > 0, the rule of `optim.check_clip_threshold` (inf:
+                never clips): `clip_grad_norm_(params, clip_norm)` before every step.
     flow:       a `diagnostics.GradientFlow` whose `record(lr)` is called after every backward.
     eval_every: measure the accuracy (classification losses only) every this many steps and
                 after the last; None: about ten times per run; 0: never (saves a pass over the
@@ -141,15 +163,21 @@ def fit(model, X, y, optimizer, steps, batch_size=64, loss="cross_entropy", sche
     The optimiser must hold at least one of the model's parameters (ValueError otherwise: one built
     from another model would leave this one untouched); holding only some is fine.
     seed:       None (the shared generator) or a non-negative integer for the batch order.
+    batch_size, drop_last: as in `data.batches` (PyTorch's DataLoader options): drop_last=True
+                leaves out each epoch's smaller last batch. A model holding a BatchNorm1d cannot
+                take a batch of one row in training mode: when one of the run's batches would have
+                one row (e.g. step 2 of 17 samples in batches of 16), fit raises a ValueError
+                before training, naming batch_size (PyTorch fails too, at that step, mid-run).
     A diverged run stops there; `History.message` says where it happened. As in a PyTorch
     training loop, the model is put in training mode (`model.train()`) for the steps and is left
     in it, also when it was in eval mode before; the accuracy is measured in eval mode.
     """
-    check.require(isinstance(model, Module), "model", model, "a Module (e.g. nn.MLP(...))", "fit", TypeError)
+    check_module("model", model, "fit")
     X, y = check_samples(X, y, "fit", min_ndim=2, finite=True)
     check_optimizer(optimizer, "fit", model)
-    steps, batch_size, clip_norm, eval_every, diverge_factor = _check_fit_arguments(
-        steps, batch_size, clip_norm, eval_every, diverge_factor)
+    steps, clip_norm, eval_every, diverge_factor = _check_fit_arguments(steps, clip_norm, eval_every, diverge_factor)
+    batch_size, drop_last = check_batching(len(X), batch_size, drop_last, "fit")
+    check_batch_rows(model, len(X), batch_size, drop_last, steps, "fit")
     progress = check.boolean("progress", progress, "fit")
     check_seed(seed, "fit")
     check.require(flow is None or callable(getattr(flow, "record", None)), "flow", flow,
@@ -159,16 +187,16 @@ def fit(model, X, y, optimizer, steps, batch_size=64, loss="cross_entropy", sche
     check.require((X_test is None) == (y_test is None), "y_test" if y_test is None else "X_test", None,
                   "given with " + ("X_test" if y_test is None else "y_test") + " (both or neither)", "fit")
     if X_test is not None:
-        X_test, y_test = check_samples(X_test, y_test, "fit", min_ndim=2, names=("X_test", "y_test"))
+        X_test, y_test = check_samples(X_test, y_test, "fit", min_ndim=2, finite=True, names=("X_test", "y_test"))
         if _measures_accuracy(loss):  # y_test is used only for the test accuracy
             y_test = _check_labels(y_test, "y_test", "fit")
-    loss_fn = _loss_function(loss, "fit")
+    loss_fn = F.loss_function(loss, "fit")
     set_lr, after_step = _schedule_hooks(schedule, optimizer)
     history = History()
     bar = ProgressBar(steps, enabled=progress)
     model.train()
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported in `message`
-        for step, (xb, yb) in zip(range(1, steps + 1), _endless_batches(X, y, batch_size, seed)):
+        for step, (xb, yb) in zip(range(1, steps + 1), _endless_batches(X, y, batch_size, seed, drop_last)):
             set_lr(step - 1)
             if not _train_step(model, xb, yb, loss_fn, optimizer, clip_norm, flow, history, step,
                                diverge_factor):
@@ -221,7 +249,7 @@ def _train_step(model, xb, yb, loss_fn, optimizer, clip_norm, flow, history, ste
     norm = grad_norm(optimizer.params)
     if not math.isfinite(norm):
         return _diverged(history, f"the gradient norm overflowed at step {step}", model, "")
-    if clip_norm:
+    if clip_norm is not None:
         clip_grad_norm_(optimizer.params, clip_norm)
     optimizer.step()
     history.loss.append(value)
@@ -248,7 +276,7 @@ def _layer_name(parameter_name):
 
 def first_nonfinite_gradient(model):
     """Name of the first parameter (input side first) whose gradient holds nan or inf, or None."""
-    _check_model(model, "first_nonfinite_gradient")
+    check_module("model", model, "first_nonfinite_gradient")
     for name, p in model.named_parameters():
         if p.grad is not None and not np.all(np.isfinite(p.grad)):
             return _layer_name(name)
@@ -260,7 +288,7 @@ def largest_gradient(model):
 
     A gradient holding nan is a ValueError (it has no largest entry: see first_nonfinite_gradient).
     """
-    _check_model(model, "largest_gradient")
+    check_module("model", model, "largest_gradient")
     check.require(_no_nan_gradient(model), "model", model,
                   "a model whose gradients hold no nan (see first_nonfinite_gradient)", "largest_gradient")
     sizes = [(float(np.max(np.abs(p.grad))), name) for name, p in model.named_parameters()
@@ -269,10 +297,6 @@ def largest_gradient(model):
         return None
     size, name = max(sizes)
     return f"{_layer_name(name)} (largest entry {size:.2g})"
-
-
-def _check_model(model, where):
-    check.require(isinstance(model, Module), "model", model, "a Module (e.g. nn.MLP(...))", where, TypeError)
 
 
 def _no_nan_gradient(model):
@@ -290,19 +314,15 @@ def _evaluate(model, X, y, X_test, y_test, history, step, loss):
     """Accuracy in eval mode, then back to the mode the model was in (training, during fit)."""
     if not _measures_accuracy(loss):
         return
-    was_training = model.training
-    model.eval()
-    try:
+    with _eval_mode(model):
         history.eval_steps.append(step)
         history.train_accuracy.append(_accuracy_or_nan(model, X, y))
         if X_test is not None:
             history.test_accuracy.append(_accuracy_or_nan(model, X_test, y_test))
-    finally:
-        model.train(was_training)
 
 
 def _measures_accuracy(loss):
-    return isinstance(loss, str) and loss in ("cross_entropy", "bce_with_logits")
+    return isinstance(loss, str) and loss in F.CLASSIFICATION_LOSSES
 
 
 def _accuracy_or_nan(model, X, y):
@@ -312,33 +332,52 @@ def _accuracy_or_nan(model, X, y):
     return _fraction_correct(logits, y) if np.isfinite(logits).all() else math.nan
 
 
-def _endless_batches(X, y, batch_size, seed):
-    """Shuffled minibatches, epoch after epoch (X must hold a sample: `batches` checks it)."""
+def _endless_batches(X, y, batch_size, seed, drop_last=False):
+    """Shuffled minibatches, epoch after epoch (each epoch draws a batch: `batches` checks it)."""
     rng_seed = seed
     while True:
-        yield from batches(X, y, batch_size, shuffle=True, seed=rng_seed)
+        yield from batches(X, y, batch_size, shuffle=True, seed=rng_seed, drop_last=drop_last)
         rng_seed = None if seed is None else rng_seed + 1
 
 
-def _loss_function(loss, where):
-    """A loss callable: `loss` itself, or the function of that name in `functional.LOSSES`."""
-    if callable(loss):
-        return loss
-    check.require(isinstance(loss, str), "loss", loss, "a loss name or a callable loss(output, target)",
-                  where, TypeError)
-    return LOSSES[check.choice("loss", loss, LOSSES, where)]
-
-
-def _check_fit_arguments(steps, batch_size, clip_norm, eval_every, diverge_factor):
+def _check_fit_arguments(steps, clip_norm, eval_every, diverge_factor):
     steps = check.positive_int("steps", steps, "fit")
-    batch_size = check.positive_int("batch_size", batch_size, "fit")
-    if clip_norm is not None:
-        clip_norm = check.positive("clip_norm", clip_norm, "fit", allow_inf=True)
+    clip_norm = check_clip_threshold("clip_norm", clip_norm, "fit", optional=True)
     if eval_every is not None:
         eval_every = check.non_negative_int("eval_every", eval_every, "fit")
-    diverge_factor = check.number("diverge_factor", diverge_factor, "a number > 1", "fit", allow_inf=True)
-    check.require(diverge_factor > 1, "diverge_factor", diverge_factor, "a number > 1", "fit")
-    return steps, batch_size, clip_norm, eval_every, diverge_factor
+    return steps, clip_norm, eval_every, check_diverge_factor(diverge_factor, "fit")
+
+
+def check_batch_rows(model, n, batch_size, drop_last, steps, where):
+    """ValueError, before training, if `model` holds a BatchNorm1d and one of the first `steps`
+    batches drawn from n samples would have one row: in training mode BatchNorm cannot estimate a
+    variance from one row."""
+    step = _first_step_with_one_row(n, batch_size, drop_last)
+    if step is None or step > steps or not any(isinstance(m, BatchNorm1d) for m in model.modules()):
+        return
+    why = "BatchNorm1d cannot normalise a batch of one row in training mode (PyTorch fails too, mid-run)"
+    if n == 1:
+        check.fail("len(X)", n, f"at least 2 for a model holding a BatchNorm1d: {why}", where)
+    if batch_size == 1:
+        check.fail("batch_size", batch_size, f"at least 2 for a model holding a BatchNorm1d: {why}", where)
+    check.fail("batch_size", batch_size, f"a size leaving no batch of one row for the model's BatchNorm1d: {n} "
+               f"samples in batches of {batch_size} leave 1 in each epoch's last batch (first at step {step}), "
+               f"and {why}; pass drop_last=True or another batch_size", where)
+
+
+def _first_step_with_one_row(n, batch_size, drop_last):
+    """The first step (1, 2, ...) whose batch of the n samples has one row, or None if none has."""
+    if smallest_batch(n, batch_size, drop_last) > 1:
+        return None
+    return 1 if batch_size == 1 else math.ceil(n / batch_size)  # else: the first epoch's last batch
+
+
+def check_diverge_factor(diverge_factor, where):
+    """The one rule for a divergence threshold (`fit`, `lr_finder.lr_range_test`): a number > 1,
+    inf allowed (then only a non-finite loss counts as diverged)."""
+    diverge_factor = check.number("diverge_factor", diverge_factor, "a number > 1", where, allow_inf=True)
+    check.require(diverge_factor > 1, "diverge_factor", diverge_factor, "a number > 1", where)
+    return diverge_factor
 
 
 class ProgressBar:

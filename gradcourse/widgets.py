@@ -65,11 +65,7 @@ class Explorer:
 
         A control with a preset (the race's surface) first moves the controls it presets;
         the values given win over the preset."""
-        unknown = set(values) - set(self.controls)
-        if unknown:
-            raise ValueError(f"unknown control(s) {sorted(unknown)}; this explorer has {sorted(self.controls)}")
-        for name, value in values.items():
-            _check_value(self.spec.control(name), value, "Explorer.set")
+        _check_values(self.spec, values, "Explorer.set")
         for name, preset in self.spec.presets.items():
             if name in values:
                 values = {**preset(values[name]), **values}
@@ -180,24 +176,25 @@ def make_control(control, value):
 def build(name, **values):
     """A new `Explorer` for `experiments.EXPLORERS[name]`, its controls at the spec's defaults
     except the `values` given (checked against the spec: a wrong name is an error)."""
-    explorers = sorted(experiments.EXPLORERS)
-    validation.require(isinstance(name, str), "name", name, "the name of an explorer, one of "
-                       + ", ".join(map(repr, explorers)), "build", TypeError)
-    validation.require(name in explorers, "name", name, "the name of an explorer, one of "
-                       + ", ".join(map(repr, explorers)), "build")
+    rule = "the name of an explorer, one of " + ", ".join(map(repr, sorted(experiments.EXPLORERS)))
+    validation.require(isinstance(name, str), "name", name, rule, "build", TypeError)
+    validation.require(name in experiments.EXPLORERS, "name", name, rule, "build")
     spec = experiments.EXPLORERS[name]
     values = {key: value for key, value in values.items() if value is not None}  # None: the default
-    unknown = set(values) - set(spec.defaults())
-    if unknown:
-        raise TypeError(f"{name}_explorer() got unknown argument(s) {sorted(unknown)}; "
-                        f"its controls are {list(spec.defaults())}")
-    for control in spec.controls:
-        if control.name in values:
-            _check_value(control, values[control.name], f"{name}_explorer")
+    _check_values(spec, values, f"{name}_explorer")
     for preset_name, preset in spec.presets.items():
         if preset_name in values:
             values = {**preset(values[preset_name]), **values}
     return Explorer(spec, {**spec.defaults(), **values})
+
+
+def _check_values(spec, values, where):
+    """Each of `values` ({control name: value}) checked against the spec's controls: a name that is
+    no control is a TypeError (as Python raises for an unexpected keyword argument)."""
+    names = tuple(control.name for control in spec.controls)
+    for name, value in values.items():
+        validation.require(name in names, "control", name, "one of " + ", ".join(map(repr, names)), where, TypeError)
+        _check_value(spec.control(name), value, where)
 
 
 def _check_value(control, value, where):

@@ -28,9 +28,11 @@ def test_the_three_orders_of_the_chapter_share_rows():
 
 
 def test_remedies_that_set_the_same_setting_are_refused():
-    with pytest.raises(ValueError, match="both set 'activation'"):
+    with pytest.raises(ValueError, match=r"leave_one_out: remedies\['relu'\] must be settings no other remedy "
+                                         r"sets \('tanh' sets 'activation' too"):
         A.leave_one_out({"tanh": dict(activation="tanh"), "relu": dict(activation="relu")})
-    with pytest.raises(ValueError, match="not one of"):
+    with pytest.raises(ValueError, match=r"cumulative: a setting of remedies\['bigger'\] must be one of "
+                                         r"'activation', .*got 'width'"):
         A.cumulative({"bigger": dict(width=64)})
 
 
@@ -129,3 +131,17 @@ def test_run_ablation_and_print_table_check_their_arguments_before_training():
         A.table_line("a", 5)
     with pytest.raises(TypeError, match="table_header: target_loss must be a finite number"):
         A.table_header("1")
+
+
+def test_the_naive_recipe_is_what_train_with_remedies_runs_by_default():
+    """NAIVE is derived from train_with_remedies' signature: a default changed there changes it."""
+    result = E.train_with_remedies(num_blocks=2, width=8, steps=2, batch_size=8)
+    assert result.settings == A.NAIVE
+
+
+def test_run_ablation_checks_every_configuration_before_training_under_its_name(monkeypatch):
+    monkeypatch.setattr(A, "train_with_remedies", lambda **settings: pytest.fail("trained before checking"))
+    with pytest.raises(ValueError, match="run_ablation: activation must be one of"):
+        A.run_ablation({"ok": {}, "bad": dict(activation="sigmod")}, seeds=1, progress=False)
+    with pytest.raises(TypeError, match="run_ablation: argument must be one of train_with_remedies'"):
+        A.run_ablation({"ok": {}}, seeds=1, progress=False, speed=3)

@@ -4,6 +4,8 @@ Each test asserts the exception type PyTorch raises (or gradcourse's `ShapeError
 PyTorch's RuntimeError and numpy's ValueError) and that the message names the argument. The
 expected values in the "as PyTorch" tests were computed with torch 2.13 in float64.
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -180,12 +182,146 @@ def test_reshape_to_the_wrong_size_is_a_runtime_error_and_a_value_error():
     assert isinstance(caught.value, ValueError)
 
 
-@pytest.mark.parametrize("axes, error, words", [
+@pytest.mark.parametrize("dims, error, words", [
     ((0, 0), RuntimeError, "permutation"), ((0,), RuntimeError, "permutation"),
-    ((0, 5), IndexError, "axis 5 is out of range"), ((0, 1.0), TypeError, "axes must be an integer")])
-def test_transpose_axes_must_be_a_permutation(axes, error, words):
+    ((0, 5), IndexError, "axis 5 is out of range"), ((0, 1.0), TypeError, "dims must be an integer")])
+def test_permute_dims_must_be_a_permutation(dims, error, words):
+    with pytest.raises(error, match=f"permute: .*{words}"):
+        param(2, 3).permute(*dims)
+
+
+@pytest.mark.parametrize("dims, error, words", [
+    ((0, 2), IndexError, "axis 2 is out of range"), ((-3, 0), IndexError, "axis -3 is out of range"),
+    ((0, 1.0), TypeError, "dim1 must be an integer"), ((True, 0), TypeError, "dim0 must be an integer")])
+def test_transpose_dims_must_be_axes_of_the_tensor(dims, error, words):
     with pytest.raises(error, match=f"transpose: .*{words}"):
-        param(2, 3).transpose(*axes)
+        param(2, 3).transpose(*dims)
+
+
+@pytest.mark.parametrize("dims", [((1, 0),), ([1, 0],), (0,), (2, 0, 1)])
+def test_transpose_of_other_than_two_dims_points_to_permute(dims):
+    with pytest.raises(TypeError, match=r"transpose\(dim0, dim1\).*permute"):
+        param(2, 3, 4).transpose(*dims)
+
+
+def test_transpose_swaps_the_two_dims_as_torch_does():
+    x = param(2, 3)
+    assert x.transpose(0, 1).shape == (3, 2) and x.transpose(-2, -1).shape == (3, 2)
+    np.testing.assert_array_equal(x.transpose(0, 1).data, x.data.T)
+    y = param(2, 3, 4)
+    assert y.transpose(0, 2).shape == (4, 3, 2) and y.transpose(1, -1).shape == (2, 4, 3)
+    assert y.transpose().shape == y.T.shape == (4, 3, 2)  # no argument: every axis reversed, as numpy's
+    assert param().transpose(0, -1).shape == ()  # a 0-d tensor accepts 0 and -1, as in PyTorch
+
+
+# ----- in-place arithmetic, as PyTorch --------------------------------------------------------------
+IN_PLACE = {"+=": lambda a, b: a.__iadd__(b), "-=": lambda a, b: a.__isub__(b),
+            "*=": lambda a, b: a.__imul__(b), "/=": lambda a, b: a.__itruediv__(b)}
+
+
+@pytest.mark.parametrize("symbol", IN_PLACE)
+def test_in_place_on_a_leaf_that_requires_grad_is_a_runtime_error_as_pytorch(symbol):
+    w = param(2, 3)
+    with pytest.raises(RuntimeError, match=f"leaf Variable that requires grad .* in-place .*'{re.escape(symbol)}'"):
+        IN_PLACE[symbol](w, 2.0)
+    np.testing.assert_array_equal(w.data, param(2, 3).data)
+
+
+@pytest.mark.parametrize("symbol, expected", [("+=", [[3, 4, 5], [6, 7, 8]]), ("-=", [[-1, 0, 1], [2, 3, 4]]),
+                                              ("*=", [[2, 4, 6], [8, 10, 12]]), ("/=", [[.5, 1, 1.5], [2, 2.5, 3]])])
+def test_in_place_under_no_grad_changes_the_leaf_itself(symbol, expected):
+    w = param(2, 3)
+    w.grad = np.ones((2, 3))
+    data, grad = w.data, w.grad
+    with gc.no_grad():
+        result = IN_PLACE[symbol](w, 2.0)
+    assert result is w and w.data is data and w.grad is grad and w.is_leaf and w.requires_grad
+    np.testing.assert_array_equal(w.data, expected)
+    np.testing.assert_array_equal(grad, np.ones((2, 3)))
+
+
+def test_in_place_broadcasts_the_other_operand_into_self():
+    x = gc.tensor(np.zeros((2, 3)))  # (no grad involved: in place with grad mode on too)
+    alias = x
+    x += gc.tensor([1.0, 2.0, 3.0])
+    x *= np.array([[1.0], [2.0]])
+    x -= [[0.5, 0.5, 0.5], [0.0, 0.0, 0.0]]
+    assert x is alias
+    np.testing.assert_array_equal(x.data, [[0.5, 1.5, 2.5], [2.0, 4.0, 6.0]])
+
+
+@pytest.mark.parametrize("other", [np.ones((2, 2, 3)), np.ones((3,))])
+def test_in_place_that_would_change_the_shape_is_a_shape_error_as_pytorch(other):
+    w = param(2, 3) if other.shape == (2, 2, 3) else param(1)
+    with gc.no_grad(), pytest.raises(ShapeError, match=r"'\+=' in place: output with shape .* doesn't match "
+                                                        r"the broadcast shape"):
+        w += other
+    assert w.shape in ((2, 3), (1,))
+
+
+def test_in_place_with_a_graph_to_record_gives_a_new_tensor():
+    w = param(3)
+    y = w * 2.0
+    before = y
+    y += w  # a non-leaf that requires grad: out of place here (PyTorch: in place, version-counted)
+    assert y is not before and not y.is_leaf
+    np.testing.assert_array_equal(before.data, [2.0, 4.0, 6.0])
+    total = gc.tensor(0.0)
+    total += w.sum()  # a constant plus a tensor that requires grad: the result needs the graph
+    total.backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 1.0, 1.0])
+
+
+def test_student_sgd_step_under_no_grad_updates_the_linear_layers_weight():
+    layer = gc.nn.Linear(3, 2)
+    x, y = gc.tensor(np.ones((4, 3))), gc.tensor(np.zeros((4, 2)))
+    before = layer.weight.data.copy()
+    F.mse_loss(layer(x), y).backward()
+    with gc.no_grad():
+        for p in layer.parameters():
+            p -= 0.1 * p.grad
+    assert layer.weight.is_leaf and layer.weight in list(layer.parameters())
+    np.testing.assert_allclose(layer.weight.data, before - 0.1 * layer.weight.grad)
+    assert not np.allclose(layer.weight.data, before)
+
+
+# ----- comparisons, as PyTorch ---------------------------------------------------------------------
+@pytest.mark.parametrize("symbol, method, expected", [
+    ("<", "lt", [True, False, False]), ("<=", "le", [True, True, False]), (">", "gt", [False, False, True]),
+    (">=", "ge", [False, True, True]), ("==", "eq", [False, True, False]), ("!=", "ne", [True, False, True])])
+def test_comparisons_give_a_bool_tensor_without_a_graph(symbol, method, expected):
+    MIRRORED = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}  # (2 > x is x < 2)
+    x = gc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    for result in (eval(f"x {symbol} 2"), getattr(x, method)(2.0), getattr(x, method)(gc.tensor([2.0])),
+                   eval(f"np.full(3, 2.0) {MIRRORED.get(symbol, symbol)} x")):
+        assert isinstance(result, gc.autograd.BoolTensor) and not result.requires_grad and result.is_leaf
+        np.testing.assert_array_equal(result.data, expected)
+
+
+def test_a_comparison_selects_as_a_mask_and_prints_as_bools():
+    x = gc.tensor([[-1.0, 2.0], [3.0, -4.0]], requires_grad=True)
+    picked = x[x > 0]
+    np.testing.assert_array_equal(picked.data, [2.0, 3.0])
+    picked.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 1.0], [1.0, 0.0]])
+    assert repr(x > 0) == "tensor([[False,  True],\n        [ True, False]])"
+
+
+def test_comparison_broadcasts_and_refuses_shapes_that_do_not_fit():
+    np.testing.assert_array_equal((param(2, 1) < param(3)).data, [[0, 1, 1], [0, 0, 1]])
+    with pytest.raises(ShapeError, match=r"\(2,\) and \(3,\) cannot be broadcast together for '<'"):
+        param(2) < param(3)
+
+
+def test_equality_is_by_value_and_hash_by_identity_as_pytorch():
+    a, b = gc.tensor([1.0, 2.0]), gc.tensor([1.0, 2.0])
+    assert hash(a) != hash(b) and len({a, b}) == 2 and {a: 1}[a] == 1
+    assert bool((a == b).data.all()) and a in [a] and [a, b].index(a) == 0  # identity is tried first
+    assert (a == None) is False and (a != "a") is True  # noqa: E711 (not numbers: never equal)
+    with pytest.raises(RuntimeError, match="more than one value is ambiguous"):
+        a in [b]  # as in PyTorch: == of several elements has no single truth
+    with pytest.raises(TypeError, match="'<' not supported"):
+        a < None
 
 
 # ----- indexing ---------------------------------------------------------------------------------
@@ -267,7 +403,7 @@ def test_join_names_the_bad_element_and_the_empty_list(join):
 
 
 def test_concatenate_refuses_0d_tensors_and_mixed_ranks_as_pytorch():
-    with pytest.raises(RuntimeError, match=r"tensors\[0\] is zero-dimensional"):
+    with pytest.raises(RuntimeError, match=r"tensors\[0\] must be at least 1-D \(a zero-dimensional"):
         F.concatenate([gc.tensor(1.0), gc.tensor(2.0)])
     with pytest.raises(RuntimeError, match="same number of axes"):
         F.concatenate([param(1), param(1, 1)])

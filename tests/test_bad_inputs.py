@@ -184,7 +184,7 @@ BAD_INPUTS = [
     case("tensor-complex", lambda: gc.tensor(1 + 2j), TypeError, r"real|complex"),
     case("tensor-complex-array", lambda: gc.tensor(np.array([1 + 1j, 2])), TypeError, r"real|complex"),
     case("tensor-list-with-a-string", lambda: gc.tensor([1.0, "a"]), TypeError, r"str|'a'"),
-    case("tensor-ragged-list", lambda: gc.tensor([[1.0, 2.0], [3.0]]), ValueError, r"shape"),
+    case("tensor-ragged-list", lambda: gc.tensor([[1.0, 2.0], [3.0]]), ValueError, r"rectangular"),
     case("backward-twice", backward_twice, RuntimeError, r"retain_graph=True"),
     case("backward-grad-of-wrong-shape", lambda: (param() * 2).backward(np.ones(2)), ValueError, r"shape"),
     case("backward-non-scalar-without-grad", lambda: (param() * 2).backward(), RuntimeError, r"scalar"),

@@ -285,6 +285,31 @@ def test_batch_size_larger_than_data_gives_one_batch():
     assert len(pairs) == 1 and len(pairs[0][1]) == 3
 
 
+def test_drop_last_leaves_out_the_smaller_last_batch_as_pytorchs_dataloader():
+    X, y = np.arange(23) * 2.0, np.arange(23)
+    pairs = list(data.batches(X, y, batch_size=5, seed=0, drop_last=True))
+    assert [len(yb) for _, yb in pairs] == [5, 5, 5, 5]
+    kept = np.concatenate([yb for _, yb in pairs])
+    assert len(set(kept)) == 20  # no sample twice
+    np.testing.assert_array_equal(kept, np.concatenate([yb for _, yb in data.batches(X, y, 5, seed=0)])[:20])
+    assert [len(yb) for _, yb in data.batches(X[:20], y[:20], 5, drop_last=True)] == [5, 5, 5, 5]
+
+
+def test_drop_last_with_a_batch_larger_than_the_data_is_an_error_not_an_empty_epoch():
+    with pytest.raises(ValueError, match=r"batches: batch_size must be at most len\(X\) = 3 with drop_last=True"):
+        data.batches(np.ones((3, 2)), np.arange(3), batch_size=4, drop_last=True)
+    with pytest.raises(TypeError, match="batches: drop_last must be True or False, got 1"):
+        data.batches(np.ones((3, 2)), np.arange(3), batch_size=2, drop_last=1)
+
+
+@pytest.mark.parametrize("n, batch_size, drop_last, smallest", [
+    (17, 16, False, 1), (17, 16, True, 16), (16, 16, False, 16), (3, 10, False, 3), (23, 5, False, 3),
+])
+def test_smallest_batch_is_the_size_of_the_smallest_batch_drawn(n, batch_size, drop_last, smallest):
+    sizes = [len(yb) for _, yb in data.batches(np.zeros((n, 1)), np.arange(n), batch_size, drop_last=drop_last)]
+    assert data.smallest_batch(n, batch_size, drop_last) == min(sizes) == smallest
+
+
 # --------------------------------------------------------------------------- standardize ----
 
 def test_standardize_uses_training_statistics():
@@ -338,7 +363,7 @@ def test_bad_input_raises_a_clear_error(call, message):
     (lambda: data.spirals(noise="0.1"), "noise must be a number >= 0, got '0.1'"),
     (lambda: data.adding_problem(n=3, length=4.0), "length must be an integer >= 2"),
     (lambda: data.batches(np.ones(5), np.ones(5), batch_size=True), "batch_size must be a positive integer, got True"),
-    (lambda: data.batches(np.array(["a", "b"]), np.ones(2), 1), "batches: X must be an array of numbers"),
+    (lambda: data.batches(np.array(["a", "b"]), np.ones(2), 1), "batches: X must be an array of real numbers"),
 ])
 def test_a_value_of_the_wrong_kind_is_a_type_error(call, message):
     with pytest.raises(TypeError) as error:
@@ -393,9 +418,9 @@ X8, Y8 = np.arange(8.0).reshape(8, 1), np.arange(8)
     (lambda: data.train_test_split(X8, Y8, stratify=[None] * 8), TypeError, "stratify must be a 1-D array"),
     (lambda: data.train_test_split(X8, Y8, seed=-1), ValueError, "train_test_split: seed must be a non-negative"),
     (lambda: data.standardize(np.array([["a"]]), np.array([["b"]])), TypeError,
-     "standardize: X_train must be an array of numbers"),
+     "standardize: X_train must be an array of real numbers"),
     (lambda: data.standardize(np.ones((2, 1)), np.array([["b"]])), TypeError,
-     "standardize: X_test must be an array of numbers"),
+     "standardize: X_test must be an array of real numbers"),
     (lambda: data.standardize(np.array([[1.0], [np.nan]]), np.array([[1.0]])), ValueError,
      r"standardize: X_train\[1, 0\] must be a finite number"),
     (lambda: data.standardize(np.ones((2, 1)), np.array([[np.inf]])), ValueError,
@@ -415,3 +440,21 @@ def test_stratify_takes_string_labels_and_keeps_every_sample():
     labels = np.array(list("aabbaabb"))
     X_train, X_test, _, _ = data.train_test_split(X8, Y8, 0.5, seed=0, stratify=labels)
     assert sorted(np.concatenate([X_train, X_test]).ravel()) == list(range(8))
+
+
+# ----- round 3: the one numeric-array check (validation.real_array) -------------------------------
+
+def test_a_ragged_or_non_numeric_X_is_named_and_ints_keep_their_dtype():
+    with pytest.raises(ValueError, match=r"^batches: X must be a rectangular array of numbers"):
+        data.batches([[1.0, 2.0], [3.0]], [0, 1], 1)
+    with pytest.raises(TypeError, match=r"^train_test_split: X must be an array of real numbers, got \[None, None\]"):
+        data.train_test_split([None, None], [0, 1])
+    X_train, X_test, _, _ = data.train_test_split(np.arange(8).reshape(4, 2), np.arange(4), seed=0)
+    assert X_train.dtype == X_test.dtype == np.arange(1).dtype
+
+
+def test_a_split_leaving_a_part_empty_names_test_size():
+    with pytest.raises(ValueError, match=r"^train_test_split: test_size must be a fraction leaving both parts "
+                                         r"non-empty \(with 2 samples it leaves 0 for training and 2 for testing\), "
+                                         r"got 0\.9$"):
+        data.train_test_split(np.zeros((2, 1)), np.zeros(2), test_size=0.9, seed=0)

@@ -8,6 +8,7 @@ import pytest
 import gradcourse as gc
 from gradcourse import diagnostics as D
 from gradcourse import nn
+from gradcourse.autograd import ShapeError
 from gradcourse.diagnostics import GradientFlow, GradientWarning
 
 
@@ -430,7 +431,7 @@ def test_per_layer_is_nan_for_a_layer_without_weights_and_checks_lengths():
     np.testing.assert_allclose(values[:2], [5.0, 1.0])
     assert math.isnan(values[2])
     assert math.isnan(D.per_layer([2.0], ["ab.weight"], ["a"])[0])   # "ab" is not inside "a"
-    with pytest.raises(ValueError, match="2 values for 1 weight names"):
+    with pytest.raises(ValueError, match=r"per_layer: weight_values must be one value for each of the 1 weight names"):
         D.per_layer([1.0, 2.0], ["a.weight"], ["a"])
 
 
@@ -470,7 +471,7 @@ def test_every_function_taking_a_model_rejects_a_non_module_naming_model(call, n
 def test_a_fraction_of_empty_values_raises_instead_of_nan(fraction):
     with pytest.raises(ValueError, match="values must be a non-empty array"):
         fraction(np.array([]))
-    with pytest.raises(TypeError, match="values must be an array of numbers"):
+    with pytest.raises(TypeError, match="values must be an array of real numbers"):
         fraction(np.array(["a", "b"]))
 
 
@@ -480,7 +481,7 @@ def test_update_to_data_ratio_checks_lr_and_shapes_and_documents_a_constant_weig
         D.update_to_data_ratio(w, g, -1)
     with pytest.raises(ValueError, match="lr must be"):
         D.update_to_data_ratio(w, g, math.nan)
-    with pytest.raises(ValueError, match=r"grad must be of the weight's shape \(2,\).*got \(3,\)"):
+    with pytest.raises(ShapeError, match=r"update_to_data_ratio: grad.shape must be the weight's shape \(2,\).*got \(3,\)"):
         D.update_to_data_ratio(w, np.array([1.0, 3.0, 5.0]), 0.1)
     with pytest.raises(ValueError, match="weight must be a non-empty array"):
         D.update_to_data_ratio(np.array([]), np.array([]), 0.1)
@@ -506,3 +507,67 @@ def test_gradient_flow_checks_layers_and_the_record_arguments():
         with pytest.raises(ValueError, match="GradientFlow.record: step must be a non-negative integer"):
             flow.record(0.1, step=-1)
         assert flow.record(0.1, step=3)["grad_norm"].shape == (1,)
+
+
+# ----- round 3: one rule per argument, under the name of the function called -----------------------
+def test_measure_at_init_takes_the_loss_names_of_functional_plus_mean_square():
+    net, x = _small_net(), np.ones((3, 2))
+    with pytest.raises(TypeError, match="measure_at_init: loss must be one of 'mean_square', .*'mse'"):
+        D.measure_at_init(net, x, loss=3)
+    with pytest.raises(TypeError, match="measure_at_init: loss must be one of"):
+        D.measure_at_init(net, x, loss=["mse"])   # not "unhashable type"
+    with pytest.raises(ValueError, match="measure_at_init: loss must be one of .*got 'msee'"):
+        D.measure_at_init(net, x, loss="msee")
+    y = np.zeros((3, 2))
+    assert D.measure_at_init(net, x, y, loss="mse")["loss"] == pytest.approx(
+        D.measure_at_init(net, x, y, loss="mean_square")["loss"])            # against y: the mse
+    out = net(gc.tensor(x)).data
+    assert D.measure_at_init(net, x)["loss"] == pytest.approx(np.mean(out ** 2))
+
+
+def test_measure_at_init_names_itself_for_x_layers_and_activation():
+    net = _small_net()
+    with pytest.raises(TypeError, match="measure_at_init: x must be"):
+        D.measure_at_init(net, "abc")
+    with pytest.raises(TypeError, match="measure_at_init: layers must be"):
+        D.measure_at_init(net, np.ones((3, 2)), layers=5)
+    with pytest.raises(ValueError, match="measure_at_init: activation must be one of 'sigmoid', 'tanh', 'relu'"):
+        D.measure_at_init(net, np.ones((3, 2)), activation="Tanh")
+
+
+@pytest.mark.parametrize("fraction", [D.saturated_fraction, D.dead_fraction])
+def test_a_misspelt_activation_kind_is_an_error_not_a_silent_nan(fraction):
+    with pytest.raises(ValueError, match=f"{fraction.__name__}: kind must be one of 'sigmoid', 'tanh', 'relu'"):
+        fraction(np.ones((2, 2)), "Tanh")
+    with pytest.raises(TypeError, match=f"{fraction.__name__}: kind must be one of"):
+        fraction(np.ones((2, 2)), None)
+
+
+def test_every_measured_activation_is_measured_by_one_of_the_two_fractions():
+    """MEASURED_ACTIVATIONS names activations of nn; each one saturates or has dead units."""
+    for name in D.MEASURED_ACTIVATIONS:
+        y = nn.ACTIVATIONS[name]()(gc.tensor(np.array([[-50.0, 0.0], [-50.0, 50.0]]))).data
+        measured = [D.saturated_fraction(y, name), D.dead_fraction(y, name)]
+        assert any(np.isfinite(measured)) and max(np.nan_to_num(measured)) > 0, name
+
+
+@pytest.mark.parametrize("jacobian", [D.input_output_jacobian, D.jacobian_singular_values])
+def test_the_jacobian_functions_check_x_under_their_own_names(jacobian):
+    net, where = _small_net(), jacobian.__name__
+    with pytest.raises(TypeError, match=f"{where}: x must be an array of real numbers"):
+        jacobian(net, "abc")
+    with pytest.raises(ShapeError, match=rf"{where}: x.shape must be \(features,\) or \(1, features\)"):
+        jacobian(net, np.ones((2, 2)))
+    with pytest.raises(ShapeError, match=rf"{where}: model\(x\).shape must be \(1, outputs\)"):
+        jacobian(_Flat(), np.ones(2))
+
+
+class _Flat(nn.Module):
+    """A model whose output for one input is 1-D: not (1, outputs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 3)
+
+    def forward(self, x):
+        return self.linear(x).sum(axis=0)

@@ -41,9 +41,12 @@ def test_depth_profile_overflow_is_a_floating_point_error():
     (dict(num_blocks=0), ValueError, "num_blocks"), (dict(num_blocks=2.5), TypeError, "num_blocks"),
     (dict(num_blocks=True), TypeError, "num_blocks")])
 def test_depth_profile_rejects_bad_settings(bad, error, named):
-    """Through gradcourse.validation: a wrong kind is a TypeError, a wrong value a ValueError."""
-    with pytest.raises(error, match=f"deep_mlp: {named} must be"):
+    """Through gradcourse.validation: a wrong kind is a TypeError, a wrong value a ValueError;
+    each function names itself, not the one it passes the setting on to."""
+    with pytest.raises(error, match=f"depth_profile: {named} must be"):
         E.depth_profile(**bad)
+    with pytest.raises(error, match=f"deep_mlp: {named} must be"):
+        E.deep_mlp(**bad)
 
 
 # ----- schedule_comparison ---------------------------------------------------------------------

@@ -233,7 +233,7 @@ def test_the_shared_helpers_check_their_arguments_before_a_cache_sees_them():
         E.digits_split([0])  # a list would reach lru_cache as "unhashable type"
     with pytest.raises(TypeError, match="naive_baseline: seed must be a non-negative integer"):
         E.naive_baseline(seed=[0])
-    with pytest.raises(ValueError, match="naive_baseline: steps must be a positive integer"):
+    with pytest.raises(ValueError, match="naive_baseline: steps must be an integer from 2 to 5000"):
         E.naive_baseline(steps=0)
 
 
@@ -244,3 +244,113 @@ def test_plot_lr_range_rejects_a_nan_or_empty_smoothed_loss():
                                  suggestion=1e-3, min_loss_lr=1e-2, steepest_lr=1e-2, stopped_early=False, message="")
         with pytest.raises(ValueError, match=r"plot_lr_range: result.smoothed must be a non-empty array without nan"):
             E.plot_lr_range(result)
+
+
+# ----- round 3: each argument checked once, by one rule, under the name the user called ---------------
+@pytest.mark.parametrize("call, match, error", [
+    (lambda: E.deep_mlp(activation="sigmod"), "deep_mlp: activation must be one of", ValueError),
+    (lambda: E.depth_profile(activation="sigmod"), "depth_profile: activation must be one of", ValueError),
+    (lambda: E.depth_profile(norm="group"), "depth_profile: norm must be one of", ValueError),
+    (lambda: E.optimizer_race(beta1=1.0), r"optimizer_race: beta1 must be a number in \[0, 1\)", ValueError),
+    (lambda: E.optimizer_race(eps=0.0), "optimizer_race: eps must be a number > 0", ValueError),
+    (lambda: E.make_optimizer("Adam", [], 0.1, beta2=1.0), "make_optimizer: beta2 must be", ValueError),
+    (lambda: E.make_schedule("step", step_gamma=0), "make_schedule: step_gamma must be a number > 0", ValueError),
+    (lambda: E.make_schedule("one-cycle", steps=3), "make_schedule: steps must be more than 3.33 for 'one-cycle'",
+     ValueError),
+    (lambda: E.schedule_comparison(steps=1), r"schedule_comparison: warmup must be .*steps=1", ValueError),
+    (lambda: E.schedule_comparison(schedules=("cosine", "cosin")), "schedule_comparison: schedules must be one of",
+     ValueError),
+    (lambda: E.lr_range_on_digits(smooth=1.0), r"lr_range_on_digits: smooth must be a number in \[0, 1\)", ValueError),
+    (lambda: E.lr_range_on_digits(steps=1), "lr_range_on_digits: steps must be an integer >= 2", ValueError),
+    (lambda: E.residual_vs_plain(activation="sigmod"), "residual_vs_plain: activation must be one of", ValueError),
+    (lambda: E.residual_vs_plain(optimizer="lion"), "residual_vs_plain: optimizer must be one of 'sgd', 'adam'",
+     ValueError),
+    (lambda: E.train_with_remedies(activation="sigmod"), "train_with_remedies: activation must be one of", ValueError),
+    (lambda: E.train_with_remedies(init="he"), "train_with_remedies: init must be one of", ValueError),
+    (lambda: E.compare_with_naive(activation="sigmod"), "compare_with_naive: activation must be one of", ValueError),
+    (lambda: E.compare_with_naive(speed=3), "compare_with_naive: argument must be one of train_with_remedies'",
+     TypeError),
+])
+def test_arguments_are_checked_by_the_function_called(call, match, error):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("steps", [1, 6000])
+def test_train_with_remedies_states_one_rule_for_steps(steps):
+    with pytest.raises(ValueError, match=f"train_with_remedies: steps must be an integer from 2 to 5000, got {steps}"):
+        E.train_with_remedies(steps=steps)
+
+
+def test_a_clipping_threshold_follows_fits_rule_positive_and_inf_allowed():
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="train_with_remedies: clip_norm must be a number > 0"):
+            E.train_with_remedies(clip_norm=bad)
+        with pytest.raises(ValueError, match="clipping_runs: threshold must be a number > 0"):
+            E.clipping_runs(threshold=bad)
+    E.remedies.check_recipe("train_with_remedies", **{**E.remedies.DEFAULTS, "clip_norm": float("inf")})
+    result = E.clipping_runs(threshold=float("inf"), steps=3, num_blocks=1, width=4)   # measures, never clips
+    np.testing.assert_allclose(result.clipped.loss, result.unclipped.loss)
+
+
+def test_deep_mlp_takes_none_and_none_for_no_normalisation():
+    def weights(norm):
+        return [p.data for p in E.deep_mlp(num_blocks=2, width=4, norm=norm).parameters()]
+    for a, b in zip(weights(None), weights("none")):
+        np.testing.assert_array_equal(a, b)
+    assert len(weights("layer")) > len(weights(None))
+
+
+def test_each_optimiser_name_makes_its_optimiser_and_the_training_names_are_race_names():
+    from gradcourse import optim
+    x = E.adam.tensor(np.zeros(2), requires_grad=True)
+    made = {name: E.make_optimizer(name, [x], 0.1) for name in E.RACE_OPTIMIZERS}
+    assert type(made["SGD"]) is optim.SGD and made["SGD"].momentum == 0
+    assert type(made["momentum"]) is optim.SGD and made["momentum"].momentum == 0.9
+    assert type(made["RMSprop"]) is optim.RMSprop and made["RMSprop"].alpha == 0.999
+    assert type(made["AdamW"]) is optim.AdamW and made["AMSGrad"].amsgrad and not made["Adam"].amsgrad
+    for name in E.OPTIMIZERS:
+        assert type(E.common.training_optimizer(name, [x], 0.1)) is type(made[E.common.RACE_NAME[name]])
+    with pytest.raises(ValueError, match="residual_vs_plain: optimizer"):
+        E.common.training_optimizer("lion", [x], 0.1, where="residual_vs_plain")
+
+
+def test_every_schedule_name_builds_its_schedule_and_the_menus_are_checked_names():
+    from gradcourse import schedules as S
+    kinds = {name: type(E.make_schedule(name, steps=20, warmup=2)) for name in E.LR_SCHEDULES}
+    assert kinds["step"] is S.StepDecay and kinds["cosine"] is S.CosineAnnealing
+    assert kinds["warmup+cosine"] is S.LinearWarmup and kinds["one-cycle"] is S.OneCycle
+    assert kinds["reduce on plateau"] is S.ReduceLROnPlateau and kinds["bold driver"] is S.BoldDriver
+    assert set(E.DEFAULT_LR_SCHEDULES) <= set(E.LR_SCHEDULES) and set(E.REMEDY_SCHEDULES) <= set(E.LR_SCHEDULES)
+    with pytest.raises(ValueError, match="schedule_names: schedule must be one of .*got 'cosin'"):
+        E.schedules.schedule_names("cosine", "cosin")
+
+
+def test_residual_vs_plain_takes_the_optimisers_default_rate():
+    result = E.residual_vs_plain(num_blocks=2, width=8, steps=2, optimizer="adam")
+    assert result.plain.lr[0] == E.DEFAULT_LR["adam"]
+
+
+def test_isometry_schemes_are_course_schemes_and_kaiming_keeps_its_std_times_the_gain():
+    from gradcourse import nn
+    assert set(E.ISOMETRY_INITS) <= set(E.INITS)
+    w = nn.Linear(400, 300).weight
+    E.isometry.ISOMETRY_INIT["kaiming_normal"](w, 0.5)
+    assert np.std(w.data) == pytest.approx(0.5 * np.sqrt(2 / 400), rel=0.02)
+
+
+@pytest.mark.parametrize("plot, compute", [
+    ("plot_chain", lambda: E.scalar_chain(num_layers=2)),
+    ("plot_gradient_through_time", lambda: E.gradient_through_time(length=2, hidden=2, batch=2))])
+def test_an_ax_that_is_not_an_axes_is_named_by_the_plot_called(plot, compute):
+    with pytest.raises(TypeError, match=f"{plot}: ax must be None or a matplotlib Axes, got 5"):
+        getattr(E, plot)(compute(), ax=5)
+
+
+def test_a_control_states_its_kind_and_log_range_through_validation():
+    with pytest.raises(ValueError, match="Control 'x': kind must be one of 'int'"):
+        E.Control("x", "x", "slider", 1)
+    with pytest.raises(ValueError, match="Control 'x': low must be a number > 0"):
+        E.Control("x", "x", "log", 1.0, 0.0, 10.0, 0.1)
+    with pytest.raises(ValueError, match="Control 'x': high must be a number > low = 1"):
+        E.Control("x", "x", "log", 1.0, 1.0, 1.0, 0.1)

@@ -6,6 +6,7 @@ import pytest
 
 import gradcourse as gc
 from gradcourse import functional as F
+from gradcourse.autograd import ShapeError
 
 TARGETS = np.array([2, 0, 1, 2])  # class indices for a (4, 3) batch of logits
 PROBS = np.array([[0.0, 1.0, 0.3], [0.9, 0.5, 1.0]])  # binary targets for a (2, 3) batch
@@ -181,6 +182,16 @@ def test_bce_with_logits_matches_the_naive_formula():
     np.testing.assert_allclose(t.grad, (s - PROBS) / x.size, rtol=1e-12)
 
 
+def test_bce_with_logits_gives_targets_that_require_grad_their_gradient_as_pytorch():
+    x = np.array([[-3.0, 0.5, 2.0], [0.0, -0.7, 4.0]])
+    logits, targets = gc.tensor(x, requires_grad=True), gc.tensor(PROBS, requires_grad=True)
+    F.binary_cross_entropy_with_logits(logits, targets).backward()
+    np.testing.assert_allclose(targets.grad, -x / x.size, rtol=1e-12)  # (torch 2.13: the same)
+    np.testing.assert_allclose(logits.grad, (1 / (1 + np.exp(-x)) - PROBS) / x.size, rtol=1e-12)
+    assert gc.gradcheck(lambda t: F.binary_cross_entropy_with_logits(gc.tensor(x), t),
+                        gc.tensor([[0.2, 0.5, 0.7], [0.4, 0.9, 0.1]], requires_grad=True))
+
+
 def test_bce_with_logits_at_huge_logits(strict_floats):
     x = gc.tensor([1e4, -1e4, 1e4, -1e4], requires_grad=True)
     targets = np.array([0.0, 1.0, 1.0, 0.0])
@@ -222,7 +233,7 @@ def test_linear_equals_numpy(rng):
 
 
 def test_linear_feature_mismatch_names_the_shapes():
-    with pytest.raises(ValueError, match=r"\(5, 4\).*\(3, 2\)"):
+    with pytest.raises(ShapeError, match=r"\(3, 2\).*got \(5, 4\)"):
         F.linear(np.ones((5, 4)), np.ones((3, 2)))
 
 
@@ -230,3 +241,49 @@ def test_linear_feature_mismatch_names_the_shapes():
 def test_functions_accept_arrays_and_return_tensors(fn):
     out = fn(np.array([[1, 2], [3, 4]]))  # int input: converted, no graph
     assert isinstance(out, gc.Tensor) and out.data.dtype == np.float64 and not out.requires_grad
+
+
+# ----- the losses by name: one resolver ------------------------------------------------------
+def test_loss_function_resolves_names_callables_and_extra_names():
+    assert F.loss_function("mse", "fit") is F.mse_loss
+    assert F.loss_function("cross_entropy", "fit") is F.cross_entropy
+    mine = lambda out, y: out.sum()  # noqa: E731
+    assert F.loss_function(mine, "fit") is mine
+    assert F.loss_function("mean_square", "measure_at_init", extra={"mean_square": mine}) is mine
+    with pytest.raises(ValueError, match="fit: loss must be one of 'cross_entropy', 'mse', 'bce_with_logits' or a "
+                                         r"function loss\(output, target\).*got 'mean_square'"):
+        F.loss_function("mean_square", "fit")
+    with pytest.raises(ValueError, match="measure_at_init: loss must be one of 'mean_square', 'cross_entropy'.*got 'mae'"):
+        F.loss_function("mae", "measure_at_init", extra={"mean_square": mine})
+
+
+@pytest.mark.parametrize("loss", [3, ["mse"], None, {"mse": 1}])
+def test_loss_function_of_another_kind_is_a_type_error(loss):
+    with pytest.raises(TypeError, match=r"lr_range_test: loss must be one of .* or a function"):
+        F.loss_function(loss, "lr_range_test")
+
+
+def test_classification_losses_are_losses_that_take_class_logits():
+    assert set(F.CLASSIFICATION_LOSSES) < set(F.LOSSES) and "mse" not in F.CLASSIFICATION_LOSSES
+    logits = np.array([[2.0, -1.0], [0.5, 0.3]])
+    assert F.LOSSES["cross_entropy"](logits, np.array([0, 1])).item() > 0
+    assert F.LOSSES["bce_with_logits"](logits, np.array([[1.0, 0.0], [0.0, 1.0]])).item() > 0
+
+
+def test_tensor_activations_and_the_fused_ones_share_one_derivative_table():
+    """Tensor.tanh/.sigmoid/.relu and linear_activation give the same values and gradients (one table)."""
+    assert set(F.ACTIVATIONS_FROM_OUTPUT) == {"tanh", "sigmoid", "relu"}
+    w = np.array([[0.5, -1.0], [2.0, 0.3]])
+    for name in F.ACTIVATIONS_FROM_OUTPUT:
+        x1, x2 = gc.tensor([[0.2, -0.7]], requires_grad=True), gc.tensor([[0.2, -0.7]], requires_grad=True)
+        alone = getattr(F.linear(x1, w), name)()
+        fused = F.linear_activation(x2, w, None, name)
+        np.testing.assert_array_equal(alone.data, fused.data)
+        alone.sum().backward()
+        fused.sum().backward()
+        np.testing.assert_array_equal(x1.grad, x2.grad)
+        assert gc.autograd.gradcheck(lambda x: getattr(x, name)(), gc.tensor([[0.3, -1.2, 2.0]], requires_grad=True))
+
+
+def test_leaky_relu_default_slope_is_the_one_constant():
+    assert F.leaky_relu(np.array([-2.0])).data[0] == -2.0 * F.LEAKY_RELU_SLOPE == -0.02

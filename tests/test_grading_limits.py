@@ -9,6 +9,7 @@ per notebook, OUTPUT_LIMIT characters of output per cell.
 import contextlib
 import math
 import os
+import re
 import signal
 import textwrap
 import time
@@ -125,12 +126,21 @@ def test_a_time_limit_must_be_a_positive_number(option, value, capsys):
     assert option in err and "positive" in err and repr(value) in err
 
 
-@pytest.mark.parametrize("setting", [{"timeout": 0}, {"notebook_timeout": -1}, {"timeout": math.nan},
-                                     {"notebook_timeout": "60"}])
-def test_the_grader_refuses_a_time_limit_that_is_not_a_positive_number(setting, tmp_path):
+@pytest.mark.parametrize("setting, error, rule", [
+    ({"timeout": 0}, ValueError, "a number > 0, got 0.0"),
+    ({"notebook_timeout": -1}, ValueError, "a number > 0, got -1.0"),
+    ({"timeout": math.nan}, ValueError, "a number > 0, got nan"),
+    ({"timeout": True}, TypeError, "a number > 0, got True"),
+    ({"notebook_timeout": "60"}, TypeError, "a number > 0, got '60'"),
+    ({"output_limit": 0}, ValueError, "a positive integer, got 0"),
+    ({"output_limit": 1.5}, TypeError, "a positive integer, got 1.5")])
+def test_the_grader_refuses_a_limit_that_is_not_a_positive_number(setting, error, rule, tmp_path):
+    """Checked by grade, the function called, before anything is laid out, and by Grader too."""
     name = next(iter(setting))
-    with pytest.raises(ValueError, match=f"^{name} must be a positive number"):
+    with pytest.raises(error, match=f"^Grader: {name} must be {re.escape(rule)}$"):
         Grader(tmp_path / "no solutions here", tmp_path / "course", **setting)
+    with pytest.raises(error, match=f"^grade: {name} must be {re.escape(rule)}$"):
+        grade(["a.ipynb"], source=tmp_path / "no solutions here", **setting)
 
 
 # ----- the limits, while grading -------------------------------------------------------------------

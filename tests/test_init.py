@@ -150,9 +150,28 @@ def test_manual_seed_makes_every_scheme_repeatable():
     assert not np.array_equal(init.xavier_uniform_(weight((20, 10))).data, runs[0][0])
 
 
-def test_init_is_reachable_as_nn_init():
-    assert nn.init is init
-    assert nn.init.kaiming_normal_ is init.kaiming_normal_
+def test_nn_init_fills_a_layer_the_pytorch_way():
+    """`nn.init.kaiming_normal_(layer.weight, ...)`, as written with PyTorch, fills the layer in place."""
+    gc.manual_seed(3)
+    layer = nn.Linear(FAN_IN, FAN_OUT)
+    returned = nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+    assert returned is layer.weight
+    assert variance_about_zero(layer.weight) == pytest.approx(2 / FAN_IN, rel=0.02)
+
+
+def test_every_gain_matches_pytorch():
+    torch_init = pytest.importorskip("torch.nn.init")
+    assert init.calculate_gain("identity") == init.calculate_gain("linear")  # our alias; PyTorch has no "identity"
+    for name in set(init.NONLINEARITIES) - {"identity"}:
+        assert init.calculate_gain(name) == pytest.approx(torch_init.calculate_gain(name), rel=1e-12), name
+    assert init.calculate_gain("leaky_relu", 0.3) == pytest.approx(torch_init.calculate_gain("leaky_relu", 0.3))
+
+
+def test_default_leaky_relu_slope_is_pytorchs_everywhere():
+    torch = pytest.importorskip("torch")
+    x = np.array([-2.0, 3.0])
+    assert np.allclose(nn.LeakyReLU()(x).data, torch.nn.LeakyReLU()(torch.tensor(x)).numpy())
+    assert init.calculate_gain("leaky_relu") == pytest.approx(torch.nn.init.calculate_gain("leaky_relu"))
 
 
 # ----- Linear's init argument ----------------------------------------------------------------

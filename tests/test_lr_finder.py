@@ -109,7 +109,7 @@ def test_bad_arguments_are_named(regression, kwargs, error, match):
 
 def test_a_model_that_is_not_a_module_is_a_type_error(regression):
     X, y = regression
-    with pytest.raises(TypeError, match=r"model\(\) must be a Module"):
+    with pytest.raises(TypeError, match=r"lr_range_test: model\(\) must be an nn\.Module"):
         lr_finder.lr_range_test(lambda: "not a model", X, y, sgd)
     with pytest.raises(TypeError, match="model must be a Module or a function returning one, got 42"):
         lr_finder.lr_range_test(42, X, y, sgd)

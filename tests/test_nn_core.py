@@ -7,6 +7,7 @@ import pytest
 import gradcourse as gc
 from gradcourse import functional as F
 from gradcourse import nn
+from gradcourse.autograd import ShapeError
 
 
 def small_net():
@@ -213,7 +214,7 @@ def test_sequential_fuses_exactly_the_activations_that_linear_activation_compute
     net = nn.Sequential(nn.Linear(3, 2), nn.activation_module(name))
     x = gc.tensor(np.ones((4, 3)), requires_grad=True)
     out = net(x)
-    fused = name in F._ACTIVATIONS_FROM_OUTPUT
+    fused = name in F.ACTIVATIONS_FROM_OUTPUT
     assert graph_size(out) == (1 if fused else 1 + (name not in ("identity", "linear")))
     np.testing.assert_array_equal(out.data, run_unfused(net, x).data)
 
@@ -275,7 +276,7 @@ def test_linear_activation_accepts_arrays_and_rejects_unknown_activations(rng):
     np.testing.assert_array_equal(from_arrays.data, out.data)
     with pytest.raises(ValueError, match="gelu.*relu.*sigmoid.*tanh|must be one of"):
         F.linear_activation(x, layer.weight, layer.bias, "gelu")
-    with pytest.raises(ValueError, match=r"shape \(4, 3\).*\(2, 2\)"):
+    with pytest.raises(ShapeError, match=r"input must be \(\.\.\., 2\).*\(2, 2\).*got \(4, 3\)"):
         F.linear_activation(x, nn.Linear(2, 2).weight, None, "tanh")
 
 
@@ -333,3 +334,30 @@ def test_a_shared_layer_is_listed_once():
     names = [name for name, _ in net.named_parameters()]
     assert names == ["0.weight", "0.bias"]
     assert len(net.parameters()) == 2
+
+
+# ----- the one list of norms, the one model check, the one zero_grad ---------------------------
+@pytest.mark.parametrize("norm, kinds", [(None, []), ("none", []), ("layer", [nn.LayerNorm]), ("batch", [nn.BatchNorm1d])])
+def test_mlp_takes_each_name_in_norms(norm, kinds):
+    model = nn.MLP(2, 4, 1, 2, norm=norm)
+    found = [type(m) for m in model.modules() if isinstance(m, (nn.LayerNorm, nn.BatchNorm1d))]
+    assert found == kinds * 2
+    assert norm in nn.NORMS and ("none" if norm is None else norm) in nn.NORM_NAMES
+
+
+def test_check_module_returns_the_module_and_refuses_anything_else():
+    layer = nn.Linear(2, 2)
+    assert nn.check_module("model", layer, "fit") is layer
+    with pytest.raises(TypeError, match=r"^accuracy: model must be an nn.Module .*got <function"):
+        nn.check_module("model", lambda x: x, "accuracy")
+
+
+def test_clear_grads_is_what_zero_grad_does():
+    net = nn.Linear(2, 2)
+    for set_to_none, expected in ((False, 0.0), (True, None)):
+        for p in net.parameters():
+            p.grad = np.ones_like(p.data)
+        nn.clear_grads(net.parameters(), set_to_none)
+        assert all((p.grad is None) if expected is None else np.all(p.grad == 0) for p in net.parameters())
+    with pytest.raises(TypeError, match="SGD.zero_grad: set_to_none must be True or False, got 1"):
+        nn.clear_grads(net.parameters(), 1, "SGD.zero_grad")

@@ -25,11 +25,13 @@ def two_models_sharing_a_layer():
 # What an optimiser is given
 
 @pytest.mark.parametrize("params, message", [
-    (nn.Linear(2, 2), "SGD: params must be the model's parameters, got the module Linear: pass model.parameters()"),
-    ({"w": leaf(2)}, "SGD: params must be a list of parameters, got a dict"),
+    (nn.Linear(2, 2), "SGD: params must be the model's parameters, not the module: pass model.parameters() "
+                      "(or model.named_parameters()), got Linear("),
+    ({"w": leaf(2)}, "SGD: params must be a list of parameters, not a dict (parameter groups are not supported): "
+                     "pass list(model.parameters()), got {'w':"),
     (3, "SGD: params must be an iterable of parameters such as model.parameters(), got 3"),
     ([leaf(2), "w"], "SGD: params[1] must be a parameter (a Tensor with requires_grad=True), got 'w'"),
-    ([nn.Linear(2, 2)], "SGD: params[0] is the module Linear, not a parameter: pass model.parameters()"),
+    ([nn.Linear(2, 2)], "SGD: params[0] must be a parameter, not a module: pass model.parameters(), got Linear("),
 ])
 def test_what_is_not_a_list_of_parameters_is_a_type_error(params, message):
     with pytest.raises(TypeError) as info:
@@ -124,8 +126,8 @@ def test_load_state_dict_refuses_state_of_the_wrong_shape_naming_index_key_and_s
     _, saved = stepped_adam((2, 3), (3,))
     params, opt = stepped_adam((2, 3), (4,))
     before = opt.state_dict()
-    with pytest.raises(ValueError, match=r"Adam\.load_state_dict: state\[1\]\['exp_avg'\] has shape \(3,\), "
-                                         r"but parameter 1 of shape \(4,\) needs \(4,\)"):
+    with pytest.raises(ValueError, match=r"Adam\.load_state_dict: np\.shape\(state_dict\['state'\]\[1\]\['exp_avg'\]\) "
+                                         r"must be \(4,\), the shape of parameter 1 of shape \(4,\), got \(3,\)"):
         opt.load_state_dict(saved.state_dict())
     np.testing.assert_array_equal(opt.state[1]["exp_avg"], before["state"][1]["exp_avg"])  # nothing loaded
 
@@ -134,8 +136,9 @@ def test_load_state_dict_refuses_missing_or_foreign_state_keys():
     _, opt = stepped_adam((2,))
     saved = opt.state_dict()
     del saved["state"][0]["exp_avg_sq"]
-    with pytest.raises(ValueError, match=r"the state of parameter 0 of shape \(2,\) has keys \['exp_avg', 'step'\], "
-                                         r"Adam keeps \['exp_avg', 'exp_avg_sq', 'step'\]"):
+    with pytest.raises(ValueError, match=r"the keys of state_dict\['state'\]\[0\] must be the keys Adam keeps for "
+                                         r"parameter 0 of shape \(2,\), \['exp_avg', 'exp_avg_sq', 'step'\], "
+                                         r"got \['exp_avg', 'step'\]"):
         opt.load_state_dict(saved)
     with pytest.raises(ValueError, match=r"state_dict must be a dict with keys 'hyperparameters', 'step_count' "
                                          r"and 'state'"):
@@ -148,6 +151,66 @@ def test_load_state_dict_checks_the_state_against_the_loaded_hyperparameters():
     _, plain = stepped_adam((2,))
     plain.load_state_dict(amsgrad.state_dict())
     assert plain.amsgrad and "max_exp_avg_sq" in plain.state[0]
+
+
+def test_load_state_dict_takes_numpy_scalars_and_0d_arrays_as_the_scalars_they_hold():
+    """As numpy and pickle tools give them back: Adam's step as np.int64 or a 0-d array, the step
+    count and hyperparameters as 0-d arrays, betas as an array; loaded as plain Python values."""
+    params, opt = stepped_adam((2,), (3,))
+    saved = opt.state_dict()
+    saved["state"][0]["step"], saved["state"][1]["step"] = np.int64(1), np.array(1)
+    saved["step_count"] = np.array(1)
+    saved["hyperparameters"].update(lr=np.array(0.01), betas=np.array([0.8, 0.9]), amsgrad=np.array(False))
+    fresh = optim.Adam([leaf(2), leaf(3)])
+    fresh.load_state_dict(saved)
+    assert [type(state["step"]) for state in fresh.state] == [int, int] and fresh.step_count == 1
+    assert (fresh.lr, fresh.betas, fresh.amsgrad) == (0.01, (0.8, 0.9), False)
+    assert type(fresh.lr) is float and type(fresh.amsgrad) is bool
+    np.testing.assert_array_equal(fresh.state[1]["exp_avg"], opt.state[1]["exp_avg"])
+
+
+@pytest.mark.parametrize("step, error", [(np.zeros(2), TypeError), (1.0, TypeError), (None, TypeError),
+                                         ("1", TypeError), (True, TypeError), (np.int64(-1), ValueError)])
+def test_load_state_dict_names_a_step_that_is_not_a_non_negative_integer(step, error):
+    _, opt = stepped_adam((2,))
+    saved = opt.state_dict()
+    saved["state"][0]["step"] = step
+    with pytest.raises(error, match=r"Adam\.load_state_dict: state_dict\['state'\]\[0\]\['step'\] must be a "
+                                    r"non-negative integer, got "):
+        opt.load_state_dict(saved)
+    assert opt.state[0]["step"] == 1  # nothing loaded
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: optim.RMSprop(ps),
+                                  lambda ps: optim.Adagrad(ps), lambda ps: optim.AdamW(ps, amsgrad=True)],
+                         ids=["SGD", "RMSprop", "Adagrad", "AdamW"])
+def test_every_optimisers_state_loads_from_lists_and_refuses_strings(make):
+    """A 0-d parameter's state may be numpy scalars; a 1-D one's, lists (as from JSON): both are
+    loaded as float arrays. Text where an array belongs is a TypeError naming the key."""
+    params = [leaf(), leaf(2)]
+    opt = make(params)
+    for p in params:
+        p.grad = np.ones_like(p.data)
+    opt.step()
+    saved = opt.state_dict()
+    for state in saved["state"]:
+        for key, value in state.items():
+            state[key] = value[()] if np.ndim(value) == 0 and isinstance(value, np.ndarray) else \
+                value.tolist() if isinstance(value, np.ndarray) else value
+    fresh = make([leaf(), leaf(2)])
+    fresh.load_state_dict(saved)
+    for loaded, original in zip(fresh.state, opt.state):
+        for key, value in original.items():
+            if key == "step":
+                assert type(loaded[key]) is int
+            else:
+                assert isinstance(loaded[key], np.ndarray) and loaded[key].shape == np.shape(value)
+            np.testing.assert_array_equal(loaded[key], value)
+    key = next(k for k, v in opt.state[1].items() if isinstance(v, np.ndarray))
+    saved["state"][1][key] = ["a", "b"]
+    with pytest.raises(TypeError, match=rf"state_dict\['state'\]\[1\]\['{key}'\] must be an array of numbers "
+                                        r"of shape \(2,\)"):
+        fresh.load_state_dict(saved)
 
 
 # ---------------------------------------------------------------------------
@@ -288,7 +351,8 @@ def test_check_optimizer_names_the_argument_and_a_foreign_optimiser():
     model = nn.Linear(2, 1)
     with pytest.raises(TypeError, match="where: optimizer must be an optimiser"):
         optim.check_optimizer("opt", "where")
-    with pytest.raises(ValueError, match="where: optimizer holds none of the model's parameters"):
+    with pytest.raises(ValueError, match="where: optimizer must be an optimiser holding some of the model's "
+                                         "parameters"):
         optim.check_optimizer(optim.SGD(nn.Linear(2, 1).parameters(), lr=0.1), "where", model)
     some = optim.SGD([model.weight], lr=0.1)  # training some layers only is allowed
     assert optim.check_optimizer(some, "where", model) is some
@@ -298,8 +362,8 @@ def test_check_optimizer_names_the_argument_and_a_foreign_optimiser():
 # clip_grad_norm_ with a non-finite norm does what PyTorch does
 
 @pytest.mark.parametrize("grad, max_norm", [
-    ([math.inf, 1.0], 1.0), ([math.nan, 1.0], 1.0), ([math.inf, 1.0], math.inf), ([-math.inf, 2.0], 0.0),
-    ([3.0, 4.0], math.inf), ([3.0, 4.0], 0.0), ([3.0, 4.0], 1.0),
+    ([math.inf, 1.0], 1.0), ([math.nan, 1.0], 1.0), ([math.inf, 1.0], math.inf), ([-math.inf, 2.0], 0.5),
+    ([3.0, 4.0], math.inf), ([3.0, 4.0], 1e-3), ([3.0, 4.0], 1.0),
 ])
 def test_clip_grad_norm_with_a_non_finite_norm_matches_torch(grad, max_norm):
     torch = pytest.importorskip("torch")
@@ -322,3 +386,27 @@ def test_clip_grad_norm_error_if_nonfinite_raises_as_pytorch_and_leaves_the_grad
     assert p.grad.tolist() == [math.inf, 1.0]
     with pytest.raises(TypeError, match="clip_grad_norm_: error_if_nonfinite must be True or False"):
         optim.clip_grad_norm_([p], 1.0, error_if_nonfinite=1)
+
+
+# ---------------------------------------------------------------------------
+# Round 3: one rule for a clipping threshold (check_clip_threshold), the one fit and the remedies use
+
+@pytest.mark.parametrize("value, error", [(0, ValueError), (0.0, ValueError), (-1.0, ValueError),
+                                          (math.nan, ValueError), ("1", TypeError), (None, TypeError)])
+def test_a_clipping_threshold_is_a_number_above_zero(value, error):
+    with pytest.raises(error, match=r"clip_grad_norm_: max_norm must be a number > 0, got "):
+        optim.clip_grad_norm_(model_with_grads().parameters(), value)
+    with pytest.raises(error, match=r"clip_grad_value_: clip_value must be a number > 0, got "):
+        optim.clip_grad_value_(model_with_grads().parameters(), value)
+
+
+def test_check_clip_threshold_takes_inf_and_none_when_optional():
+    assert optim.check_clip_threshold("clip", math.inf, "here") == math.inf
+    assert optim.check_clip_threshold("clip", None, "here", optional=True) is None
+    with pytest.raises(TypeError, match="here: clip must be a number > 0, got None"):
+        optim.check_clip_threshold("clip", None, "here")
+
+
+def test_optimiser_argument_errors_follow_the_template():
+    with pytest.raises(ValueError, match=r"^SGD: params must be a non-empty list.*got \[\]$"):
+        optim.SGD(iter([]), lr=0.1)

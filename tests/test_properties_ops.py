@@ -157,12 +157,44 @@ def test_reshape_like_torch(case):
 
 
 @given(data=st.data(), x=values(hnp.array_shapes(min_dims=1, max_dims=4, max_side=3)))
-def test_transpose_like_torch(data, x):
+def test_permute_like_torch(data, x):
     axes = data.draw(st.none() | st.permutations(range(x.ndim)), label="axes")
     if axes is None:  # all axes reversed, as numpy's .transpose() and .T
         check_against_torch(lambda t: t.transpose(), lambda t: t.permute(*reversed(range(x.ndim))), x)
     else:
-        check_against_torch(lambda t: t.transpose(*axes), lambda t: t.permute(*axes), x)
+        check_against_torch(lambda t: t.permute(*axes), lambda t: t.permute(*axes), x)
+
+
+@given(data=st.data(), x=values(hnp.array_shapes(min_dims=0, max_dims=4, max_side=3)))
+def test_transpose_like_torch(data, x):
+    dim = st.integers(-max(x.ndim, 1), max(x.ndim, 1) - 1)
+    dim0, dim1 = data.draw(dim, label="dim0"), data.draw(dim, label="dim1")
+    check_against_torch(lambda t: t.transpose(dim0, dim1), lambda t: t.transpose(dim0, dim1), x)
+
+
+COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
+               "!=": operator.ne}
+
+
+@given(data=st.data(), shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3))
+def test_comparisons_like_torch(data, shapes):
+    a = data.draw(hnp.arrays(np.float64, shapes.input_shapes[0], elements=st.sampled_from([-1.0, 0.0, 1.0])))
+    b = data.draw(hnp.arrays(np.float64, shapes.input_shapes[1], elements=st.sampled_from([-1.0, 0.0, 1.0])))
+    op = COMPARISONS[data.draw(st.sampled_from(sorted(COMPARISONS)), label="op")]
+    ours, theirs = op(gc.tensor(a), gc.tensor(b)), op(torch.tensor(a), torch.tensor(b))
+    assert isinstance(ours, gc.autograd.BoolTensor)
+    np.testing.assert_array_equal(ours.data != 0, theirs.numpy())
+
+
+@given(data=st.data(), shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3))
+def test_in_place_under_no_grad_like_torch(data, shapes):
+    a = data.draw(values(shapes.result_shape), label="a")  # self keeps its shape: other broadcasts into it
+    b = data.draw(values(shapes.input_shapes[1], 0.5, 3), label="b")
+    op = data.draw(st.sampled_from([operator.iadd, operator.isub, operator.imul, operator.itruediv]), label="op")
+    ours, theirs = gc.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    with gc.no_grad(), torch.no_grad():
+        assert op(ours, gc.tensor(b)) is ours and op(theirs, torch.tensor(b)) is theirs
+    assert_close(ours.data, theirs, "value")
 
 
 def has_negative_step(index):

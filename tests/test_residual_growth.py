@@ -99,7 +99,7 @@ def test_an_empty_recorder_has_empty_columns():
 @pytest.mark.parametrize("call", [lambda m: forward_growth(m, np.ones((3, 2))), branch_weights,
                                   lambda m: GrowthRecorder(m, np.ones((3, 2)))])
 def test_a_model_that_is_not_a_module_is_a_type_error_naming_model(call):
-    with pytest.raises(TypeError, match="model must be an nn.MLP built with residual=True"):
+    with pytest.raises(TypeError, match=r"model must be an nn\.Module"):
         call(5)
 
 
@@ -109,7 +109,7 @@ def test_a_plain_net_is_a_value_error_and_the_batch_and_lr_are_checked():
     model = nn.MLP(2, 4, 2, 2, residual=True)
     with pytest.raises(ValueError, match="forward_growth: x must be a non-empty batch"):
         forward_growth(model, np.ones((0, 2)))
-    with pytest.raises(TypeError, match="GrowthRecorder: x must be an array of numbers"):
+    with pytest.raises(TypeError, match="GrowthRecorder: x must be an array of real numbers"):
         GrowthRecorder(model, np.array([["a", "b"]]))
     with pytest.raises(ValueError, match="GrowthRecorder.record: lr must be a number >= 0"):
         GrowthRecorder(model, np.ones((3, 2))).record(lr=-1.0)

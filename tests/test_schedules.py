@@ -147,7 +147,8 @@ def test_lr_scheduler_passes_the_loss_to_a_loss_driven_schedule():
     assert opt.lr == 0.1
     scheduler.step(2.0)
     assert opt.lr == 0.05
-    with pytest.raises(ValueError, match="step\\(loss\\)"):
+    with pytest.raises(ValueError, match=r"LRScheduler.step: loss must be a number: ReduceLROnPlateau sets the rate "
+                                        r"from the loss \(call scheduler.step\(loss\)\), got None"):
         scheduler.step()
 
 
@@ -342,3 +343,23 @@ def test_reduce_lr_on_plateau_matches_torch():
         theirs.step(float(loss))
         assert ours.step(loss) == opt.param_groups[0]["lr"]
     assert ours.lr < 0.3 / 4                   # the sequence did trigger several cuts
+
+
+# ---------------------------------------------------------------------------
+# Round 3: OneCycle blames what the caller passed
+
+def test_one_cycle_blames_total_steps_when_it_is_too_short_for_any_warm_up():
+    with pytest.raises(ValueError, match=r"^OneCycle: total_steps must be an integer >= 2, got 1$"):
+        OneCycle(1.0, 1)
+    with pytest.raises(ValueError, match=r"OneCycle: pct_start \* total_steps must be a number > 1 .*"
+                                         r"raise total_steps or pct_start\), got '0\.3 \* 3 = 0\.9'"):
+        OneCycle(1.0, 3)
+    with pytest.raises(ValueError, match=r"^OneCycle: pct_start must be a number in \(0, 1\), got 0\.0$"):
+        OneCycle(1.0, 100, pct_start=0.0)
+
+
+def test_one_cycle_past_its_end_and_a_diverged_loss_name_the_argument():
+    with pytest.raises(ValueError, match=r"^OneCycle: step must be at most total_steps = 10 .*got 11$"):
+        OneCycle(1.0, 10)(11)
+    with pytest.raises(ValueError, match=r"^BoldDriver\.step: loss must be a finite number \(at step 1 .*got nan$"):
+        BoldDriver(0.1).step(math.nan)

@@ -56,7 +56,8 @@ def test_dict_runs_give_one_seed_values_per_quantity_and_paired_comparisons():
 
 
 def test_comparing_values_of_different_seeds_is_refused():
-    with pytest.raises(ValueError, match="same seeds"):
+    with pytest.raises(ValueError, match=r"SeedValues: other.seeds must be the same seeds, \(0, 1\) "
+                                         r".*got \(1, 2\)"):
         SeedValues((0, 1), [1, 2]) < SeedValues((1, 2), [1, 2])
 
 
@@ -75,11 +76,16 @@ def test_bad_seeds_name_the_rule(bad, error, message):
 
 
 def test_runs_must_return_numbers_and_the_same_keys():
-    with pytest.raises(TypeError, match=r"run\(seed\) must be a number, got str for seed 0"):
+    with pytest.raises(TypeError, match=r"over_seeds: run\(0\) must be a number \(nan or inf for a diverged run\), "
+                                        r"got 'high'"):
         over_seeds(lambda seed: "high", seeds=2, progress=False)
-    with pytest.raises(TypeError, match=r"run\(seed\)\['acc'\] must be a number"):
+    with pytest.raises(TypeError, match=r"over_seeds: run\(0\)\['acc'\] must be a number .*, got \[0\.5\]"):
         over_seeds(lambda seed: {"acc": [0.5]}, seeds=2, progress=False)
-    with pytest.raises(ValueError, match="same keys"):
+    with pytest.raises(TypeError, match=r"over_seeds: run\(1\) must be a number .*, got True"):  # a bool is no number
+        over_seeds(lambda seed: True if seed else 0.5, seeds=2, progress=False)
+    assert np.isnan(over_seeds(lambda seed: np.float32("nan"), seeds=1, progress=False).values[0])  # kept
+    with pytest.raises(ValueError, match=r"over_seeds: list\(run\(1\)\) must be the same keys as run\(0\), "
+                                         r"\['a'\]"):
         over_seeds(lambda seed: {"a": 1} if seed == 0 else {"b": 1}, seeds=2, progress=False)
 
 
@@ -91,7 +97,8 @@ def test_in_how_many_needs_one_boolean_per_seed():
 
 
 def test_seed_values_check_their_shape():
-    with pytest.raises(ValueError, match="2 seeds but values of shape"):
+    with pytest.raises(ValueError, match=r"SeedValues: values.shape must be \(2,\): one value for each of the "
+                                         r"2 seeds, got \(3,\)"):
         SeedValues((0, 1), [1.0, 2.0, 3.0])
 
 
@@ -120,5 +127,5 @@ def test_seed_arguments_are_named(call, error, message):
 def test_seed_values_name_seeds_and_values_of_the_wrong_kind():
     with pytest.raises(TypeError, match="SeedValues: seeds must be a tuple of seeds, got None"):
         SeedValues(None, [1.0])
-    with pytest.raises(TypeError, match="SeedValues: values must be numbers, one per seed"):
+    with pytest.raises(TypeError, match="SeedValues: values must be an array of real numbers"):
         SeedValues((0,), ["x"])

@@ -14,5 +14,5 @@ def test_show_source_displays_the_functions_own_code_and_where_it_lives():
 
 
 def test_show_source_rejects_what_has_no_source():
-    with pytest.raises(TypeError, match="obj must be a function"):
+    with pytest.raises(TypeError, match="^show_source: obj must be a function, method or class, got 3$"):
         show_source(3)

@@ -1,6 +1,7 @@
 """training.fit and lr_finder.lr_range_test: the data they refuse (no hang on an empty data set),
 loss-driven schedules, divergence past a multiple of the first loss, the training mode, the
 single-logit accuracy and the range test's suggestion rule."""
+import itertools
 import math
 import signal
 from contextlib import contextmanager
@@ -65,7 +66,7 @@ X_NAN[3, 1] = np.nan
                                "X.reshape(-1, 1)), got (20,)"),
     (X_NAN, Y2, ValueError, "fit: X[3, 1] must be a finite number (no nan or inf in the data), got nan"),
     (X2, np.where(np.arange(20) == 5, np.inf, Y2), ValueError, "fit: y[5] must be a finite number"),
-    (X2.astype(str), Y2, TypeError, "fit: X must be an array of numbers"),
+    (X2.astype(str), Y2, TypeError, "fit: X must be an array of real numbers"),
     (X2, Y2[:3], ValueError, "fit: len(y) must be len(X) = 20 (one target per sample), got 3"),
 ])
 def test_fit_names_what_is_wrong_with_the_data(X, y, error, message):
@@ -77,7 +78,7 @@ def test_fit_names_what_is_wrong_with_the_data(X, y, error, message):
 
 def test_fit_names_a_model_or_an_optimiser_of_the_wrong_kind():
     model = classifier()
-    with pytest.raises(TypeError, match=r"fit: model must be a Module"):
+    with pytest.raises(TypeError, match=r"fit: model must be an nn\.Module"):
         fit(lambda x: x, X2, Y2, sgd(model), steps=2, progress=False)
     with pytest.raises(TypeError, match=r"fit: optimizer must be an optimiser such as optim\.SGD"):
         fit(model, X2, Y2, "adam", steps=2, progress=False)
@@ -237,7 +238,7 @@ def test_suggest_is_the_minimum_over_10_and_steepest_skips_the_first_tenth():
 def test_fit_refuses_an_optimiser_holding_none_of_the_models_parameters():
     """Built from another model, it would leave this one untouched and report a flat loss."""
     model = classifier()
-    with pytest.raises(ValueError, match="fit: optimizer holds none of the model's parameters"):
+    with pytest.raises(ValueError, match="fit: optimizer must be an optimiser holding some of the model's parameters"):
         fit(model, X2, Y2, sgd(classifier(1)), steps=2, progress=False)
     first_layer_only = optim.SGD(model[0].parameters(), lr=0.1)  # training some layers only is fine
     assert len(fit(model, X2, Y2, first_layer_only, steps=2, progress=False).loss) == 2
@@ -247,7 +248,8 @@ def test_lr_range_test_refuses_what_optimizer_fn_returns_unless_an_optimiser_of_
     with pytest.raises(TypeError, match=r"lr_range_test: optimizer_fn\(params\) must be an optimiser"):
         lr_finder.lr_range_test(classifier(), X2, Y2, optimizer_fn=lambda p: None, steps=3)
     other = classifier(1)
-    with pytest.raises(ValueError, match=r"lr_range_test: optimizer_fn\(params\) holds none of the model's"):
+    with pytest.raises(ValueError, match=r"lr_range_test: optimizer_fn\(params\) must be an optimiser holding "
+                                         r"some of the model's"):
         lr_finder.lr_range_test(classifier(), X2, Y2, optimizer_fn=lambda p: sgd(other), steps=3)
 
 
@@ -268,14 +270,14 @@ def test_lr_range_test_refuses_what_optimizer_fn_returns_unless_an_optimiser_of_
      "lr_range_test: batch_size must be a positive integer"),
     (lambda m: lr_finder.lr_range_test(m, X2, Y2, lambda p: sgd(m), steps=3, seed="0"), TypeError,
      "lr_range_test: seed must be a non-negative integer"),
-    (lambda m: accuracy(5, X2, Y2), TypeError, "accuracy: model must be a Module"),
+    (lambda m: accuracy(5, X2, Y2), TypeError, "accuracy: model must be an nn.Module"),
     (lambda m: accuracy(m, X2, np.eye(2)[Y2]), ValueError,
      r"accuracy: y.shape must be \(samples,\): one class label per sample .*got \(20, 2\)"),
-    (lambda m: accuracy(m, X2, np.array(["a"] * 20)), TypeError, "accuracy: y must be an array of numbers"),
+    (lambda m: accuracy(m, X2, np.array(["a"] * 20)), TypeError, "accuracy: y must be an array of real numbers"),
     (lambda m: accuracy(m, X2, Y2 + 0.5), ValueError, "accuracy: y must be integer class labels"),
     (lambda m: accuracy(m, X_NAN, Y2), ValueError, r"accuracy: X\[.*\] must be a finite number"),
-    (lambda m: training.first_nonfinite_gradient(5), TypeError, "first_nonfinite_gradient: model must be a Module"),
-    (lambda m: training.largest_gradient("m"), TypeError, "largest_gradient: model must be a Module"),
+    (lambda m: training.first_nonfinite_gradient(5), TypeError, "first_nonfinite_gradient: model must be an nn.Module"),
+    (lambda m: training.largest_gradient("m"), TypeError, "largest_gradient: model must be an nn.Module"),
     (lambda m: training.ProgressBar(10, enabled="no"), TypeError, "ProgressBar: enabled must be True or False"),
     (lambda m: training.ProgressBar(-1), ValueError, "ProgressBar: total must be a non-negative integer"),
 ])
@@ -327,7 +329,7 @@ def test_suggest_refuses_rates_that_are_not_finite_numbers():
         lr_finder.suggest([1e-3, math.nan, 1e-1], [1.0, 0.8, 0.5])
     with pytest.raises(ValueError, match="suggest: lrs must be increasing rates"):
         lr_finder.suggest([1e-3, 1e-3, 1e-1], [1.0, 0.8, 0.5])
-    with pytest.raises(TypeError, match="suggest: smoothed must be an array of numbers"):
+    with pytest.raises(TypeError, match="suggest: smoothed must be an array of real numbers"):
         lr_finder.suggest([1e-3, 1e-2], ["a", "b"])
 
 
@@ -349,3 +351,162 @@ def test_fit_checks_y_test_as_labels_only_when_it_measures_an_accuracy():
 def test_accuracy_takes_a_column_of_binary_labels():
     model = nn.Linear(2, 1)
     assert accuracy(model, X2, Y2[:, None]) == accuracy(model, X2, Y2)
+
+
+# ---------------------------------------------------------------------------
+# Round 3: one rule per argument, shared by fit, lr_range_test and accuracy
+
+def fit_one(**kwargs):
+    """fit on the moons with a fresh classifier and an SGD of its own (one step unless told)."""
+    model = classifier()
+    return fit(model, X2, Y2, sgd(model), **{"steps": 1, **kwargs})
+
+
+@pytest.mark.parametrize("call", [
+    lambda factor: fit_one(progress=False, diverge_factor=factor),
+    lambda factor: lr_finder.lr_range_test(classifier, X2, Y2, lambda p: optim.SGD(p, lr=1e-3), steps=2,
+                                           diverge_factor=factor),
+], ids=["fit", "lr_range_test"])
+def test_diverge_factor_has_one_rule_inf_allowed(call):
+    with pytest.raises(ValueError, match=r": diverge_factor must be a number > 1, got 1\.0"):
+        call(1.0)
+    with pytest.raises(TypeError, match=r": diverge_factor must be a number > 1, got '4'"):
+        call("4")
+
+
+def test_lr_range_test_takes_an_infinite_diverge_factor_as_fit_does():
+    result = lr_finder.lr_range_test(classifier, X2, Y2, lambda p: optim.SGD(p, lr=1e-3), steps=3,
+                                     diverge_factor=math.inf)
+    assert len(result.lrs) == 3 and not result.stopped_early
+
+
+@pytest.mark.parametrize("loss, error", [(["mse"], TypeError), (3, TypeError), ("mean_square", ValueError)])
+@pytest.mark.parametrize("where", ["fit", "lr_range_test"])
+def test_fit_and_the_range_test_resolve_a_loss_name_alike(loss, error, where):
+    with pytest.raises(error, match=rf"{where}: loss must be one of 'cross_entropy', 'mse', 'bce_with_logits' "
+                                    r"or a function"):
+        if where == "fit":
+            fit_one(loss=loss, progress=False)
+        else:
+            lr_finder.lr_range_test(classifier, X2, Y2, lambda p: optim.SGD(p, lr=1e-3), steps=2, loss=loss)
+
+
+def test_fit_measures_accuracy_for_the_classification_losses_only():
+    assert training._measures_accuracy("cross_entropy") and training._measures_accuracy("bce_with_logits")
+    assert not training._measures_accuracy("mse") and not training._measures_accuracy(F.cross_entropy)
+
+
+def test_accuracy_takes_X_at_least_2d_as_fit_does():
+    with pytest.raises(ValueError, match=r"accuracy: X\.shape must be \(samples, features, \.\.\.\): at least 2-D"):
+        accuracy(nn.Linear(2, 3), np.zeros(4), np.zeros(4, dtype=int))
+
+
+def test_fit_refuses_test_data_holding_nan_as_it_refuses_training_data():
+    X_test = X2.copy()
+    X_test[2, 0] = math.inf
+    with pytest.raises(ValueError, match=r"fit: X_test\[2, 0\] must be a finite number .*got inf"):
+        fit_one(progress=False, X_test=X_test, y_test=Y2)
+
+
+@pytest.mark.parametrize("clip_norm, error", [(0, ValueError), (-1.0, ValueError), (math.nan, ValueError),
+                                              ("1", TypeError), (True, TypeError)])
+def test_fit_clip_norm_has_the_rule_of_clip_grad_norm(clip_norm, error):
+    with pytest.raises(error, match=r"fit: clip_norm must be a number > 0, got "):
+        fit_one(progress=False, clip_norm=clip_norm)
+    with pytest.raises(error, match=r"clip_grad_norm_: max_norm must be a number > 0, got "):
+        optim.clip_grad_norm_(classifier().parameters(), clip_norm)
+
+
+def test_fit_takes_an_infinite_clip_norm_as_no_clipping():
+    runs = [fit_one(steps=3, progress=False, seed=0, clip_norm=clip)
+            for clip in (None, math.inf)]
+    assert runs[0].loss == runs[1].loss
+
+
+def test_suggest_refuses_bools_for_rates():
+    with pytest.raises(TypeError, match=r"suggest: lrs must be an array of real numbers, got \[True, False\]"):
+        lr_finder.suggest([True, False], [1.0, 0.5])
+
+
+# ---------------------------------------------------------------------------
+# BatchNorm: accuracy measures in eval mode; a batch of one row is refused before training
+
+def batchnorm_classifier(seed=0):
+    gc.manual_seed(seed)
+    return nn.Sequential(nn.Linear(2, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 2))
+
+
+def batchnorm_buffers(model):
+    norm = model[1]
+    return norm.running_mean.copy(), norm.running_var.copy(), int(norm.num_batches_tracked)
+
+
+def test_accuracy_measures_in_eval_mode_and_restores_every_modules_mode():
+    model = batchnorm_classifier()
+    fit(model, X2, Y2, sgd(model), steps=3, batch_size=8, progress=False)   # running statistics != (0, 1)
+    model.train()
+    model[3].eval()                                     # a mixed mode is restored as it was
+    before = batchnorm_buffers(model)
+    expected = float(np.mean(model.eval()(gc.tensor(X2)).data.argmax(axis=1) == Y2))
+    model.train()
+    model[3].eval()
+    assert accuracy(model, X2, Y2) == expected           # the running statistics, not the batch's
+    assert accuracy(model, X2[:1], Y2[:1]) in (0.0, 1.0)  # one row: BatchNorm in train mode would refuse it
+    for saved, now in zip(before, batchnorm_buffers(model)):
+        np.testing.assert_array_equal(saved, now)        # running_mean, running_var, num_batches_tracked
+    assert [m.training for m in model.modules()] == [True, True, True, True, False]
+
+
+def test_accuracy_restores_the_mode_after_an_error():
+    model = batchnorm_classifier()
+    model[1].eval()
+    with pytest.raises(ValueError, match=r"linear: input must be \(\.\.\., 2\)"):
+        accuracy(model, np.ones((4, 3)), np.zeros(4))  # 3 features for a 2-feature model
+    assert [m.training for m in model.modules()] == [True, True, False, True, True]
+
+
+@pytest.mark.parametrize("where, run", [
+    ("fit", lambda model, **kw: fit(model, X2[:17], Y2[:17], sgd(model), steps=3, progress=False, **kw)),
+    ("lr_range_test", lambda model, **kw: lr_finder.lr_range_test(model, X2[:17], Y2[:17],
+                                                                  lambda p: optim.SGD(p, lr=1e-3), steps=3, **kw)),
+], ids=["fit", "lr_range_test"])
+def test_a_batch_of_one_row_for_batchnorm_is_refused_before_training_naming_the_fix(where, run):
+    """17 rows in batches of 16 leave a last batch of one row, which BatchNorm1d cannot normalise
+    in training mode: refused up front (PyTorch fails at that step), and drop_last=True works."""
+    model = batchnorm_classifier()
+    weight, before = model[0].weight.data.copy(), batchnorm_buffers(model)
+    with pytest.raises(ValueError, match=rf"{where}: batch_size must be a size leaving no batch of one row for the "
+                                         r"model's BatchNorm1d: 17 samples in batches of 16 leave 1 in each epoch's last batch \(first at step 2\)"
+                                         r".* pass "
+                                         r"drop_last=True or another batch_size, got 16"):
+        run(model, batch_size=16)
+    with pytest.raises(ValueError, match=rf"{where}: batch_size must be at least 2 for a model holding a BatchNorm1d"):
+        run(model, batch_size=1, drop_last=True)
+    np.testing.assert_array_equal(model[0].weight.data, weight)   # nothing trained
+    assert batchnorm_buffers(model)[2] == before[2] == 0
+    run(model, batch_size=16, drop_last=True)                     # the fix the message names works
+
+
+def test_a_run_that_stops_before_the_batch_of_one_row_is_not_refused():
+    model = batchnorm_classifier()
+    assert len(fit(model, X2[:17], Y2[:17], sgd(model), steps=1, batch_size=16, progress=False).loss) == 1
+
+
+@pytest.mark.parametrize("n, batch_size, drop_last, step", [
+    (17, 16, False, 2), (33, 16, False, 3), (17, 1, False, 1), (17, 1, True, 1), (1, 8, False, 1),
+    (17, 16, True, None), (18, 16, False, None), (16, 16, False, None),
+])
+def test_the_first_step_with_a_batch_of_one_row(n, batch_size, drop_last, step):
+    drawn = training._endless_batches(np.zeros((n, 1)), np.arange(n), batch_size, 0, drop_last)
+    sizes = [len(yb) for _, yb in itertools.islice(drawn, 2 * math.ceil(n / batch_size))]  # two epochs
+    assert (sizes.index(1) + 1 if 1 in sizes else None) == step
+    assert training._first_step_with_one_row(n, batch_size, drop_last) == step
+
+
+def test_without_batchnorm_a_batch_of_one_row_is_fine_and_drop_last_is_checked():
+    model = classifier()
+    assert len(fit(model, X2[:17], Y2[:17], sgd(model), steps=3, batch_size=16, progress=False).loss) == 3
+    with pytest.raises(TypeError, match="fit: drop_last must be True or False, got 'yes'"):
+        fit(model, X2, Y2, sgd(model), steps=3, drop_last="yes", progress=False)
+    with pytest.raises(ValueError, match=r"fit: batch_size must be at most len\(X\) = 20 with drop_last=True"):
+        fit(model, X2, Y2, sgd(model), steps=3, batch_size=21, drop_last=True, progress=False)

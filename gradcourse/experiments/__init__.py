@@ -16,8 +16,8 @@ arguments to small dataclasses of numpy arrays, tested without any widget.
 | `recurrent`  | 5       | gradients through time in an RNN and an LSTM (rnn explorer)             |
 | `isometry`   | 5       | singular values of the input-output Jacobian (isometry explorer)        |
 | `lr_range`   | 6       | the learning-rate range test on the digits (lr_finder explorer)         |
-| `common`     |         | option names (derived from nn, init), the digits split, the optimisers, |
-|              |         | count and choice checks (through `gradcourse.validation`)              |
+| `common`     |         | option names (derived from nn, init, diagnostics), the digits split,   |
+|              |         | the optimisers by name (OPTIMIZER_MAKERS) and their settings' check    |
 | `spec`       |         | what an explorer is: `Control` and `ExplorerSpec`                       |
 
 Every explorer sits with its topic: compute, result type, `plot_...` drawing, one-line

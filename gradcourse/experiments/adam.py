@@ -14,7 +14,7 @@ from .. import plots
 from ..autograd import tensor
 from .. import validation
 from ..rng import generator
-from .common import RACE_OPTIMIZERS, check_choice, check_count, check_result, make_optimizer
+from .common import RACE_OPTIMIZERS, check_optimizer_settings, check_result, make_optimizer
 from .spec import AT_INIT, TRAINS, Control, ExplorerSpec
 
 
@@ -48,7 +48,7 @@ def adam_moments(steps=50, beta1=0.9, beta2=0.999, eps=1e-8, gradient=1.0, noise
     Both averages start at 0, so without the correction they are biased towards 0 in the first
     steps: m_1 = (1 - beta1) g_1 is a tenth of the gradient at the default beta1.
     """
-    check_count(steps, maximum=100_000, name="steps", where="adam_moments")
+    validation.count("steps", steps, 100_000, "adam_moments")
     validation.fraction("beta1", beta1, "adam_moments")
     validation.fraction("beta2", beta2, "adam_moments")
     validation.positive("eps", eps, "adam_moments")
@@ -219,13 +219,15 @@ def optimizer_race(surface="rosenbrock", lr=None, beta1=None, beta2=None, eps=1e
     x up: Adam drifts to +1, the worst point, while AMSGrad, whose v only grows, goes to -1.
     (Reddi et al. let lr decay as lr/sqrt(t); a constant lr shows the same drift.)
     """
-    check_choice(surface, tuple(SURFACES), "surface", "optimizer_race")
+    where = "optimizer_race"
+    validation.choice("surface", surface, tuple(SURFACES), where)
     defaults = RACE_DEFAULTS[surface]
     lr = defaults["lr"] if lr is None else lr
     beta1 = defaults["beta1"] if beta1 is None else beta1
     beta2 = defaults["beta2"] if beta2 is None else beta2
     steps = defaults["steps"] if steps is None else steps
-    check_count(steps, maximum=100_000, name="steps", where="optimizer_race")
+    validation.count("steps", steps, 100_000, where)
+    check_optimizer_settings(where, lr, beta1, beta2, eps, momentum, weight_decay)
     settings = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, momentum=momentum,
                     weight_decay=weight_decay)
     if surface == "reddi":

@@ -12,7 +12,7 @@ from matplotlib.ticker import MaxNLocator
 from .. import functional as F
 from .. import plots, validation
 from ..autograd import tensor
-from .common import ACTIVATIONS, check_ax, check_choice, check_count, check_result
+from .common import ACTIVATIONS, check_result
 from .spec import AT_INIT, Control, ExplorerSpec
 
 @dataclass
@@ -35,8 +35,8 @@ def scalar_chain(num_layers=30, weight=1.0, preactivation=0.0, activation="sigmo
     w f'(z) per layer, so the gradient reaching layer l from the output is (w f'(z))^(L - l).
     Measured with autograd (retain_grad on every h_l) and compared with that formula.
     """
-    check_count(num_layers, maximum=500, name="num_layers", where="scalar_chain")
-    check_choice(activation, ACTIVATIONS, "activation", "scalar_chain")
+    validation.count("num_layers", num_layers, 500, "scalar_chain")
+    validation.choice("activation", activation, ACTIVATIONS, "scalar_chain")
     weight = validation.number("weight", weight, where="scalar_chain")
     preactivation = validation.number("preactivation", preactivation, where="scalar_chain")
     activate = getattr(F, activation)
@@ -71,9 +71,8 @@ def plot_chain(result, ax=None):
     formula holds.
     """
     check_result(result, ChainResult, "plot_chain")
-    check_ax(ax, "plot_chain")
     with plots.style():
-        ax = plots.panel(ax)
+        ax = plots.panel(ax, "plot_chain")
         for values, style_kw in (
                 (result.analytic, dict(color=plots.PALETTE[1], linestyle="--",
                                        label=f"formula ({result.factor:.3g})^(L-l)")),

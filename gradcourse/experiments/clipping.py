@@ -14,7 +14,7 @@ from ..data import linear_regression
 from ..nn import MLP
 from ..rng import seeded
 from ..training import fit
-from .common import check_count, check_result
+from .common import check_result
 from .spec import TRAINS, Control, ExplorerSpec
 
 @dataclass
@@ -36,9 +36,9 @@ def clipping_runs(weight_scale=1.5, threshold=1.0, steps=200, lr=0.01, num_block
     rescales each step's gradient to norm <= threshold: the step can no longer explode.
     The data: `data.linear_regression` (256 samples, 8 features), mean squared error.
     """
-    check_count(num_blocks, maximum=100, name="num_blocks", where="clipping_runs")
-    check_count(steps, maximum=5000, name="steps", where="clipping_runs")
-    validation.positive("threshold", threshold, "clipping_runs")
+    validation.count("num_blocks", num_blocks, 100, "clipping_runs")
+    validation.count("steps", steps, 5000, "clipping_runs")
+    validation.positive("threshold", threshold, "clipping_runs", allow_inf=True)  # fit's rule for clip_norm
     validation.positive("weight_scale", weight_scale, "clipping_runs")
     validation.positive("lr", lr, "clipping_runs")
     validation.positive_int("width", width, "clipping_runs")

@@ -11,12 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import init as initialisers
-from .. import plots, validation
+from .. import nn, plots, validation
 from ..diagnostics import measure_at_init
-from ..nn import MLP
 from ..rng import generator, seeded
-from .common import (ACTIVATIONS, INITS, NORMS, check_choice, check_count, check_result, first_over_last,
-                     weight_layers)
+from .common import ACTIVATIONS, INITS, NORMS, check_result, first_over_last, weight_layers
 from .spec import AT_INIT, Control, ExplorerSpec
 
 
@@ -52,25 +50,38 @@ def deep_mlp(num_blocks=30, width=64, activation="sigmoid", init="xavier_normal"
 
     It has weight_layers(num_blocks, residual) Linear layers: an input and an output layer,
     and one per plain block (two per residual block).
+    activation: a name of nn.ACTIVATIONS; norm: a name of nn.NORMS (None or "none" for no norm).
     init: one of INITS; "normal" draws every weight from N(0, weight_std^2), whatever the width,
     which is the naive choice the chapters start from. Seeded, so a setting always gives one net.
     """
-    check_choice(init, INITS, "init", "deep_mlp")
-    check_choice(norm, NORMS, "norm", "deep_mlp")
-    check_count(num_blocks, maximum=200, name="num_blocks", where="deep_mlp")
-    validation.positive_int("width", width, "deep_mlp")
-    validation.positive("weight_std", weight_std, "deep_mlp")
-    residual = validation.boolean("residual", residual, "deep_mlp")
-    validation.number("branch_scale", branch_scale, where="deep_mlp")
+    check_mlp_settings("deep_mlp", num_blocks, width, activation, init, weight_std, residual, branch_scale, norm, seed)
     if in_features is not None:
         validation.positive_int("in_features", in_features, "deep_mlp")
     validation.positive_int("out_features", out_features, "deep_mlp")
-    validation.non_negative_int("seed", seed, "deep_mlp")
+    return _build_mlp(num_blocks, width, activation, init, weight_std, residual, branch_scale, norm,
+                      in_features or width, out_features, seed)
+
+
+def check_mlp_settings(where, num_blocks, width, activation, init, weight_std, residual, branch_scale, norm, seed):
+    """The settings of `deep_mlp` that other experiments pass on, checked under the name of the
+    function the user called."""
+    validation.count("num_blocks", num_blocks, 200, where)
+    validation.positive_int("width", width, where)
+    validation.choice("activation", activation, tuple(nn.ACTIVATIONS), where)
+    validation.choice("init", init, INITS, where)
+    validation.positive("weight_std", weight_std, where)
+    validation.boolean("residual", residual, where)
+    validation.number("branch_scale", branch_scale, where=where)
+    validation.choice("norm", norm, tuple(nn.NORMS), where)
+    validation.non_negative_int("seed", seed, where)
+
+
+def _build_mlp(num_blocks, width, activation, init, weight_std, residual, branch_scale, norm, in_features,
+               out_features, seed):
     scheme = (lambda w: initialisers.normal_(w, 0.0, weight_std)) if init == "normal" else init
     with seeded(seed):
-        return MLP(in_features or width, width, out_features, num_blocks, activation=activation, init=scheme,
-                   residual=residual, norm=None if norm == "none" else norm,
-                   branch_scale=branch_scale if residual else 1.0)
+        return nn.MLP(in_features, width, out_features, num_blocks, activation=activation, init=scheme,
+                      residual=residual, norm=norm, branch_scale=branch_scale if residual else 1.0)
 
 
 def depth_profile(num_blocks=30, width=64, activation="sigmoid", init="xavier_normal", weight_std=1.0,
@@ -78,8 +89,10 @@ def depth_profile(num_blocks=30, width=64, activation="sigmoid", init="xavier_no
     """Per block of `deep_mlp(...)` at initialisation: ||dL/dh_l||, ||dL/dW_l||, the activations'
     std and spread across examples, for a batch of standard-normal inputs x (batch x width) and
     the loss L = mean(output^2) (as in the chapters' tests)."""
+    check_mlp_settings("depth_profile", num_blocks, width, activation, init, weight_std, residual, branch_scale, norm,
+                       seed)
     validation.positive_int("batch", batch, "depth_profile")
-    model = deep_mlp(num_blocks, width, activation, init, weight_std, residual, branch_scale, norm, seed=seed)
+    model = _build_mlp(num_blocks, width, activation, init, weight_std, residual, branch_scale, norm, width, 1, seed)
     x = generator(seed).standard_normal((batch, width))
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         row = measure_at_init(model, x)

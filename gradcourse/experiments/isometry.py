@@ -13,7 +13,7 @@ from .. import plots, validation
 from ..diagnostics import jacobian_singular_values
 from ..nn import MLP
 from ..rng import generator, seeded
-from .common import INITS, check_choice, check_count, check_result
+from .common import check_result
 from .spec import AT_INIT, Control, ExplorerSpec
 
 @dataclass
@@ -24,22 +24,23 @@ class IsometryResult:
     label: str
 
 
-# The schemes of common.INITS that take a gain (PyTorch's "default" has none), orthogonal first.
-ISOMETRY_INITS = tuple(sorted((scheme for scheme in INITS if scheme != "default"), key=lambda s: s != "orthogonal"))
+def _kaiming_normal(w, gain):
+    """Kaiming's N(0, 2 / fan_in) for ReLU (init.kaiming_normal_), its std times `gain`."""
+    initialisers.kaiming_normal_(w, nonlinearity="relu")
+    w.data *= gain
+    return w
+
+
+# The schemes of common.INITS that take a gain (PyTorch's "default" has none), orthogonal first:
+# name -> function (weight, gain) -> the weight, initialised in place.
+ISOMETRY_INIT = {
+    "orthogonal": lambda w, gain: initialisers.orthogonal_(w, gain=gain),
+    "xavier_normal": lambda w, gain: initialisers.xavier_normal_(w, gain=gain),
+    "kaiming_normal": _kaiming_normal,
+    "normal": lambda w, gain: initialisers.normal_(w, 0.0, gain),  # N(0, gain^2), the naive choice
+}
+ISOMETRY_INITS = tuple(ISOMETRY_INIT)
 ISOMETRY_ACTIVATIONS = ("tanh", "linear", "relu")  # keys of nn.ACTIVATIONS: a squashing, no and a ReLU nonlinearity
-
-
-def _isometry_init(init, gain):
-    """A Linear init function for `jacobian_isometry`: the named scheme, scaled by `gain`."""
-    if init == "orthogonal":
-        return lambda w: initialisers.orthogonal_(w, gain=gain)
-    if init == "xavier_normal":
-        return lambda w: initialisers.xavier_normal_(w, gain=gain)
-    if init == "kaiming_normal":  # std = sqrt(2 / fan_in), times gain
-        return lambda w: initialisers.normal_(w, 0.0, gain * np.sqrt(2.0 / w.shape[0]))
-    if init == "normal":
-        return lambda w: initialisers.normal_(w, 0.0, gain)
-    validation.fail("init", init, "one of " + ", ".join(map(repr, ISOMETRY_INITS)), "jacobian_isometry")
 
 
 def jacobian_isometry(num_blocks=30, width=64, init="orthogonal", activation="tanh", gain=1.0, seed=0):
@@ -51,14 +52,14 @@ def jacobian_isometry(num_blocks=30, width=64, init="orthogonal", activation="ta
     isometry (every singular value 1); with tanh, orthogonal weights keep the spectrum
     concentrated near 1 (Saxe et al. 2014; Pennington et al. 2017), Gaussian ones spread it.
     """
-    check_count(num_blocks, maximum=200, name="num_blocks", where="jacobian_isometry")
-    check_choice(activation, ISOMETRY_ACTIVATIONS, "activation", "jacobian_isometry")
-    check_choice(init, ISOMETRY_INITS, "init", "jacobian_isometry")
+    validation.count("num_blocks", num_blocks, 200, "jacobian_isometry")
+    validation.choice("activation", activation, ISOMETRY_ACTIVATIONS, "jacobian_isometry")
+    validation.choice("init", init, ISOMETRY_INITS, "jacobian_isometry")
     validation.positive_int("width", width, "jacobian_isometry")
     validation.positive("gain", gain, "jacobian_isometry")
     validation.non_negative_int("seed", seed, "jacobian_isometry")
     with seeded(seed):
-        model = MLP(width, width, width, num_blocks, activation=activation, init=_isometry_init(init, gain))
+        model = MLP(width, width, width, num_blocks, activation=activation, init=lambda w: ISOMETRY_INIT[init](w, gain))
     x = generator(seed).standard_normal(width)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         s = jacobian_singular_values(model, x)

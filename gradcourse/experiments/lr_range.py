@@ -3,23 +3,30 @@
 The test itself is `gradcourse.lr_finder.lr_range_test`; here it runs on a ReLU MLP with
 Kaiming init, and the picture shows the loss against the rate with the suggestion.
 """
+import inspect
+
 import numpy as np
 
-from .. import plots, validation
+from .. import lr_finder, plots, validation
 from ..lr_finder import LRRangeResult, lr_range_test
 from ..nn import MLP
 from ..rng import seeded
-from .common import OPTIMIZERS, check_ax, check_choice, check_count, check_result, digits_split, training_optimizer
+from .common import OPTIMIZERS, check_result, digits_split, training_optimizer
 from .spec import TRAINS, Control, ExplorerSpec
+
+_DIVERGE_FACTOR = inspect.signature(lr_range_test).parameters["diverge_factor"].default  # (what it runs with)
+
 
 def lr_range_on_digits(optimizer="sgd", num_blocks=4, width=32, steps=100, smooth=0.9, start_lr=1e-5,
                        end_lr=10.0, seed=0):
     """`lr_finder.lr_range_test` for a ReLU MLP (Kaiming init, `num_blocks` blocks, so
     num_blocks + 2 weight layers) on the digits."""
-    check_choice(optimizer, OPTIMIZERS, "optimizer", "lr_range_on_digits")
-    check_count(num_blocks, maximum=200, name="num_blocks", where="lr_range_on_digits")
-    validation.positive_int("width", width, "lr_range_on_digits")
-    validation.non_negative_int("seed", seed, "lr_range_on_digits")
+    where = "lr_range_on_digits"
+    validation.choice("optimizer", optimizer, OPTIMIZERS, where)
+    validation.count("num_blocks", num_blocks, 200, where)
+    validation.positive_int("width", width, where)
+    lr_finder._check_arguments(start_lr, end_lr, steps, smooth, _DIVERGE_FACTOR, where)  # lr_range_test's rules
+    validation.non_negative_int("seed", seed, where)
     X, _, y, _ = digits_split(seed)
 
     def model():
@@ -39,12 +46,11 @@ def plot_lr_range(result, ax=None):
     so the exploding losses at the end are cut off.
     """
     check_result(result, LRRangeResult, "plot_lr_range")
-    check_ax(ax, "plot_lr_range")
     lrs, smoothed = np.asarray(result.lrs), np.asarray(result.smoothed, dtype=float)
     validation.require(smoothed.size > 0 and not np.isnan(smoothed).any(), "result.smoothed", result.smoothed,
                        "a non-empty array without nan (its minimum is marked)", "plot_lr_range")
     with plots.style():
-        ax = plots.panel(ax)
+        ax = plots.panel(ax, "plot_lr_range")
         ax.plot(lrs, result.losses, color="0.7", linewidth=0.8, label="minibatch loss")
         ax.plot(lrs, smoothed, color=plots.PALETTE[0], label="moving average")
         ax.axvline(result.min_loss_lr, color=plots.REFERENCE_COLOR, linestyle=":", linewidth=1.2,

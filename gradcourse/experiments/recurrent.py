@@ -13,7 +13,7 @@ from ..autograd import tensor
 from ..data import adding_problem
 from ..nn import LSTM, RNN, Linear
 from ..rng import seeded
-from .common import check_ax, check_choice, check_count, check_result, first_over_last
+from .common import check_result, first_over_last
 from .spec import AT_INIT, Control, ExplorerSpec
 
 CELLS = ("rnn", "lstm")
@@ -42,8 +42,8 @@ def gradient_through_time(length=50, hidden=32, cell="rnn", forget_bias=0.0, wei
     mean squared error. `weight_scale` multiplies the recurrent weights W_hh after the default
     init; `forget_bias` is added to the LSTM's forget-gate bias (ignored by the RNN).
     """
-    check_choice(cell, CELLS, "cell", "gradient_through_time")
-    check_count(length, maximum=1000, name="length", where="gradient_through_time")
+    validation.choice("cell", cell, CELLS, "gradient_through_time")
+    validation.count("length", length, 1000, "gradient_through_time")
     validation.positive_int("hidden", hidden, "gradient_through_time")
     validation.positive_int("batch", batch, "gradient_through_time")
     validation.number("forget_bias", forget_bias, where="gradient_through_time")
@@ -74,10 +74,9 @@ def plot_gradient_through_time(result, ax=None):
     lost over that many steps of recurrence.
     """
     check_result(result, TimeGradientResult, "plot_gradient_through_time")
-    check_ax(ax, "plot_gradient_through_time")
     values = np.asarray(result.grad_norm, dtype=float)
     with plots.style():
-        ax = plots.panel(ax)
+        ax = plots.panel(ax, "plot_gradient_through_time")
         drawn, bad = plots.drawable(values, log=True)
         ax.plot(result.t, drawn, color=plots.PALETTE[0] if result.cell == "rnn" else plots.PALETTE[2], marker=".")
         plots.mark_missing(ax, result.t, values, bad, plots.PALETTE[0])

@@ -4,21 +4,24 @@
 Every piece (init, activations, residual blocks, Adam, schedules, clipping) is the course's
 own code, so a remedy that helps can be traced to the line that makes the difference.
 """
+import inspect
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
-from .. import plots, validation
+from .. import nn, plots, validation
 from ..diagnostics import measure_at_init
 from ..training import accuracy, fit
-from .common import (DEFAULT_LR, INITS, OPTIMIZERS, SQUASHING_AND_RELU, check_choice, check_count, check_result, digits_split,
-                     first_over_last, raise_if_diverged, training_optimizer)
+from .common import (DEFAULT_LR, INITS, OPTIMIZERS, SQUASHING_AND_RELU, check_result, digits_split, first_over_last,
+                     raise_if_diverged, training_optimizer)
 from .depth import deep_mlp
-from .schedules import make_schedule
+from .schedules import make_schedule, schedule_names
 from .spec import TRAINS, Control, ExplorerSpec
 
-REMEDY_SCHEDULES = ("constant", "warmup+cosine")
+REMEDY_SCHEDULES = schedule_names("constant", "warmup+cosine")
+# The settings a remedy changes; train_with_remedies' other arguments set the size of the run.
+REMEDY_SETTINGS = ("activation", "init", "residual", "optimizer", "schedule", "clipping")
 
 
 @dataclass
@@ -60,21 +63,9 @@ def train_with_remedies(activation="sigmoid", init="normal", residual=False, opt
     `seed` sets everything random: the train/test split (`digits_split(seed)`), the initial
     weights and the order of the minibatches.
     """
-    check_choice(schedule, REMEDY_SCHEDULES, "schedule", "train_with_remedies")
-    check_choice(optimizer, OPTIMIZERS, "optimizer", "train_with_remedies")
-    check_count(steps, maximum=5000, name="steps", where="train_with_remedies")
-    validation.require(steps >= 2, "steps", steps, "an integer from 2 to 5000", "train_with_remedies")
-    where = "train_with_remedies"
-    residual = validation.boolean("residual", residual, where)
-    clipping = validation.boolean("clipping", clipping, where)
-    check_count(num_blocks, maximum=200, name="num_blocks", where=where)
-    validation.positive_int("width", width, where)
-    validation.positive_int("batch_size", batch_size, where)
-    if lr is not None:
-        validation.positive("lr", lr, where)
-    validation.positive("clip_norm", clip_norm, where)
-    validation.number("target_loss", target_loss, where=where)
-    validation.non_negative_int("seed", seed, where)
+    check_recipe("train_with_remedies", activation, init, residual, optimizer, schedule, clipping, num_blocks, width,
+                 steps, batch_size, lr, clip_norm, target_loss, seed)
+    residual, clipping = bool(residual), bool(clipping)  # (a numpy bool too)
     settings = dict(activation=activation, init=init, residual=residual, optimizer=optimizer,
                     schedule=schedule, clipping=clipping)
     X, X_test, y, y_test = digits_split(seed)
@@ -96,11 +87,48 @@ def train_with_remedies(activation="sigmoid", init="normal", residual=False, opt
                         np.asarray(at_init["layer_weight_grad_norm"]))
 
 
+def check_recipe(where, activation, init, residual, optimizer, schedule, clipping, num_blocks, width, steps,
+                 batch_size, lr, clip_norm, target_loss, seed):
+    """The arguments of `train_with_remedies`, checked under the name of the function called.
+
+    steps >= 2 (the warm-up of "warmup+cosine" takes at least one step, the cosine another);
+    clip_norm > 0, inf allowed (as training.fit: an infinite threshold only measures).
+    """
+    validation.choice("activation", activation, tuple(nn.ACTIVATIONS), where)
+    validation.choice("init", init, INITS, where)
+    validation.boolean("residual", residual, where)
+    validation.choice("optimizer", optimizer, OPTIMIZERS, where)
+    validation.choice("schedule", schedule, REMEDY_SCHEDULES, where)
+    validation.boolean("clipping", clipping, where)
+    validation.count("steps", steps, 5000, where, minimum=2)
+    validation.positive_int("batch_size", batch_size, where)
+    if lr is not None:
+        validation.positive("lr", lr, where)
+    validation.positive("clip_norm", clip_norm, where, allow_inf=True)
+    validation.number("target_loss", target_loss, where=where)
+    validation.count("num_blocks", num_blocks, 200, where)
+    validation.positive_int("width", width, where)
+    validation.non_negative_int("seed", seed, where)
+
+
+# train_with_remedies' arguments with their defaults; NAIVE, the recipe with every remedy off.
+DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(train_with_remedies).parameters.items()}
+NAIVE = {name: DEFAULTS[name] for name in REMEDY_SETTINGS}
+
+
+def check_settings(where, settings):
+    """`settings` (a dict of train_with_remedies' arguments, defaults for the rest) checked under
+    the name of the function called: an unknown name is a TypeError, as Python raises."""
+    for name in settings:
+        validation.require(name in DEFAULTS, "argument", name,
+                           "one of train_with_remedies' arguments: " + ", ".join(map(repr, DEFAULTS)), where, TypeError)
+    check_recipe(where, **{**DEFAULTS, **settings})
+    return settings
+
+
 def naive_baseline(num_blocks=20, steps=150, seed=0):
     """`train_with_remedies()` with every remedy off (cached: the explorer compares against it)."""
-    check_count(num_blocks, maximum=200, name="num_blocks", where="naive_baseline")
-    check_count(steps, maximum=5000, name="steps", where="naive_baseline")
-    validation.non_negative_int("seed", seed, "naive_baseline")
+    check_settings("naive_baseline", dict(num_blocks=num_blocks, steps=steps, seed=seed))
     return _cached_naive_baseline(num_blocks, steps, seed)
 
 
@@ -111,6 +139,7 @@ def _cached_naive_baseline(num_blocks, steps, seed):
 
 def compare_with_naive(num_blocks=20, steps=150, seed=0, **remedies):
     """(train_with_remedies(**remedies), the naive baseline) with the same blocks and steps."""
+    check_settings("compare_with_naive", dict(remedies, num_blocks=num_blocks, steps=steps, seed=seed))
     baseline = naive_baseline(num_blocks, steps, seed)
     naive = all(remedies.get(key, value) == value for key, value in baseline.settings.items())
     result = baseline if naive else train_with_remedies(num_blocks=num_blocks, steps=steps, seed=seed, **remedies)

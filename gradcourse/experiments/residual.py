@@ -9,10 +9,11 @@ import numpy as np
 
 from .. import plots, validation
 from ..diagnostics import GradientFlow
+from .. import nn
 from ..nn import MLP
 from ..rng import seeded
 from ..training import fit
-from .common import (OPTIMIZERS, SQUASHING_AND_RELU, check_count, check_result, digits_split, first_over_last,
+from .common import (DEFAULT_LR, OPTIMIZERS, SQUASHING_AND_RELU, check_result, digits_split, first_over_last,
                      raise_if_diverged, training_optimizer)
 from .depth import BRANCH_SCALE
 from .spec import TRAINS, Control, ExplorerSpec
@@ -46,7 +47,7 @@ class _RecordEvery:
         self.calls += 1
 
 
-def residual_vs_plain(num_blocks=20, width=32, activation="relu", steps=100, lr=0.1, optimizer="sgd",
+def residual_vs_plain(num_blocks=20, width=32, activation="relu", steps=100, lr=None, optimizer="sgd",
                       branch_scale=1.0, batch_size=64, seed=0):
     """Train a plain and a residual `nn.MLP` (default PyTorch init) on the digits, same settings:
     64 pixels -> num_blocks blocks -> 10 logits (num_blocks + 2 weight layers plain,
@@ -54,15 +55,18 @@ def residual_vs_plain(num_blocks=20, width=32, activation="relu", steps=100, lr=
 
     In the plain net the gradient reaching the first blocks shrinks layer after layer, so they
     barely learn and the loss stalls near log(10) = 2.30; the residual blocks x + s F(x) pass the
-    gradient back through the identity, and as many blocks train.
+    gradient back through the identity, and as many blocks train. lr=None takes DEFAULT_LR[optimizer].
     """
-    check_count(num_blocks, maximum=100, name="num_blocks", where="residual_vs_plain")
-    check_count(steps, maximum=5000, name="steps", where="residual_vs_plain")
-    validation.positive_int("width", width, "residual_vs_plain")
-    validation.positive_int("batch_size", batch_size, "residual_vs_plain")
-    validation.positive("lr", lr, "residual_vs_plain")
-    validation.number("branch_scale", branch_scale, where="residual_vs_plain")
-    validation.non_negative_int("seed", seed, "residual_vs_plain")
+    where = "residual_vs_plain"
+    validation.count("num_blocks", num_blocks, 100, where)
+    validation.positive_int("width", width, where)
+    validation.choice("activation", activation, tuple(nn.ACTIVATIONS), where)
+    validation.count("steps", steps, 5000, where)
+    validation.choice("optimizer", optimizer, OPTIMIZERS, where)
+    lr = DEFAULT_LR[optimizer] if lr is None else validation.positive("lr", lr, where)
+    validation.number("branch_scale", branch_scale, where=where)
+    validation.positive_int("batch_size", batch_size, where)
+    validation.non_negative_int("seed", seed, where)
     X, _, y, _ = digits_split(seed)
     runs = {}
     for residual in (False, True):
@@ -121,7 +125,7 @@ EXPLORER = ExplorerSpec(
         Control("width", "width", "int", 32, 8, 64, 8),
         Control("activation", "activation", "choice", "relu", options=tuple(reversed(SQUASHING_AND_RELU))),
         Control("steps", "steps", "int", 100, 20, 400, 20),
-        Control("lr", "learning rate", "log", 0.1, 1e-3, 1.0, 0.05, fmt=".3"),
+        Control("lr", "learning rate", "log", DEFAULT_LR["sgd"], 1e-3, 1.0, 0.05, fmt=".3"),
         Control("optimizer", "optimiser", "choice", "sgd", options=OPTIMIZERS),
         replace(BRANCH_SCALE, active=None),  # the residual net is always there
     ),

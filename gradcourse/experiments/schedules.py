@@ -17,14 +17,34 @@ from ..optim import SGD
 from ..rng import seeded
 from ..schedules import (BoldDriver, Constant, CosineAnnealing, ExponentialDecay, LinearWarmup,
                          LRScheduler, OneCycle, PolynomialDecay, ReduceLROnPlateau, StepDecay)
-from .common import check_choice, check_count, check_result
+from .common import check_result
 from .spec import AT_INIT, Control, ExplorerSpec
 
-LR_SCHEDULES = ("constant", "step", "exponential", "polynomial", "cosine", "warmup+cosine", "one-cycle",
-                "bold driver", "reduce on plateau")
+ONE_CYCLE_WARMUP = 0.3  # the share of a one-cycle run spent warming up (PyTorch's pct_start)
+
+# Every schedule by name: a function of make_schedule's settings -> a new schedule.
+SCHEDULE_MAKERS = {
+    "constant": lambda lr, **_: Constant(lr),
+    "step": lambda lr, step_size, step_gamma, **_: StepDecay(lr, step_size, step_gamma),
+    "exponential": lambda lr, gamma, **_: ExponentialDecay(lr, gamma),
+    "polynomial": lambda lr, steps, power, **_: PolynomialDecay(lr, steps, power),
+    "cosine": lambda lr, steps, **_: CosineAnnealing(lr, steps),
+    "warmup+cosine": lambda lr, steps, warmup, **_: LinearWarmup(CosineAnnealing(lr, steps - warmup), warmup),
+    "one-cycle": lambda lr, steps, **_: OneCycle(lr, steps, pct_start=ONE_CYCLE_WARMUP),
+    "bold driver": lambda lr, **_: BoldDriver(lr, increase=1.05, decrease=0.5),
+    "reduce on plateau": lambda lr, **_: ReduceLROnPlateau(lr, factor=0.5, patience=10),
+}
+LR_SCHEDULES = tuple(SCHEDULE_MAKERS)
 
 
-DEFAULT_LR_SCHEDULES = ("constant", "step", "cosine", "warmup+cosine", "one-cycle")
+def schedule_names(*names):
+    """`names`, each checked against LR_SCHEDULES (a misspelt name fails at import, not in a menu)."""
+    for name in names:
+        validation.choice("schedule", name, LR_SCHEDULES, "schedule_names")
+    return names
+
+
+DEFAULT_LR_SCHEDULES = schedule_names("constant", "step", "cosine", "warmup+cosine", "one-cycle")
 
 
 def make_schedule(name, lr=1.0, steps=100, gamma=0.97, power=1.0, warmup=10, step_size=25,
@@ -37,23 +57,28 @@ def make_schedule(name, lr=1.0, steps=100, gamma=0.97, power=1.0, warmup=10, ste
     bold driver (x1.05 / x0.5) and reduce on plateau (x0.5 after 10 steps without progress)
     follow the loss.
     """
-    check_choice(name, LR_SCHEDULES, "name", "make_schedule")
-    validation.positive_int("steps", steps, "make_schedule")
-    validation.integer("warmup", warmup, "an integer", "make_schedule")
-    validation.require(name != "warmup+cosine" or 0 < warmup < steps, "warmup", warmup,
-                       f"from 1 to steps - 1 = {steps - 1} (shorter than the run)", "make_schedule")
-    makers = {
-        "constant": lambda: Constant(lr),
-        "step": lambda: StepDecay(lr, step_size, step_gamma),
-        "exponential": lambda: ExponentialDecay(lr, gamma),
-        "polynomial": lambda: PolynomialDecay(lr, steps, power),
-        "cosine": lambda: CosineAnnealing(lr, steps),
-        "warmup+cosine": lambda: LinearWarmup(CosineAnnealing(lr, steps - warmup), warmup),
-        "one-cycle": lambda: OneCycle(lr, steps),
-        "bold driver": lambda: BoldDriver(lr, increase=1.05, decrease=0.5),
-        "reduce on plateau": lambda: ReduceLROnPlateau(lr, factor=0.5, patience=10),
-    }
-    return makers[name]()
+    validation.choice("name", name, LR_SCHEDULES, "make_schedule")
+    check_schedule_settings("make_schedule", (name,), lr, steps, gamma, power, warmup, step_size, step_gamma)
+    return SCHEDULE_MAKERS[name](lr=lr, steps=steps, gamma=gamma, power=power, warmup=warmup, step_size=step_size,
+                                 step_gamma=step_gamma)
+
+
+def check_schedule_settings(where, names, lr, steps, gamma, power, warmup, step_size, step_gamma):
+    """make_schedule's settings for the schedules `names`, checked under the name of the function
+    called, with gradcourse.schedules' rules (and the run's length where a schedule needs one)."""
+    validation.non_negative("lr", lr, where)
+    validation.positive_int("steps", steps, where)
+    validation.positive("gamma", gamma, where)
+    validation.positive("power", power, where)
+    validation.integer("warmup", warmup, "an integer", where)
+    validation.positive_int("step_size", step_size, where)
+    validation.positive("step_gamma", step_gamma, where)
+    validation.require("warmup+cosine" not in names or 0 < warmup < steps, "warmup", warmup,
+                       f"from 1 to steps - 1 = {steps - 1} for 'warmup+cosine' (shorter than the run of steps={steps}: "
+                       "lower warmup or raise steps)", where)
+    validation.require("one-cycle" not in names or ONE_CYCLE_WARMUP * steps > 1, "steps", steps,
+                       f"more than {1 / ONE_CYCLE_WARMUP:.3g} for 'one-cycle' (its warm-up, "
+                       f"{ONE_CYCLE_WARMUP:.0%} of the steps, must last more than one step)", where)
 
 
 @dataclass
@@ -75,14 +100,19 @@ def schedule_comparison(lr=1.0, steps=100, gamma=0.97, power=1.0, warmup=10, ste
     """Train the same small network (2 -> hidden tanh units -> 1 logit, same initial weights) on
     `data.moons` once per schedule: full batch, SGD with momentum, binary cross-entropy loss.
     The schedules' parameters are those of `make_schedule`."""
-    check_count(steps, maximum=10_000, name="steps", where="schedule_comparison")
+    where = "schedule_comparison"
+    validation.count("steps", steps, 10_000, where)
     validation.require(not isinstance(schedules, str) and hasattr(schedules, "__iter__"), "schedules", schedules,
-                       "a list of schedule names, e.g. ('constant', 'cosine')", "schedule_comparison", TypeError)
-    validation.positive_int("hidden", hidden, "schedule_comparison")
-    validation.non_negative_int("seed", seed, "schedule_comparison")
+                       "a list of schedule names, e.g. ('constant', 'cosine')", where, TypeError)
+    for name in schedules:
+        validation.choice("schedules", name, LR_SCHEDULES, where)
     names = [name for name in LR_SCHEDULES if name in schedules]
-    validation.require(names and set(schedules) <= set(LR_SCHEDULES), "schedules", tuple(schedules),
-                       "at least one of " + ", ".join(map(repr, LR_SCHEDULES)), "schedule_comparison")
+    validation.require(names, "schedules", tuple(schedules), "at least one of " + ", ".join(map(repr, LR_SCHEDULES)),
+                       where)
+    check_schedule_settings(where, names, lr, steps, gamma, power, warmup, step_size, step_gamma)
+    validation.positive_int("hidden", hidden, where)
+    validation.non_negative("momentum", momentum, where)
+    validation.non_negative_int("seed", seed, where)
     X, y = moons(100, noise=0.15, seed=seed)
     result = ScheduleResult(np.arange(steps), {}, {}, {})
     for name in names:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import validation
+
 KINDS = ("int", "float", "log", "choice", "multi", "bool")
 
 
@@ -44,10 +46,12 @@ class Control:
     active: object = None
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"Control {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
-        if self.kind == "log" and not 0 < self.low < self.high:
-            raise ValueError(f"Control {self.name!r}: a log slider needs 0 < low < high, got {self.low}, {self.high}")
+        where = f"Control {self.name!r}"
+        validation.choice("kind", self.kind, KINDS, where)
+        if self.kind == "log":
+            low = validation.positive("low", self.low, where)
+            validation.require(validation.number("high", self.high, where=where) > low, "high", self.high,
+                               f"a number > low = {low:g} (a log slider needs 0 < low < high)", where)
 
     def is_active(self, values):
         """False when the control has no effect with these values (see `active`)."""

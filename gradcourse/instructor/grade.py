@@ -40,6 +40,7 @@ from pathlib import Path
 
 import nbformat
 
+from .. import validation
 from . import processes
 from .build import generate
 from .course import CourseError, nbgrader_api, run
@@ -465,7 +466,7 @@ class Grader:
 
     def __init__(self, solutions, root, timeout=DEFAULT_TIMEOUT, notebook_timeout=DEFAULT_NOTEBOOK_TIMEOUT,
                  output_limit=OUTPUT_LIMIT):
-        _check_positive(timeout=timeout, notebook_timeout=notebook_timeout, output_limit=output_limit)
+        timeout, notebook_timeout, output_limit = _check_limits(timeout, notebook_timeout, output_limit, "Grader")
         self.root = Path(root)
         released = generate(solutions, self.root / "release-course")
         self.released = {name: nbformat.read(path, as_version=4) for name, path in released.items()}
@@ -559,11 +560,11 @@ def _check_is_solutions(solutions, sources):
                           f"folder with --source, not the student versions")
 
 
-def _check_positive(**values):
-    for name, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be a positive number of {'characters' if name == 'output_limit' else 'seconds'}, "
-                             f"got {value!r}")
+def _check_limits(timeout, notebook_timeout, output_limit, where):
+    """The grading limits: seconds (numbers > 0) and a count of characters (a positive integer)."""
+    return (validation.positive("timeout", timeout, where),
+            validation.positive("notebook_timeout", notebook_timeout, where),
+            validation.positive_int("output_limit", output_limit, where))
 
 
 def display_names(paths):
@@ -605,6 +606,7 @@ def grade(paths, source="solutions", timeout=DEFAULT_TIMEOUT, notebook_timeout=D
     """Grade every notebook in `paths`, print a table for each, and rewrite `report` (a report.Report)
     after each one. Returns the NotebookResults; a file given twice is graded once. Raises Stop after
     Ctrl-C or SIGTERM, once the report holds what was graded."""
+    _check_limits(timeout, notebook_timeout, output_limit, "grade")
     results, stop, seen = [], [], set()
     with tempfile.TemporaryDirectory(prefix="gradcourse-grade-") as root, stop_on_signals(stop):
         grader = Grader(source, Path(root) / "course", timeout, notebook_timeout, output_limit)

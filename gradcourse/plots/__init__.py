@@ -8,7 +8,8 @@
 |                | bar_comparison (one bar per configuration)                                           |
 | `surfaces`     | loss landscapes: loss_surface (contours of a loss f(x, y) with optimiser paths)      |
 | `axes`         | on any Axes: log_scale and LogTicks (one log-tick rule, a minimum span of decades),  |
-|                | drawable and mark_missing (0, inf, nan written where they would be), legend, panel   |
+|                | drawable and mark_missing (0, inf, nan written where they would be), legend, panel,  |
+|                | check_axes (the one check of an `ax` argument, naming the function called)           |
 | `course_style` | the look: PALETTE, COURSE_STYLE, FIGSIZE, DPI, colors, line_styles, style();         |
 |                | subplots (figures without pyplot, retina PNGs in a notebook); message (text only);   |
 |                | reusing (draw into an existing figure again: the explorers' fast redraw)             |
@@ -26,8 +27,8 @@ compose several pictures in one figure; without it the function makes its own fi
 This package keeps the reusable pictures; each explorer's own picture (`plot_...`) sits in its
 topic module of `gradcourse.experiments`, next to what it draws.
 """
-from .axes import (BLOCK_AXIS, LAYER_AXIS, MIN_DECADES, STEP_AXIS, WIDE_DECADES, LogTicks, drawable, legend,
-                   log_scale, mark_missing, panel)
+from .axes import (BLOCK_AXIS, LAYER_AXIS, MIN_DECADES, STEP_AXIS, WIDE_DECADES, LogTicks, check_axes, drawable,
+                   legend, log_scale, mark_missing, panel)
 from .course_style import (COURSE_STYLE, DPI, FIGSIZE, INLINE_BACKEND, LINESTYLES, PALETTE, REFERENCE_COLOR,
                            SEQUENTIAL_CMAP, WIDE_FIGSIZE, colors, empty_axes, line_styles, message, reusing, style,
                            subplots)
@@ -46,7 +47,7 @@ __all__ = [
     # surfaces
     "loss_surface",
     # axes
-    "log_scale", "LogTicks", "drawable", "mark_missing", "legend", "panel",
+    "log_scale", "LogTicks", "drawable", "mark_missing", "legend", "panel", "check_axes",
     "LAYER_AXIS", "BLOCK_AXIS", "STEP_AXIS", "WIDE_DECADES", "MIN_DECADES",
     # course_style
     "style", "subplots", "reusing", "empty_axes", "colors", "line_styles", "message", "PALETTE", "SEQUENTIAL_CMAP", "REFERENCE_COLOR",

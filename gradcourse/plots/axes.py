@@ -24,27 +24,32 @@ WIDE_DECADES = 3              # a log axis this wide labels its ticks 10^k, a na
 MIN_DECADES = 4               # a log gradient axis spans at least this many decades
 
 
-def panel(ax):
-    """The given Axes, or the single Axes of a new course-style figure (TypeError for anything else)."""
-    if ax is not None:
-        validation.require(isinstance(ax, Axes), "ax", ax, "None or a matplotlib Axes", error=TypeError)
-        return ax
-    return subplots()[1]
+def check_axes(ax, where, allow_none=True):
+    """`ax` if it is a matplotlib Axes (or None, when `allow_none`), else a TypeError naming `where`."""
+    if ax is None and allow_none:
+        return None
+    return validation.instance("ax", ax, Axes, "None or a matplotlib Axes" if allow_none else "a matplotlib Axes",
+                               where)
+
+
+def panel(ax, where):
+    """The given Axes, or the single Axes of a new course-style figure if `ax` is None (a
+    TypeError naming `where`, the function called, for anything else)."""
+    return subplots()[1] if check_axes(ax, where) is None else ax
 
 
 def _series(data, what):
-    """[(label or None, 1-D float array)] from a 1-D array-like or a dict label -> 1-D array."""
+    """[(label or None, 1-D float array)] from a 1-D array-like or a dict label -> 1-D array;
+    `what` is the function called, named in the errors."""
     items = data.items() if isinstance(data, Mapping) else [(None, data)]
     series = []
     for label, values in items:
-        values = np.asarray(values, dtype=float)
-        if values.ndim != 1:
-            raise ValueError(f"{what}: expected a 1-D array (or a dict label -> 1-D array), got shape "
-                             f"{values.shape}{'' if label is None else f' for {label!r}'}; "
-                             "pass several configurations as a dict")
+        name = "values" if label is None else f"values[{label!r}]"
+        values = validation.real_array(name, values, what)
+        validation.require(values.ndim == 1, f"{name}.shape", values.shape, "a 1-D array (one value per point; "
+                           "pass several configurations as a dict label -> 1-D array)", what)
         series.append((label, values))
-    if not series:
-        raise ValueError(f"{what}: nothing to plot (empty dict)")
+    validation.require(series, "values", data, "a 1-D array or a non-empty dict label -> 1-D array", what)
     return series
 
 
@@ -115,7 +120,7 @@ def log_scale(ax, axis="y", values=None, min_decades=None):
     until it spans that many decades, so a healthy band (0.06 to 0.08) looks flat instead of
     filling the panel like a chaotic one. Values that are all non-positive get the range 0.1-10.
     """
-    validation.require(isinstance(ax, Axes), "ax", ax, "a matplotlib Axes", "log_scale", TypeError)
+    check_axes(ax, "log_scale", allow_none=False)
     validation.choice("axis", axis, ("x", "y"), "log_scale")
     if min_decades is not None:
         validation.positive("min_decades", min_decades, "log_scale")

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from .axes import LAYER_AXIS, MIN_DECADES, STEP_AXIS, _series, drawable, legend, log_scale, mark_missing, panel
+from .axes import (LAYER_AXIS, MIN_DECADES, STEP_AXIS, _series, check_axes, drawable, legend, log_scale, mark_missing,
+                   panel)
 from .course_style import REFERENCE_COLOR, line_styles, style, subplots
 
-from .. import validation
+from .. import diagnostics, validation
 from ..diagnostics import saturated_fraction  # the one rule of "saturated" (diagnostics' thresholds)
 
 
@@ -48,7 +49,7 @@ def gradient_flow(norms, ax=None, title=None, ylabel=ACTIVATION_GRADIENT):
     Zeros, infs and nans are written as "↓0", "↑inf", "nan" at the bottom or top of the plot.
     """
     with style():
-        return _per_layer(panel(ax), norms, "gradient_flow", ylabel, True, title, MIN_DECADES)
+        return _per_layer(panel(ax, "gradient_flow"), norms, "gradient_flow", ylabel, True, title, MIN_DECADES)
 
 
 def gradient_profiles(activation_grads, weight_grads, title=None, xlabel=LAYER_AXIS):
@@ -79,20 +80,21 @@ def activation_std(stds, ax=None, title=None, ylabel="std of the layer's activat
     """
     logy = validation.boolean("logy", logy, "activation_std")
     with style():
-        return _per_layer(panel(ax), stds, "activation_std", ylabel, logy, title)
+        return _per_layer(panel(ax, "activation_std"), stds, "activation_std", ylabel, logy, title)
 
 
 def _layer_stats(values, kind, activation):
-    """Legend text for one layer: mean, std, and saturated / zero percentages."""
+    """Legend text for one layer: mean, std, and the saturated percentage (sigmoid, tanh) or the
+    zero percentage (relu: entries, not `diagnostics.dead_fraction`'s units zero for every example)."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return "no finite values"
     fmt = ".2f" if kind == "activation" else ".2e"
     text = f"mean {finite.mean():+{fmt}}, std {finite.std():{fmt}}"
-    if kind == "activation" and activation in ("tanh", "sigmoid"):
+    if kind == "activation" and activation == "relu":
+        text += f", zero {100 * np.mean(finite == 0):.1f}%"
+    elif kind == "activation" and activation is not None:
         text += f", saturated {100 * saturated_fraction(finite, activation):.1f}%"
-    elif kind == "activation" and activation == "relu":
-        text += f", dead (zero) {100 * np.mean(finite == 0):.1f}%"
     dropped = values.size - finite.size
     return text + (f", {dropped} non-finite left out" if dropped else "")
 
@@ -101,26 +103,26 @@ def layer_histograms(values, kind="activation", activation=None, bins=50, ax=Non
     """The distribution of every layer's activations (or gradients), one line per layer.
 
     `values`: a list of arrays (one per layer, input side first) or a dict name -> array; each
-    array is flattened. `kind`: "activation" or "gradient". `activation` ("tanh", "sigmoid",
-    "relu" or None) adds to each legend line the share of saturated units (|tanh| > 0.97; sigmoid
-    outside [0.03, 0.97]) or of dead units (relu output exactly 0; these zeros are left out of
-    the relu histograms, where they would be one tall spike). Each line is a density histogram
+    array is flattened. `kind`: "activation" or "gradient". `activation` (one of
+    diagnostics.MEASURED_ACTIVATIONS, "sigmoid", "tanh", "relu", or None) adds to each legend line
+    the share of saturated entries (|tanh| > 0.97; sigmoid outside [0.03, 0.97]) or of zero entries
+    (relu output exactly 0; these zeros are left out of the relu histograms, where they would be
+    one tall spike; a unit that is zero for every example is `diagnostics.dead_fraction`'s dead). Each line is a density histogram
     (area 1) of that layer, coloured by position: dark = first layer, light = last.
     How to read it (Karpathy's makemore part 3): healthy layers have similar widths; tanh layers
     piled up at +-1 are saturated (their gradient is nearly zero); gradient histograms that
     narrow towards the input side show the gradient vanishing.
     """
     validation.positive_int("bins", bins, "layer_histograms")
-    validation.choice("activation", activation, (None, "tanh", "sigmoid", "relu"), "layer_histograms")
+    validation.choice("activation", activation, (None,) + diagnostics.MEASURED_ACTIVATIONS, "layer_histograms")
     validation.choice("kind", kind, ("activation", "gradient"), "layer_histograms")
     validation.require(isinstance(values, Mapping) or (hasattr(values, "__iter__") and not isinstance(values, str)),
                        "values", values, "a list of arrays or a dict name -> array", "layer_histograms", TypeError)
     items = list(values.items()) if isinstance(values, Mapping) else [
         (f"layer {i + 1}", v) for i, v in enumerate(values)]
-    if not items:
-        raise ValueError("layer_histograms: no layers given")
+    validation.require(items, "values", values, "at least one layer's array", "layer_histograms")
     with style():
-        ax = panel(ax)
+        ax = panel(ax, "layer_histograms")
         for (name, layer), look in zip(items, line_styles(len(items), sequential=True)):
             layer = np.asarray(layer, dtype=float).ravel()
             finite = layer[np.isfinite(layer)]
@@ -160,17 +162,16 @@ def update_ratio(history, labels=None, ax=None, title=None, steps=None, referenc
     if isinstance(history, Mapping):
         series = _series(history, "update_ratio")
     else:
-        table = np.asarray(history, dtype=float)
+        table = validation.real_array("history", history, "update_ratio")
         if table.ndim == 1:
             table = table[:, None]
-        if table.ndim != 2:
-            raise ValueError(f"update_ratio: expected an array of shape (steps, layers), got {table.shape}")
+        validation.require(table.ndim == 2, "history.shape", table.shape, "(steps, layers)", "update_ratio")
         labels = labels or [f"layer {i + 1}" for i in range(table.shape[1])]
-        if len(labels) != table.shape[1]:
-            raise ValueError(f"update_ratio: {len(labels)} labels for {table.shape[1]} columns")
+        validation.require(len(labels) == table.shape[1], "labels", labels,
+                           f"one label per column of history ({table.shape[1]})", "update_ratio")
         series = list(zip(labels, table.T))
     with style():
-        ax = panel(ax)
+        ax = panel(ax, "update_ratio")
         for (label, ratios), look in zip(series, line_styles(len(series))):
             x = np.arange(len(ratios)) if steps is None else np.asarray(steps)
             drawn, _ = drawable(ratios, log=True)
@@ -195,7 +196,7 @@ def jacobian_spectrum(singular_values, ax=None, title=None):
     """
     series = _series(singular_values, "jacobian_spectrum")
     with style():
-        ax = panel(ax)
+        ax = panel(ax, "jacobian_spectrum")
         for (label, s), look in zip(series, line_styles(len(series))):
             shown = np.sort(s[np.isfinite(s) & (s > 0)])
             zeros, infs, nans = np.sum(s <= 0), np.sum(s == np.inf), np.sum(np.isnan(s))
@@ -219,6 +220,7 @@ def jacobian_spectrum(singular_values, ax=None, title=None):
 # ----- per-layer lines for the explorers' pictures (gradcourse.experiments) ---------------------
 def per_layer_lines(ax, rows, ylabel, xlabel=LAYER_AXIS):
     """rows: [(label, values, color, linestyle)], drawn per layer on a log scale."""
+    check_axes(ax, "per_layer_lines", allow_none=False)
     for label, values, color, linestyle in rows:
         values = np.asarray(values, dtype=float)
         layers = np.arange(1, len(values) + 1)

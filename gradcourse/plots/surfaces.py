@@ -49,7 +49,7 @@ def loss_surface(f, xlim, ylim, trajectories=None, levels=30, resolution=100, ax
     X, Y = np.meshgrid(xs, ys)
     Z = _evaluate_grid(f, X, Y)
     with style():
-        ax = panel(ax)
+        ax = panel(ax, "loss_surface")
         finite = Z[np.isfinite(Z)]
         if finite.size and finite.max() > finite.min():
             lv = _contour_levels(Z, levels, log_levels)
@@ -62,10 +62,9 @@ def loss_surface(f, xlim, ylim, trajectories=None, levels=30, resolution=100, ax
         trajectories = trajectories or {}
         for (label, path), look in zip(trajectories.items(), line_styles(len(trajectories))):
             color = look["color"]
-            path = np.asarray(path, dtype=float)
-            if path.ndim != 2 or path.shape[1] != 2:
-                raise ValueError(f"loss_surface: trajectory {label!r} has shape {path.shape}; "
-                                 "expected (T, 2), one (x, y) row per step")
+            path = validation.real_array(f"trajectories[{label!r}]", path, "loss_surface")
+            validation.require(path.ndim == 2 and path.shape[1] == 2, f"trajectories[{label!r}].shape", path.shape,
+                               "(T, 2), one (x, y) row per step of the trajectory", "loss_surface")
             ax.plot(path[:, 0], path[:, 1], linewidth=1.5, label=label, **look,
                     marker="." if len(path) <= 60 else None, markersize=4)
             rows = np.flatnonzero(np.all(np.isfinite(path), axis=1))

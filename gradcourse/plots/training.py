@@ -6,7 +6,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import validation
-from .axes import STEP_AXIS, _series, drawable, legend, log_scale, mark_missing, panel
+from .axes import STEP_AXIS, _series, check_axes, drawable, legend, log_scale, mark_missing, panel
 from .course_style import REFERENCE_COLOR, colors, line_styles, style, subplots
 
 
@@ -48,9 +48,8 @@ def _spans_decades(curves, decades=2):
 
 def _training_panel(ax, runs, metric, logy):
     curves = {label: _curve(run, metric) for label, run in runs.items()}
-    if all(c is None for c in curves.values()):
-        raise ValueError(f"training_curves: no run has {metric!r} values "
-                         f"(runs: {sorted(map(str, runs))})")
+    validation.require(any(c is not None for c in curves.values()), "runs", runs,
+                       f"runs of which at least one has {metric!r} values", "training_curves")
     if logy is None:
         logy = metric == "loss" and _spans_decades([c for c in curves.values() if c is not None])
     for (label, run), look in zip(runs.items(), line_styles(len(runs))):
@@ -96,15 +95,17 @@ def training_curves(runs, metric="loss", ax=None, logy=None, title=None):
         logy = validation.boolean("logy", logy, "training_curves")
     with style():
         if metric != "both":
-            ax = panel(ax)
+            ax = panel(ax, "training_curves")
             _training_panel(ax, runs, metric, logy)
             if title:
                 ax.set_title(title)
             return ax.figure
         if ax is None:
             fig, ax = subplots(1, 2)
-        elif len(ax) != 2:
-            raise ValueError("training_curves(metric='both') draws two panels: pass ax=None or two Axes")
+        validation.require(isinstance(ax, (list, tuple, np.ndarray)) and len(ax) == 2, "ax", ax,
+                           "None or two Axes: metric='both' draws two panels", "training_curves", TypeError)
+        for one in ax:
+            check_axes(one, "training_curves", allow_none=False)
         _training_panel(ax[0], runs, "loss", logy)
         _training_panel(ax[1], runs, "accuracy", False)
         if title:
@@ -128,13 +129,12 @@ def schedules(curves, steps=None, ax=None, logy=False, title=None):
     evaluated = {}
     for label, curve in curves.items():
         if callable(curve):
-            if steps is None:
-                raise ValueError(f"schedules: {label!r} is a callable schedule; pass steps=N to evaluate "
-                                 "it at steps 0..N-1")
+            validation.require(steps is not None, "steps", steps, f"a positive integer when a schedule is a "
+                               f"callable ({label!r}): it is evaluated at steps 0..steps-1", "schedules")
             curve = [curve(t) for t in range(steps)]
         evaluated[label] = curve
     with style():
-        ax = panel(ax)
+        ax = panel(ax, "schedules")
         for (label, lr), look in zip(_series(evaluated, "schedules"), line_styles(len(evaluated))):
             drawn, _ = drawable(lr, logy)
             ax.plot(np.arange(len(lr)), drawn, label=label, **look)
@@ -169,7 +169,7 @@ def seed_spread(values, ylabel, logy=False, ax=None, title=None, reference=None,
     for label, column in zip(labels, columns):
         validation.require(column.size > 0, f"values[{label!r}]", column, "at least one value", "seed_spread")
     with style():
-        ax = panel(ax)
+        ax = panel(ax, "seed_spread")
         for x, (column, color) in enumerate(zip(columns, colors(len(columns)))):
             drawn, bad = drawable(column, logy)
             jitter = np.linspace(-0.18, 0.18, column.size) if column.size > 1 else np.zeros(1)
@@ -210,7 +210,7 @@ def bar_comparison(values, ylabel, logy=False, ax=None, title=None):
     heights = np.array([float(v) for v in values.values()])
     drawn, bad = drawable(heights, logy)
     with style():
-        ax = panel(ax)
+        ax = panel(ax, "bar_comparison")
         x = np.arange(len(labels))
         bars = ax.bar(x, np.where(bad, 0.0, drawn), color=colors(len(labels)), width=0.65)
         for bar, v, missing in zip(bars, heights, bad):
