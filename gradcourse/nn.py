@@ -468,7 +468,9 @@ def _normalized_shape(shape):
 class BatchNorm1d(Module):
     """Normalise each feature over the batch (Ioffe & Szegedy, 2015), like PyTorch's BatchNorm1d.
 
-    Input (batch, num_features). In training mode, with the batch's mean mu and biased variance var,
+    Input (batch, num_features), or (batch, num_features, length) as in PyTorch, the statistics then
+    taken per feature over the batch and the length. In training mode, with the batch's mean mu and
+    biased variance var (over n values per feature),
 
         y = (x - mu) / sqrt(var + eps) * gamma + beta
         running_mean = (1 - momentum) * running_mean + momentum * mu
@@ -497,19 +499,31 @@ class BatchNorm1d(Module):
 
     def forward(self, x):
         x = as_tensor(x, "x", "BatchNorm1d")
-        _shape(x.ndim == 2 and x.shape[1] == self.num_features, "x", x.shape,
-               f"(batch, num_features) = (batch, {self.num_features})", "BatchNorm1d")
+        C = self.num_features
+        _shape(x.ndim in (2, 3) and x.shape[1] == C, "x", x.shape,
+               f"(batch, num_features) = (batch, {C}) or (batch, num_features, length) = (batch, {C}, length)",
+               "BatchNorm1d")
+        if x.ndim == 2:
+            return self._normalise(x, axis=0, per_feature=lambda a: a)
+        # (batch, C, length), as PyTorch: statistics per feature over the batch and the length
+        return self._normalise(x, axis=(0, 2), per_feature=lambda a: a.reshape(1, C, 1))
+
+    def _normalise(self, x, axis, per_feature):
+        """y = (x - mu) / sqrt(var + eps) * gamma + beta, mu and var over `axis` (per feature);
+        `per_feature` shapes a (num_features,) array to broadcast against x."""
+        gamma, beta = per_feature(self.weight), per_feature(self.bias)
         if not self.training:
-            x_hat = (x - self.running_mean) / np.sqrt(self.running_var + self.eps)
-            return x_hat * self.weight + self.bias
-        n = x.shape[0]
-        _shape(n >= 2, "x", x.shape, "(batch, num_features) with more than one example (batch >= 2) in "
+            x_hat = (x - per_feature(self.running_mean)) / np.sqrt(per_feature(self.running_var) + self.eps)
+            return x_hat * gamma + beta
+        n = x.size // self.num_features  # the values per feature
+        _shape(n >= 2, "x", x.shape, "more than one value per feature (batch >= 2, or batch x length >= 2) in "
                "training mode, to estimate a variance (use a larger batch or call .eval())", "BatchNorm1d")
-        mean = x.mean(axis=0)
+        keep = x.ndim == 3
+        mean = x.mean(axis=axis, keepdims=keep)
         centred = x - mean
-        var = (centred * centred).mean(axis=0)
-        self._update_running_stats(mean.data, var.data * n / (n - 1))
-        return centred / (var + self.eps).sqrt() * self.weight + self.bias
+        var = (centred * centred).mean(axis=axis, keepdims=keep)
+        self._update_running_stats(mean.data.reshape(-1), var.data.reshape(-1) * n / (n - 1))
+        return centred / (var + self.eps).sqrt() * gamma + beta
 
     def _update_running_stats(self, batch_mean, unbiased_batch_var):
         self.num_batches_tracked += 1

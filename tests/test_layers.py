@@ -187,7 +187,7 @@ def test_batch_norm_passes_gradcheck_in_both_modes(training):
 def test_batch_norm_errors_name_the_problem():
     with pytest.raises(ShapeError, match=r"\(batch, 3\)"):
         nn.BatchNorm1d(3)(randn(4, 2))
-    with pytest.raises(ShapeError, match=r"more than one example \(batch >= 2\) in training mode"):
+    with pytest.raises(ShapeError, match=r"more than one value per feature \(batch >= 2, or batch x length >= 2\) in training"):
         nn.BatchNorm1d(3)(randn(1, 3))
 
 

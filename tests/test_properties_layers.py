@@ -127,10 +127,12 @@ def copy_parameters(ours, theirs, arrays):
 
 @st.composite
 def batch_norm_runs(draw):
-    """A few training batches of (batch >= 2, features), an evaluation batch, weight and bias."""
+    """A few training batches of (batch >= 2, features), or of (batch, features, length) as
+    PyTorch's BatchNorm1d also takes, an evaluation batch, weight and bias."""
     features = draw(st.integers(1, 4))
-    batches = draw(st.lists(values((draw(st.integers(2, 5)), features)), min_size=1, max_size=3))
-    return (batches, draw(values((draw(st.integers(1, 4)), features))),
+    length = draw(st.sampled_from([(), (1,), (3,)]))
+    batches = draw(st.lists(values((draw(st.integers(2, 5)), features, *length)), min_size=1, max_size=3))
+    return (batches, draw(values((draw(st.integers(1, 4)), features, *length))),
             draw(values((features,), 0.5, 2)), draw(values((features,))))
 
 
