@@ -256,15 +256,17 @@ class GradientFlow:
         self._rows = {key: [] for key in QUANTITIES + WEIGHT_QUANTITIES}
         self._steps = []
         self._handles = []
+        self._clear_outputs()
         self.attach()
 
     # ----- hooks ---------------------------------------------------------------------------
     def attach(self):
-        """Register the forward hooks (done by the constructor; needed only after `remove()`)."""
+        """Register the forward hooks (done by the constructor; needed only after `remove()`).
+
+        Attaching hooks that are attached already does nothing (the captured pass is kept)."""
         if self._handles:
             return self
-        self._outputs = [None] * len(self.layers)
-        self._activations = [None] * len(self.layers)
+        self._clear_outputs()
         self._kinds = [self.activation] * len(self.layers)
         for i, layer in enumerate(self.layers):
             self._handles.append(layer.register_forward_hook(self._output_hook(i)))
@@ -275,10 +277,19 @@ class GradientFlow:
         return self
 
     def remove(self):
-        """Unregister the hooks; the history is kept."""
+        """Unregister the hooks and forget the captured pass; the history is kept.
+
+        `record()` then raises a RuntimeError until `attach()` is called again."""
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        self._clear_outputs()
+
+    def _clear_outputs(self):
+        """Forget the layer outputs and activations captured by the hooks."""
+        self._outputs = [None] * len(self.layers)
+        self._activations = [None] * len(self.layers)
+        self._recorded = False
 
     detach = remove
 
@@ -293,6 +304,7 @@ class GradientFlow:
             if isinstance(output, Tensor) and output.requires_grad:
                 output.retain_grad()
                 self._outputs[i] = output
+                self._recorded = False
                 if self.activation:
                     self._activations[i] = output.data
         return hook
@@ -309,17 +321,14 @@ class GradientFlow:
 
         `lr` (the optimiser's learning rate) is needed for the update-to-data ratios (nan without
         it). `step` defaults to the number of steps recorded so far. Returns this step's numbers.
+        A RuntimeError is raised after `remove()` (until `attach()`), before any forward and
+        backward pass, and for a second record of the same pass (each step is recorded once).
         """
+        self._check_recordable()
         if lr is not None:
             lr = validation.non_negative("lr", lr, "GradientFlow.record")
         if step is not None:
             step = validation.non_negative_int("step", step, "GradientFlow.record")
-        if all(out is None for out in self._outputs):
-            raise RuntimeError("GradientFlow.record(): no layer output was captured; run a forward "
-                               "pass (with gradients enabled) and backward() before record()")
-        if all(out is None or out.grad is None for out in self._outputs):
-            raise RuntimeError("GradientFlow.record(): the layer outputs have no gradient yet; "
-                               "call loss.backward() before record()")
         row = {key: [] for key in QUANTITIES}
         for out, act, kind in zip(self._outputs, self._activations, self._kinds):
             row["grad_norm"].append(math.nan if out is None or out.grad is None
@@ -337,8 +346,24 @@ class GradientFlow:
             for p in weights]
         for key, values in row.items():
             self._rows[key].append(values)
+        self._recorded = True
         self._steps.append(len(self._steps) if step is None else step)
         return {key: np.array(values) for key, values in row.items()}
+
+    def _check_recordable(self):
+        """A RuntimeError unless the hooks are attached and captured a pass not yet recorded."""
+        if not self._handles:
+            raise RuntimeError("GradientFlow.record: the hooks were removed; call attach() "
+                               "(or use `with GradientFlow(model):`)")
+        if all(out is None for out in self._outputs):
+            raise RuntimeError("GradientFlow.record(): no layer output was captured; run a forward "
+                               "pass (with gradients enabled) and backward() before record()")
+        if all(out is None or out.grad is None for out in self._outputs):
+            raise RuntimeError("GradientFlow.record(): the layer outputs have no gradient yet; "
+                               "call loss.backward() before record()")
+        if self._recorded:
+            raise RuntimeError("GradientFlow.record(): this forward and backward pass was recorded "
+                               "already; run a new forward pass and backward() before record()")
 
     @property
     def history(self):
@@ -406,6 +431,7 @@ def measure_at_init(model, x, y=None, loss="mean_square", layers=None, activatio
     if activation is not None:
         validation.choice("activation", activation, MEASURED_ACTIVATIONS, where)
     x = as_tensor(x, "x", where)
+    validation.real_array("x", x.data, where, finite=True)
     model.zero_grad()
     with GradientFlow(model, layers=_named_layers(model, layers, where), activation=activation) as flow:
         value = loss_fn(model(x), y)
@@ -443,6 +469,7 @@ def input_output_jacobian(model, x):
     One backward pass per output unit through the same graph, each giving one row of J (all but
     the last keep the graph: retain_graph=True, as PyTorch needs). The parameters' `.grad` are
     restored afterwards. (Put models with BatchNorm in eval() mode: a batch of one has no std.)
+    `x` must be finite: a ValueError names its first nan or inf.
     """
     return _jacobian(model, x, "input_output_jacobian")
 
@@ -450,7 +477,7 @@ def input_output_jacobian(model, x):
 def _jacobian(model, x, where):
     """`input_output_jacobian`, its arguments checked under the name of the function called."""
     nn.check_module("model", model, where)
-    x = validation.real_array("x", x.data if isinstance(x, Tensor) else x, where)
+    x = validation.real_array("x", x.data if isinstance(x, Tensor) else x, where, finite=True)
     if x.ndim == 2 and x.shape[0] == 1:
         x = x[0]
     require_shape(x.ndim == 1, "x.shape", x.shape, "(features,) or (1, features): a single input", where)

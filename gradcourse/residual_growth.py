@@ -39,13 +39,20 @@ class ForwardGrowth:
 
     @property
     def growth(self):
-        """std of the last block's output / std of the first block's input."""
-        return float(self.std[-1] / self.std[0])
+        """std of the last block's output / std of the first block's input (0 if the output is 0)."""
+        return _ratio(self.std[-1], self.std[0])
 
     @property
     def uncorrelated_growth(self):
         """∏_l sqrt(1 + g_l²): the growth if every branch output were uncorrelated with its input."""
         return float(np.prod(np.sqrt(1.0 + self.gain ** 2)))
+
+
+def _ratio(numerator, denominator):
+    """numerator / denominator, except 0 when the numerator is 0: a signal that is zero has not
+    grown, even from a zero input (all-zero parameters), so 0 / 0 is reported as 0, not nan.
+    A non-zero numerator over 0 stays inf, and nan or inf values propagate as numpy divides them."""
+    return 0.0 if numerator == 0 else float(np.float64(numerator) / np.float64(denominator))
 
 
 def _check_residual(model, where):
@@ -57,8 +64,8 @@ def _check_residual(model, where):
 
 
 def _batch(x, where):
-    """`x` as a float array of shape (batch, features) with at least one example."""
-    array = validation.real_array("x", x.data if isinstance(x, Tensor) else x, where)
+    """`x` as a finite float array of shape (batch, features) with at least one example."""
+    array = validation.real_array("x", x.data if isinstance(x, Tensor) else x, where, finite=True)
     validation.require(array.ndim == 2 and array.shape[0] > 0, "x", x,
                        "a non-empty batch of shape (batch, features)", where)
     return array
@@ -69,6 +76,9 @@ def forward_growth(model, x):
 
     Runs the stack block by block, x_{l+1} = x_l + s F_l(x_l), exactly as `model.forward` does,
     recording each block's output std and branch gain g_l = ‖s F_l(x_l)‖ / ‖x_l‖.
+    `x` must be finite (a ValueError names the first nan or inf). A ratio whose numerator is 0
+    is 0 (a zero branch has gain 0 even on a zero signal, as a model whose parameters are all
+    zero gives), never the nan of 0 / 0.
     """
     _check_residual(model, "forward_growth")
     x = _batch(x, "forward_growth")
@@ -77,7 +87,7 @@ def forward_growth(model, x):
         stds, gains = [h.std()], []
         for block in model.blocks:
             branch = block.block(tensor(h)).data * block.scale
-            gains.append(np.linalg.norm(branch) / np.linalg.norm(h))
+            gains.append(_ratio(np.linalg.norm(branch), np.linalg.norm(h)))
             h = h + branch
             stds.append(h.std())
     return ForwardGrowth(np.array(stds, dtype=float), np.array(gains, dtype=float))
@@ -99,7 +109,8 @@ class GrowthRecorder:
       growth         std of the last block's output / std of the first block's input
       uncorrelated_growth   ∏ sqrt(1 + g_l²), what the gains alone would give (see the module docstring)
       mean_gain, max_gain   mean and largest branch gain g_l over the blocks
-      weight_change  ‖W_t - W_0‖ / ‖W_0‖ over all branch weight matrices together (0 at record 0)
+      weight_change  ‖W_t - W_0‖ / ‖W_0‖ over all branch weight matrices together (0 at record 0,
+                     and 0 while nothing moved even if W_0 = 0)
       lr             the learning rate passed to `record`
     """
 
@@ -119,7 +130,7 @@ class GrowthRecorder:
         signal = forward_growth(self.model, self.x)
         moved = np.sqrt(sum(np.sum((w.data - w0) ** 2) for w, w0 in zip(self.weights, self.initial)))
         self._rows.append((signal.growth, signal.uncorrelated_growth, float(np.mean(signal.gain)),
-                           float(np.max(signal.gain)), float(moved / self._initial_norm),
+                           float(np.max(signal.gain)), _ratio(moved, self._initial_norm),
                            np.nan if lr is None else float(lr)))
 
     @property

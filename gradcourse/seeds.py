@@ -36,7 +36,9 @@ class SeedValues:
         validation.require(isinstance(self.seeds, (tuple, list)), "seeds", self.seeds, "a tuple of seeds",
                            "SeedValues", TypeError)
         object.__setattr__(self, "seeds", tuple(self.seeds))
-        object.__setattr__(self, "values", validation.real_array("values", self.values, "SeedValues"))
+        values = np.array(validation.real_array("values", self.values, "SeedValues", allow_bool=False))
+        values.setflags(write=False)  # a copy, read-only: the caller's array and this record stay apart
+        object.__setattr__(self, "values", values)
         validation.require(self.values.shape == (len(self.seeds),), "values.shape", self.values.shape,
                            f"({len(self.seeds)},): one value for each of the {len(self.seeds)} seeds", "SeedValues")
 
@@ -111,6 +113,7 @@ class SeedValues:
             validation.require(other.seeds == self.seeds, "other.seeds", other.seeds,
                                f"the same seeds, {self.seeds} (values compare seed by seed)", "SeedValues")
             other = other.values
+        other = _comparable(other)
         validation.require(np.shape(other) in ((), (len(self),)), "np.shape(other)", np.shape(other),
                            f"() or ({len(self)},): a number, or one value per seed", "SeedValues")
         return compare(self.values, other)
@@ -154,6 +157,9 @@ def over_seeds(run, seeds=10, progress=True):
     for done, seed in enumerate(seeds, start=1):
         results.append(run(seed))
         bar.show(done, f"seed {seed}: {done} of {len(seeds)} runs done")
+    for seed, result in zip(seeds, results):
+        validation.require(not isinstance(result, Mapping) or result, f"run({seed})", result,
+                           "a number or a non-empty dict", "over_seeds")
     if all(isinstance(r, Mapping) for r in results):
         names = list(results[0])
         for seed, result in zip(seeds, results):
@@ -176,6 +182,7 @@ def in_how_many(holds):
 
 def _seed_list(seeds):
     rule = "a positive count or a non-empty list of distinct non-negative integers"
+    seeds = validation.scalar(seeds)
     if validation.is_integer(seeds):
         return tuple(range(validation.integer("seeds", seeds, rule, "over_seeds", minimum=1)))
     try:
@@ -199,8 +206,24 @@ def _check_format(fmt, where):
         validation.fail("fmt", fmt, "a format spec for a number, such as '.3g'", where)
 
 
+def _comparable(other):
+    """What a SeedValues is compared with, as an array of real numbers (TypeError otherwise)."""
+    rule = "a number or one value per seed"
+    try:
+        array = np.asarray(other)
+    except ValueError:  # a ragged nested list
+        validation.fail("other", other, rule, "SeedValues", TypeError)
+    validation.require(array.dtype.kind in "biuf", "other", other, rule, "SeedValues", TypeError)
+    return array
+
+
 def _number(value, name):
-    """What a run returned, as a float: a number (nan and inf too: a diverged run is kept and counted)."""
+    """What a run returned, as a float: a number (nan and inf too: a diverged run is kept and counted),
+    or a one-element tensor or array, taken with .item() as `ReduceLROnPlateau.step` does."""
+    if hasattr(value, "item") and not validation.is_number(value):
+        validation.require(np.size(getattr(value, "data", value)) == 1, name, value,
+                           "a number or a one-element tensor", "over_seeds", TypeError)
+        value = value.item()
     validation.require(validation.is_number(value), name, value, "a number (nan or inf for a diverged run)",
                        "over_seeds", TypeError)
     return float(value)

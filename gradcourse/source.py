@@ -14,7 +14,11 @@ class Source:
     def __init__(self, obj):
         validation.require(inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj), "obj", obj,
                            "a function, method or class", "show_source", TypeError)
-        lines, first = inspect.getsourcelines(obj)
+        try:
+            lines, first = inspect.getsourcelines(obj)
+        except OSError:  # made by exec or typed at a bare interpreter prompt: no file to read it from
+            validation.fail("obj", obj, "code with a source (it has no source file: define it in a file "
+                            "or a notebook cell)", "show_source")
         module = inspect.getmodule(obj)
         self.name = f"{module.__name__}.{obj.__qualname__}"
         self.file = "/".join(module.__name__.split(".")) + ".py"

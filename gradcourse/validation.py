@@ -20,7 +20,7 @@ import numpy as np
 
 __all__ = ["message", "fail", "require", "integer", "positive_int", "non_negative_int",
            "number", "positive", "non_negative", "fraction", "probability", "in_range", "choice", "boolean", "count", "instance", "real_array",
-           "is_integer", "is_number"]
+           "is_integer", "is_number", "scalar"]
 
 
 def message(name, value, rule, where=None):
@@ -56,6 +56,12 @@ def is_number(value):
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     return isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def scalar(value):
+    """A 0-d array as its one element (numpy reductions and indexing give them back), anything
+    else unchanged: so np.array(3) is taken as a count, as PyTorch does."""
+    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
 
 
 def integer(name, value, rule="an integer", where=None, minimum=None):

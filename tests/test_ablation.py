@@ -145,3 +145,14 @@ def test_run_ablation_checks_every_configuration_before_training_under_its_name(
         A.run_ablation({"ok": {}, "bad": dict(activation="sigmod")}, seeds=1, progress=False)
     with pytest.raises(TypeError, match="run_ablation: argument must be one of train_with_remedies'"):
         A.run_ablation({"ok": {}}, seeds=1, progress=False, speed=3)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: A.print_table({"a": 1}), TypeError, r"print_table: rows\['a'\] must be an AblationRow"),
+    (lambda: A.print_table({"a": 1}, labels=["a"]), TypeError, r"print_table: rows\['a'\] must be an AblationRow"),
+    (lambda: A.table_header(0.1, label_width=np.array(-1)), ValueError, "table_header: label_width must be"),
+])
+def test_round5_rows_of_the_wrong_kind_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+    assert A.table_header(0.1, label_width=np.array(3)) == A.table_header(0.1, label_width=3)

@@ -527,7 +527,7 @@ BAD_INPUTS = [
     # ----- source ------------------------------------------------------------------------------
     case("show_source-of-a-number", lambda: show_source(3), TypeError, must("obj")),
     case("show_source-of-a-builtin", lambda: show_source(len), TypeError, must("obj")),
-    case("show_source-without-a-file", code_without_a_file, OSError, r"source"),
+    case("show_source-without-a-file", code_without_a_file, ValueError, must("obj")),
 ]
 
 

@@ -458,3 +458,22 @@ def test_a_split_leaving_a_part_empty_names_test_size():
                                          r"non-empty \(with 2 samples it leaves 0 for training and 2 for testing\), "
                                          r"got 0\.9$"):
         data.train_test_split(np.zeros((2, 1)), np.zeros(2), test_size=0.9, seed=0)
+
+
+# ----- round 5: smallest_batch checks its counts; 0-d integer arrays are counts ------------------
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: data.smallest_batch(10, 0), ValueError, "smallest_batch: batch_size must be a positive integer, got 0"),
+    (lambda: data.smallest_batch(0, 3), ValueError, "smallest_batch: n must be a positive integer, got 0"),
+    (lambda: data.smallest_batch(10, 2.0), TypeError, "smallest_batch: batch_size must be a positive integer"),
+    (lambda: data.parity(np.array(2.0), seed=0), TypeError, "parity: n must be a positive integer"),
+])
+def test_round5_counts_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_a_0d_integer_array_is_a_count():
+    assert data.smallest_batch(np.array(10), np.array(4)) == 2
+    assert data.parity(np.array(5), np.array(3), seed=0)[0].shape == (5, 3)
+    assert len(list(data.batches(np.ones((5, 1)), np.arange(5), np.array(2)))) == 3

@@ -223,7 +223,7 @@ def test_remove_detaches_and_no_grad_forwards_are_ignored():
     assert flow._outputs[0] is captured
     flow.remove()
     forward_backward(net, x)
-    assert flow._outputs[0] is captured
+    assert flow._outputs[0] is None  # remove() forgot the captured pass and nothing new is captured
     flow.attach()
     assert "attached" in repr(flow)
 
@@ -571,3 +571,44 @@ class _Flat(nn.Module):
 
     def forward(self, x):
         return self.linear(x).sum(axis=0)
+
+
+@pytest.mark.parametrize("call", [
+    lambda net, x: D.measure_at_init(net, x),
+    lambda net, x: D.input_output_jacobian(net, x[:1]),
+    lambda net, x: D.jacobian_singular_values(net, x[:1]),
+])
+def test_a_nan_or_inf_input_is_a_value_error_naming_x(call):
+    net, x = two_layer_net()
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match=r"x\[0, 0\] must be a finite number"):
+            call(net, np.full_like(x, bad))
+
+
+def _pass(net, x):
+    (net(gc.tensor(x)) ** 2).mean().backward()
+
+
+def test_the_gradient_flow_lifecycle_is_checked_at_every_record():
+    net, x = two_layer_net()
+    flow = GradientFlow(net)
+    with pytest.raises(RuntimeError, match="no layer output was captured"):
+        flow.record()                                   # before any forward
+    _pass(net, x)
+    first = flow.record()
+    with pytest.raises(RuntimeError, match="recorded already"):
+        flow.record()                                   # twice for one backward
+    hooks = len(flow._handles)
+    assert flow.attach() is flow and len(flow._handles) == hooks   # attaching twice adds no hooks
+    flow.remove()
+    _pass(net, x)                                       # hooks gone: this pass is not captured
+    with pytest.raises(RuntimeError, match="GradientFlow.record: the hooks were removed; call attach()"):
+        flow.record()
+    assert all(out is None for out in flow._outputs)    # remove() forgot the captured pass
+    flow.attach()
+    with pytest.raises(RuntimeError, match="no layer output was captured"):
+        flow.record()
+    net.zero_grad()
+    _pass(net, x)
+    second = flow.record()
+    assert np.allclose(first["grad_norm"], second["grad_norm"]) and len(flow.history["step"]) == 2

@@ -354,3 +354,18 @@ def test_a_control_states_its_kind_and_log_range_through_validation():
         E.Control("x", "x", "log", 1.0, 0.0, 10.0, 0.1)
     with pytest.raises(ValueError, match="Control 'x': high must be a number > low = 1"):
         E.Control("x", "x", "log", 1.0, 1.0, 1.0, 0.1)
+
+
+@pytest.mark.parametrize("norms, error, message", [
+    (5, TypeError, "first_over_last: norms must be a list of gradient norms"),
+    ([1.0, "a"], TypeError, "first_over_last: norms must be an array of real numbers"),
+    ([[1.0], [2.0]], TypeError, "first_over_last: norms must be a list of gradient norms"),
+    ([1.0, -1.0], ValueError, "first_over_last: norms must be >= 0"),
+])
+def test_first_over_last_rejects_what_is_not_a_list_of_norms(norms, error, message):
+    with pytest.raises(error, match=message):
+        E.first_over_last(norms)
+
+
+def test_first_over_last_still_divides_and_gives_inf_over_a_zero_last_norm():
+    assert E.first_over_last([6.0, 3.0]) == 2.0 and E.first_over_last(np.array([1.0, 0.0])) == np.inf

@@ -515,6 +515,44 @@ def test_plot_arguments_are_checked_and_named(call, match, error):
     plt.close("all")
 
 
+def _f(x, y):
+    return x * y
+
+
+# ----- wrong kinds inside containers, mismatched lengths, empty inputs (issue 17, round 5) ----------
+@pytest.mark.parametrize("call, match, error", [
+    (lambda: P.training_curves({"a": {"loss": "abc"}}), r"training_curves: runs\['a'\]\['loss'\] must be an array",
+     TypeError),
+    (lambda: P.training_curves({"a": {"loss": [[1, 2], [3, 4]]}}), r"runs\['a'\]\['loss'\] must be 1-D", ValueError),
+    (lambda: P.training_curves({"a": {"loss": [1, 2], "steps": [0, 1, 2]}}), r"len\(runs\['a'\]\['steps'\]\)",
+     ValueError),
+    (lambda: P.training_curves({"a": {"loss": [1, 2], "diverged_at": "x"}}), r"runs\['a'\]\['diverged_at'\]",
+     TypeError),
+    (lambda: P.seed_spread({"a": ["x"]}, "y"), r"seed_spread: values\['a'\] must be an array of real", TypeError),
+    (lambda: P.seed_spread({"a": [1, 2]}, 3), "seed_spread: ylabel must be a string", TypeError),
+    (lambda: P.bar_comparison({"a": "x"}, "y"), r"bar_comparison: values\['a'\] must be a number", TypeError),
+    (lambda: P.bar_comparison({"a": None}, "y"), r"bar_comparison: values\['a'\] must be a number", TypeError),
+    (lambda: P.bar_comparison({"a": [1, 2]}, "y"), r"bar_comparison: values\['a'\] must be a number", TypeError),
+    (lambda: P.layer_histograms([["a"]]), r"layer_histograms: values\[0\] must be an array of real", TypeError),
+    (lambda: P.update_ratio(np.ones((3, 2)), steps=[0, 1]), r"update_ratio: len\(steps\) must be one step per row",
+     ValueError),
+    (lambda: P.update_ratio(np.ones((3, 2)), labels="ab"), "update_ratio: labels must be a list of strings", TypeError),
+    (lambda: P.gradient_flow([]), "gradient_flow: values must be non-empty", ValueError),
+    (lambda: P.jacobian_spectrum([]), "jacobian_spectrum: values must be non-empty", ValueError),
+    (lambda: P.loss_surface(_f, (0,), (0, 1)), r"loss_surface: xlim must be a pair of numbers", ValueError),
+    (lambda: P.loss_surface(_f, (0, 1), (0, np.nan)), r"loss_surface: ylim\[1\] must be a finite number", ValueError),
+    (lambda: P.loss_surface(_f, "ab", (0, 1)), "loss_surface: xlim must be a pair of numbers", TypeError),
+    (lambda: P.loss_surface(3, (0, 1), (0, 1)), r"loss_surface: f must be a function f\(x, y\)", TypeError),
+    (lambda: P.loss_surface(_f, (0, 1), (0, 1), [[0, 0], [1, 1]]), "loss_surface: trajectories must be None or a dict",
+     TypeError),
+    (lambda: P.colors(-1), "colors: n must be a non-negative integer", ValueError),
+])
+def test_bad_values_inside_containers_are_named(call, match, error):
+    with pytest.raises(error, match=match):
+        call()
+    plt.close("all")
+
+
 @pytest.mark.parametrize("draw", [lambda ax: P.gradient_flow([1.0, 2.0], ax=ax),
                                   lambda ax: P.training_curves({"a": {"loss": [1.0]}}, ax=ax),
                                   lambda ax: P.loss_surface(lambda x, y: x * y, (0, 1), (0, 1), ax=ax)])
@@ -534,3 +572,14 @@ def test_log_scale_needs_an_axes_and_per_layer_series_must_be_numbers():
         P.activation_std(np.ones((2, 2)))
     with pytest.raises(TypeError, match="training_curves: ax must be None or two Axes"):
         P.training_curves({"a": {"loss": [1.0], "accuracy": [0.5]}}, metric="both", ax=P.subplots()[1])
+
+
+def test_valid_edge_cases_still_draw():
+    """Reversed limits invert the axis; matching steps and labels are used as given."""
+    ax = P.loss_surface(_f, (1, -1), (0, 1), resolution=5).axes[0]
+    assert ax.get_xlim() == (1.0, -1.0)
+    ax = P.update_ratio(np.ones((3, 2)), labels=["a", "b"], steps=[0, 5, 10]).axes[0]
+    assert list(ax.lines[0].get_xdata()) == [0, 5, 10]
+    ax = P.training_curves({"a": {"loss": [1.0, 2.0], "steps": [3, 4], "diverged_at": 4}}).axes[0]
+    assert list(ax.lines[0].get_xdata()) == [3, 4] and any("step 4" in t.get_text() for t in ax.texts)
+    plt.close("all")

@@ -113,3 +113,21 @@ def test_a_plain_net_is_a_value_error_and_the_batch_and_lr_are_checked():
         GrowthRecorder(model, np.array([["a", "b"]]))
     with pytest.raises(ValueError, match="GrowthRecorder.record: lr must be a number >= 0"):
         GrowthRecorder(model, np.ones((3, 2))).record(lr=-1.0)
+
+
+@pytest.mark.parametrize("call", [forward_growth, GrowthRecorder])
+def test_a_nan_or_inf_batch_is_a_value_error_naming_x(call):
+    for bad in (np.nan, np.inf):
+        with pytest.raises(ValueError, match=r"x\[0, 0\] must be a finite number"):
+            call(residual_mlp(), np.full((2, 8), bad))
+
+
+def test_all_zero_parameters_give_zero_gains_and_growth_not_nan():
+    model = residual_mlp()
+    for p in model.parameters():
+        p.data[...] = 0.0
+    signal = forward_growth(model, batch())
+    assert np.array_equal(signal.gain, np.zeros(len(model.blocks))) and signal.growth == 0.0
+    recorder = GrowthRecorder(model, batch())
+    recorder.record(lr=0.1)
+    assert recorder.history["weight_change"][0] == 0.0 and recorder.history["mean_gain"][0] == 0.0

@@ -363,3 +363,15 @@ def test_one_cycle_past_its_end_and_a_diverged_loss_name_the_argument():
         OneCycle(1.0, 10)(11)
     with pytest.raises(ValueError, match=r"^BoldDriver\.step: loss must be a finite number \(at step 1 .*got nan$"):
         BoldDriver(0.1).step(math.nan)
+
+
+# ----- round 5: a 0-d integer array is a step count, as in PyTorch --------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda n: Constant(0.1), lambda n: StepDecay(1.0, n, 0.5), lambda n: PolynomialDecay(1.0, n),
+    lambda n: CosineAnnealing(1.0, n), lambda n: LinearWarmup(Constant(1.0), n), lambda n: OneCycle(1.0, n),
+])
+def test_a_0d_integer_array_is_a_step_and_a_count(make):
+    assert make(np.array(4))(np.array(3)) == make(4)(3)
+    with pytest.raises(TypeError, match="step must be a non-negative integer"):
+        make(4)(np.array(3.0))

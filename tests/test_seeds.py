@@ -1,9 +1,11 @@
 """Tests of gradcourse.seeds: repeating an experiment over seeds and counting where a claim holds."""
 import math
+import operator
 
 import numpy as np
 import pytest
 
+from gradcourse.autograd import tensor
 from gradcourse.seeds import SeedValues, in_how_many, over_seeds
 
 
@@ -129,3 +131,30 @@ def test_seed_values_name_seeds_and_values_of_the_wrong_kind():
         SeedValues(None, [1.0])
     with pytest.raises(TypeError, match="SeedValues: values must be an array of real numbers"):
         SeedValues((0,), ["x"])
+
+
+# ----- round 5: comparisons with non-numbers, copied values, empty and tensor results ------------
+
+@pytest.mark.parametrize("call, error, message", [
+    *[(lambda op=op, other=other: op(SeedValues((0, 1), [1.0, 2.0]), other), TypeError,
+       "SeedValues: other must be a number or one value per seed")
+      for op in (operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne)
+      for other in ("abc", None)],
+    (lambda: over_seeds(lambda s: {}, 2, progress=False), ValueError,
+     r"over_seeds: run\(0\) must be a number or a non-empty dict"),
+    (lambda: over_seeds(lambda s: tensor([1.0, 2.0]), 2, progress=False), TypeError,
+     r"over_seeds: run\(0\) must be a number or a one-element tensor"),
+    (lambda: SeedValues((0, 1), [True, False]), TypeError, "SeedValues: values must be an array of real numbers"),
+])
+def test_round5_bad_inputs_are_named(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_seed_values_keep_a_read_only_copy_and_runs_may_return_one_element_tensors():
+    array = np.array([1.0, 2.0])
+    kept = SeedValues((0, 1), array)
+    array[0] = 99.0
+    assert kept.values.tolist() == [1.0, 2.0] and not kept.values.flags.writeable
+    assert over_seeds(lambda s: tensor(1.5 + s), 2, progress=False).values.tolist() == [1.5, 2.5]
+    assert over_seeds(lambda s: float(s), np.array(2), progress=False).seeds == (0, 1)  # a 0-d count

@@ -43,9 +43,15 @@ RACE_NAME = {race.lower(): race for race in RACE_OPTIMIZERS}  # "sgd" -> "SGD", 
 
 
 def first_over_last(norms):
-    """norms[0] / norms[-1], the first layer's gradient over the last one's (inf if the last is 0)."""
-    validation.require(len(norms) > 0, "norms", norms, "a non-empty list of gradient norms", "first_over_last")
-    return float(norms[0] / norms[-1]) if norms[-1] > 0 else np.inf
+    """norms[0] / norms[-1], the first layer's gradient over the last one's (inf if the last is 0).
+
+    `norms` is a non-empty 1-D list of norms, each >= 0 (nan, from a diverged run, passes through)."""
+    where = "first_over_last"
+    array = validation.real_array("norms", norms, where)
+    validation.require(array.ndim == 1, "norms", norms, "a list of gradient norms", where, TypeError)
+    validation.require(array.size > 0, "norms", norms, "a non-empty list of gradient norms", where)
+    validation.require(not np.any(array < 0), "norms", norms, ">= 0 (norms are never negative)", where)
+    return float(array[0] / array[-1]) if array[-1] > 0 else np.inf
 
 
 def check_result(result, kind, where, name="result"):

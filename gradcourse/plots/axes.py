@@ -48,6 +48,7 @@ def _series(data, what):
         values = validation.real_array(name, values, what)
         validation.require(values.ndim == 1, f"{name}.shape", values.shape, "a 1-D array (one value per point; "
                            "pass several configurations as a dict label -> 1-D array)", what)
+        validation.require(values.size > 0, name, values, "non-empty (at least one value)", what)
         series.append((label, values))
     validation.require(series, "values", data, "a 1-D array or a non-empty dict label -> 1-D array", what)
     return series

@@ -20,6 +20,8 @@ import numpy as np
 from cycler import cycler
 from matplotlib.figure import Figure
 
+from .. import validation
+
 # Okabe & Ito (2008), "Color Universal Design": blue, orange, bluish green, vermillion,
 # reddish purple, sky blue, black, yellow (yellow last: it is faint on white).
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442"]
@@ -176,6 +178,7 @@ def _style_axes(ax):
 
 def colors(n, sequential=False):
     """n colours: the palette for a few categories, else a sequential colormap (by layer position)."""
+    n = validation.non_negative_int("n", n, "colors")
     if not sequential and n <= len(PALETTE):
         return PALETTE[:n]
     cmap = matplotlib.colormaps[SEQUENTIAL_CMAP]

@@ -120,11 +120,13 @@ def layer_histograms(values, kind="activation", activation=None, bins=50, ax=Non
                        "values", values, "a list of arrays or a dict name -> array", "layer_histograms", TypeError)
     items = list(values.items()) if isinstance(values, Mapping) else [
         (f"layer {i + 1}", v) for i, v in enumerate(values)]
+    keys = list(values) if isinstance(values, Mapping) else range(len(items))
+    layers = [validation.real_array(f"values[{key!r}]", layer, "layer_histograms").ravel()
+              for key, (_, layer) in zip(keys, items)]
     validation.require(items, "values", values, "at least one layer's array", "layer_histograms")
     with style():
         ax = panel(ax, "layer_histograms")
-        for (name, layer), look in zip(items, line_styles(len(items), sequential=True)):
-            layer = np.asarray(layer, dtype=float).ravel()
+        for (name, _), layer, look in zip(items, layers, line_styles(len(items), sequential=True)):
             finite = layer[np.isfinite(layer)]
             if kind == "activation" and activation == "relu":
                 finite = finite[finite != 0]  # the zeros would be one tall spike: counted in the legend
@@ -166,14 +168,23 @@ def update_ratio(history, labels=None, ax=None, title=None, steps=None, referenc
         if table.ndim == 1:
             table = table[:, None]
         validation.require(table.ndim == 2, "history.shape", table.shape, "(steps, layers)", "update_ratio")
+        if labels is not None:
+            validation.require(isinstance(labels, (list, tuple)) and all(isinstance(name, str) for name in labels),
+                               "labels", labels, "a list of strings, one per column of history", "update_ratio",
+                               TypeError)
         labels = labels or [f"layer {i + 1}" for i in range(table.shape[1])]
         validation.require(len(labels) == table.shape[1], "labels", labels,
                            f"one label per column of history ({table.shape[1]})", "update_ratio")
         series = list(zip(labels, table.T))
+    if steps is not None:
+        steps = validation.real_array("steps", steps, "update_ratio")
+        for label, ratios in series:
+            validation.require(steps.shape == (len(ratios),), "len(steps)", len(steps) if steps.ndim else steps,
+                               f"one step per row of history ({len(ratios)})", "update_ratio")
     with style():
         ax = panel(ax, "update_ratio")
         for (label, ratios), look in zip(series, line_styles(len(series))):
-            x = np.arange(len(ratios)) if steps is None else np.asarray(steps)
+            x = np.arange(len(ratios)) if steps is None else steps
             drawn, _ = drawable(ratios, log=True)
             ax.plot(x, np.log10(drawn), linewidth=1.4, label=label, **look)
         ax.axhline(reference, color=REFERENCE_COLOR, linestyle="--", linewidth=1.2, gid="reference", zorder=3,

@@ -1,4 +1,6 @@
 """Loss landscapes: contour lines of a loss of two parameters, with optimiser paths drawn on top."""
+from collections.abc import Mapping
+
 import matplotlib
 import numpy as np
 from matplotlib.lines import Line2D
@@ -18,6 +20,16 @@ def _evaluate_grid(f, X, Y):
         except Exception:  # f works on scalars only: fall back to one call per grid point
             pass
         return np.vectorize(lambda x, y: float(f(x, y)), otypes=[float])(X, Y)
+
+
+def _window(name, limits):
+    """(low, high) as two finite floats; high < low is allowed (an inverted axis)."""
+    rule = "a pair of numbers (low, high)"
+    validation.require(not isinstance(limits, (str, bytes)), name, limits, rule, "loss_surface", TypeError)
+    limits = validation.real_array(name, limits, "loss_surface", allow_bool=False)
+    validation.require(limits.shape == (2,), name, limits.tolist(), rule, "loss_surface")
+    limits = validation.real_array(name, limits, "loss_surface", finite=True)
+    return tuple(limits.tolist())
 
 
 def _contour_levels(Z, n, log_levels):
@@ -42,6 +54,10 @@ def loss_surface(f, xlim, ylim, trajectories=None, levels=30, resolution=100, ax
     How to read it: steps perpendicular to the lines go downhill fastest; a zig-zag across a
     narrow valley means the learning rate suits the steep direction but not the flat one.
     """
+    validation.require(callable(f), "f", f, "a function f(x, y) returning the loss", "loss_surface", TypeError)
+    xlim, ylim = _window("xlim", xlim), _window("ylim", ylim)
+    validation.require(trajectories is None or isinstance(trajectories, Mapping), "trajectories", trajectories,
+                       "None or a dict label -> (T, 2) array of (x, y) steps", "loss_surface", TypeError)
     validation.positive_int("resolution", resolution, "loss_surface")
     validation.positive_int("levels", levels, "loss_surface")
     xs = np.linspace(*xlim, resolution)

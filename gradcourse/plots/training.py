@@ -15,27 +15,44 @@ def _get(run, key):
     return run.get(key) if isinstance(run, Mapping) else getattr(run, key, None)
 
 
-def _curve(run, metric):
+def _values(run, key, label, where="training_curves"):
+    """run[key] as a 1-D float array (TypeError naming runs[label][key] for non-numbers,
+    ValueError unless 1-D), or None if the run has no such values."""
+    values = _get(run, key)
+    if values is None:
+        return None
+    name = f"runs[{label!r}][{key!r}]"
+    values = validation.real_array(name, values, where)
+    validation.require(values.ndim == 1, name, f"an array of shape {values.shape}", "1-D, one value per step", where)
+    return values
+
+
+def _curve(run, metric, label):
     """(x, y) of a run's loss or accuracy, or None if the run has no such values."""
     if metric == "loss":
-        y = _get(run, "loss")
-        x_key = "steps"
+        key, x_key = "loss", "steps"
     else:
-        y = _get(run, "accuracy")
-        y = _get(run, "train_accuracy") if y is None else y
+        key = "accuracy" if _get(run, "accuracy") is not None else "train_accuracy"
         x_key = "eval_steps"
+    y = _values(run, key, label)
     if y is None or len(y) == 0:
         return None
-    y = np.asarray(y, dtype=float)
-    x = _get(run, x_key)
-    x = np.arange(len(y)) if x is None or len(x) != len(y) else np.asarray(x, dtype=float)
+    x = _values(run, x_key, label)
+    if x is None or (len(x) == 0 and metric != "loss"):
+        return np.arange(len(y), dtype=float), y
+    validation.require(len(x) == len(y), f"len(runs[{label!r}][{x_key!r}])", len(x),
+                       f"len(runs[{label!r}][{key!r}]) ({len(y)}): one {x_key[:-1].replace('_', ' ')} per value",
+                       "training_curves")
     return x, y
 
 
-def _diverged_at(run, y):
+def _diverged_at(run, y, label):
     """The run's diverged_at, else the first step whose value is not finite, else None."""
     step = _get(run, "diverged_at")
-    if step is None and not np.all(np.isfinite(y)):
+    if step is not None:
+        validation.number(f"runs[{label!r}]['diverged_at']", step, "a step number or None", "training_curves")
+        return step
+    if not np.all(np.isfinite(y)):
         step = int(np.flatnonzero(~np.isfinite(y))[0])
     return step
 
@@ -47,7 +64,7 @@ def _spans_decades(curves, decades=2):
 
 
 def _training_panel(ax, runs, metric, logy):
-    curves = {label: _curve(run, metric) for label, run in runs.items()}
+    curves = {label: _curve(run, metric, label) for label, run in runs.items()}
     validation.require(any(c is not None for c in curves.values()), "runs", runs,
                        f"runs of which at least one has {metric!r} values", "training_curves")
     if logy is None:
@@ -59,7 +76,7 @@ def _training_panel(ax, runs, metric, logy):
         x, y = curves[label]
         drawn, _ = drawable(y, logy)
         ax.plot(x, drawn, linewidth=1.4, label=label, **look)
-        step = _diverged_at(run, y)
+        step = _diverged_at(run, y, label)
         if step is not None:
             shown = np.flatnonzero(np.isfinite(drawn) & (x <= step))
             y_mark = drawn[shown[-1]] if shown.size else (1.0 if logy else 0.0)
@@ -165,7 +182,9 @@ def seed_spread(values, ylabel, logy=False, ax=None, title=None, reference=None,
                        "seed_spread", TypeError)
     validation.require(len(values) > 0, "values", values, "a non-empty dict label -> per-seed values", "seed_spread")
     labels = [str(label) for label in values]
-    columns = [np.asarray(getattr(v, "values", v), dtype=float).ravel() for v in values.values()]
+    validation.instance("ylabel", ylabel, str, "a string (the y-axis label)", "seed_spread")
+    columns = [validation.real_array(f"values[{label!r}]", getattr(v, "values", v), "seed_spread").ravel()
+               for label, v in zip(labels, values.values())]
     for label, column in zip(labels, columns):
         validation.require(column.size > 0, f"values[{label!r}]", column, "at least one value", "seed_spread")
     with style():
@@ -206,7 +225,11 @@ def bar_comparison(values, ylabel, logy=False, ax=None, title=None):
                        "bar_comparison", TypeError)
     validation.require(len(values) > 0, "values", values, "a non-empty dict label -> number", "bar_comparison")
     logy = validation.boolean("logy", logy, "bar_comparison")
+    validation.instance("ylabel", ylabel, str, "a string (the y-axis label)", "bar_comparison")
     labels = [str(label) for label in values]
+    for label, v in zip(labels, values.values()):
+        validation.require(validation.is_number(v), f"values[{label!r}]", v, "a number (inf or nan: a diverged run)",
+                           "bar_comparison", TypeError)
     heights = np.array([float(v) for v in values.values()])
     drawn, bad = drawable(heights, logy)
     with style():
