@@ -114,18 +114,9 @@ class GradcourseMLP:
         return loss.item()
 
 
-def graph_nodes(root):
+def recorded_ops(root):
     """The number of recorded operations (non-leaf nodes) in the graph behind `root`."""
-    seen, stack = {id(root)}, [root]
-    count = 0
-    while stack:
-        node = stack.pop()
-        count += not node.is_leaf
-        for parent in node._parents:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append(parent)
-    return count
+    return sum(not node.is_leaf for node in autograd.graph_nodes(root))
 
 
 def compare(num_layers, width, batch, steps, style):
@@ -135,7 +126,7 @@ def compare(num_layers, width, batch, steps, style):
     x, y = rng.standard_normal((batch, width)), rng.standard_normal((batch, width))
     ours, by_hand = GradcourseMLP(weights, style), HandWrittenMLP(weights)
     x_tensor, y_tensor = gc.tensor(x), gc.tensor(y)
-    nodes = graph_nodes(ours.loss(x_tensor, y_tensor))
+    nodes = recorded_ops(ours.loss(x_tensor, y_tensor))
     runs = {"gradcourse": lambda: ours.step(x_tensor, y_tensor), "numpy": lambda: by_hand.step(x, y)}
     times = {name: [] for name in runs}
     for step in range(steps):

@@ -115,7 +115,7 @@ def _key(settings, common):
 def final_loss(result, last=FINAL_STEPS):
     """The mean training loss over the `last` steps of a `RemedyResult` (anything with a
     `.history` that has `final_loss`); `last` is a positive integer."""
-    last = validation.positive_int("last", validation.scalar(last), "final_loss")
+    last = validation.positive_int("last", last, "final_loss")
     validation.require(callable(getattr(getattr(result, "history", None), "final_loss", None)), "result", result,
                        "a RemedyResult (with a training history)", "final_loss", TypeError)
     return result.history.final_loss(last)
@@ -197,7 +197,7 @@ def _spread(values, fmt=".2f"):
 def table_header(target_loss, label_width=LABEL_WIDTH):
     """The column titles that go with `table_line`."""
     target_loss = validation.number("target_loss", target_loss, where="table_header")
-    label_width = validation.non_negative_int("label_width", validation.scalar(label_width), "table_header")
+    label_width = validation.non_negative_int("label_width", label_width, "table_header")
     return (f"{'configuration':<{label_width}}  {'test accuracy':<23}  {'final training loss':<26}  "
             f"{f'loss < {target_loss:g} in':<15}  {'median step'}")
 
@@ -211,7 +211,7 @@ def table_line(label, row, label_width=LABEL_WIDTH):
     counted at the end of the line.
     """
     validation.require(isinstance(row, AblationRow), "row", row, "an AblationRow", "table_line", TypeError)
-    label_width = validation.non_negative_int("label_width", validation.scalar(label_width), "table_line")
+    label_width = validation.non_negative_int("label_width", label_width, "table_line")
     reached = row.reached
     median = f"{np.median(row.steps_to_target.values[reached]):.0f}" if reached.any() else "–"
     note = f"  diverged in {in_how_many(row.diverged)}" if row.diverged.any() else ""

@@ -512,8 +512,8 @@ class Tensor:
         if not dims:
             return self._permuted(tuple(reversed(range(self.ndim))), "transpose")
         if len(dims) != 2:
-            raise TypeError(f"transpose(dim0, dim1) swaps two axes, as in PyTorch, got {_show(dims)}; for a "
-                            f"permutation of all the axes use permute(*dims), e.g. x.permute(2, 0, 1)")
+            raise TypeError(f"transpose(dim0, dim1) swaps two axes, as in PyTorch, got {validation.show(dims)}; "
+                            f"for a permutation of all the axes use permute(*dims), e.g. x.permute(2, 0, 1)")
         span = max(self.ndim, 1)  # (a 0-d tensor accepts the dims 0 and -1, as in PyTorch)
         d0, d1 = (_dim(d, span, "transpose", name) for d, name in zip(dims, ("dim0", "dim1")))
         if self.ndim == 0:
@@ -794,20 +794,15 @@ def _permutation(dims, ndim):
 
 def _index_error_message(index, shape, error):
     """numpy's IndexError said in the tensor's terms."""
-    text = str(error)
+    text, shown = str(error), validation.show(index)
     if "out of bounds" in text:
-        return f"getitem: index {_show(index)} is out of range for a tensor of shape {shape}"
+        return f"getitem: index {shown} is out of range for a tensor of shape {shape}"
     if "too many indices" in text:
-        return f"getitem: index {_show(index)} has too many indices for a {len(shape)}-D tensor of shape {shape}"
+        return f"getitem: index {shown} has too many indices for a {len(shape)}-D tensor of shape {shape}"
     if "only integers" in text:
         return (f"getitem: index must be an integer, a slice, None, ..., or an array of integers or bools, "
-                f"as in numpy, got {_show(index)}")
-    return f"getitem: index {_show(index)} does not fit a tensor of shape {shape}: {text}"
-
-
-def _show(value):
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+                f"as in numpy, got {shown}")
+    return f"getitem: index {shown} does not fit a tensor of shape {shape}: {text}"
 
 
 def _unbroadcast(grad, shape):
@@ -970,7 +965,7 @@ def _hook_gradient(hook, replaced):
     array = np.asarray(replaced.data if isinstance(replaced, Tensor) else replaced)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"backward: hook {getattr(hook, '__qualname__', repr(hook))!r} must return None or a "
-                        f"gradient (a Tensor or an array of numbers), got {_show(replaced)}")
+                        f"gradient (a Tensor or an array of numbers), got {validation.show(replaced)}")
     return array.astype(np.float64)
 
 
@@ -1038,18 +1033,21 @@ def _gradients_leaving_grad_alone(output, cotangent, inputs):
             leaf.grad = grad
 
 
-def _leaves(root):
-    """The leaves requiring grad that a backward() from `root` reaches."""
-    seen, stack, leaves = {id(root)}, [root], []
+def graph_nodes(root):
+    """Every tensor in the graph behind `root` (root included), each once, in no set order."""
+    seen, stack = {id(root)}, [root]
     while stack:
         node = stack.pop()
-        if node._backward is None and node.requires_grad:
-            leaves.append(node)
+        yield node
         for parent in node._parents:
             if id(parent) not in seen:
                 seen.add(id(parent))
                 stack.append(parent)
-    return leaves
+
+
+def _leaves(root):
+    """The leaves requiring grad that a backward() from `root` reaches."""
+    return [node for node in graph_nodes(root) if node._backward is None and node.requires_grad]
 
 
 def _numeric_gradient(fn, inputs, index, cotangent, eps):

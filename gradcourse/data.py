@@ -25,7 +25,7 @@ def check_samples(X, y, where, min_ndim=1, finite=False, names=("X", "y")):
     y must have one entry per sample. With `finite`, X and a float y must hold no nan or inf (a
     single NaN input turns every loss after it into NaN). ValueError or TypeError naming the array.
     """
-    min_ndim = check.positive_int("min_ndim", check.scalar(min_ndim), "check_samples")
+    min_ndim = check.positive_int("min_ndim", min_ndim, "check_samples")
     finite = check.boolean("finite", finite, "check_samples")
     x_name, y_name = names
     X, y = _numbers(X, x_name, where), _as_array(y)
@@ -78,8 +78,8 @@ def linear_regression(n=100, features=10, noise=0.1, seed=None):
     The textbook linear model (e.g. Hastie, Tibshirani & Friedman, *The Elements of Statistical
     Learning*, 2009, ch. 3).
     """
-    n = check.positive_int("n", check.scalar(n), "linear_regression")
-    features = check.positive_int("features", check.scalar(features), "linear_regression")
+    n = check.positive_int("n", n, "linear_regression")
+    features = check.positive_int("features", features, "linear_regression")
     noise = check.non_negative("noise", noise, "linear_regression")
     rng = generator(seed, "linear_regression")
     X = rng.standard_normal((n, features))
@@ -103,8 +103,8 @@ def spirals(n=300, classes=3, noise=0.2, seed=None):
     From the Stanford CS231n notes, "Putting it together: Minimal Neural Network Case Study"
     (Karpathy, 2015), which offsets arm k by 4k radians where we spread the arms evenly.
     """
-    n = check.positive_int("n", check.scalar(n), "spirals")
-    classes = check.positive_int("classes", check.scalar(classes), "spirals")
+    n = check.positive_int("n", n, "spirals")
+    classes = check.positive_int("classes", classes, "spirals")
     noise = check.non_negative("noise", noise, "spirals")
     check.require(n >= classes, "n", n, f"at least one point per class (n >= classes = {classes})", "spirals")
     rng = generator(seed, "spirals")
@@ -129,7 +129,7 @@ def moons(n=200, noise=0.1, seed=None):
     Returns X float64 (n, 2) and y int64 (n,) with labels 0 and 1.
     The same construction as scikit-learn's `make_moons` (Pedregosa et al., 2011).
     """
-    n = check.positive_int("n", check.scalar(n), "moons")
+    n = check.positive_int("n", n, "moons")
     noise = check.non_negative("noise", noise, "moons")
     rng = generator(seed, "moons")
     size_upper, size_lower = _class_sizes(n, 2)
@@ -154,8 +154,8 @@ def parity(n=1000, bits=8, seed=None):
     Returns X float64 (n, bits) of 0.0s and 1.0s, and y int64 (n,), 1 when the number of ones
     is odd and 0 when it is even.
     """
-    n = check.positive_int("n", check.scalar(n), "parity")
-    bits = check.positive_int("bits", check.scalar(bits), "parity")
+    n = check.positive_int("n", n, "parity")
+    bits = check.positive_int("bits", bits, "parity")
     rng = generator(seed, "parity")
     X = rng.integers(0, 2, size=(n, bits)).astype(np.float64)
     y = X.sum(axis=1).astype(np.int64) % 2
@@ -176,8 +176,8 @@ def adding_problem(n, length, seed=None):
     From Hochreiter & Schmidhuber, "Long Short-Term Memory", 1997 (experiment 4), in the form of
     Le, Jaitly & Hinton, 2015 and Arjovsky, Shah & Bengio, 2016 (one marker per half).
     """
-    n = check.positive_int("n", check.scalar(n), "adding_problem")
-    length = check.integer("length", check.scalar(length), "an integer >= 2 (two markers to place)", "adding_problem", minimum=2)
+    n = check.positive_int("n", n, "adding_problem")
+    length = check.integer("length", length, "an integer >= 2 (two markers to place)", "adding_problem", minimum=2)
     rng = generator(seed, "adding_problem")
     values = rng.uniform(0.0, 1.0, size=(n, length))
     half = length // 2
@@ -285,7 +285,7 @@ def check_batching(n, batch_size, drop_last, where):
     """(batch_size, drop_last) checked for a data set of n samples, naming `where`: batch_size a
     positive integer, drop_last True or False, and with drop_last batch_size <= n (a larger one
     would draw no batch, and a loop over epochs would spin forever)."""
-    batch_size = check.positive_int("batch_size", check.scalar(batch_size), where)
+    batch_size = check.positive_int("batch_size", batch_size, where)
     drop_last = check.boolean("drop_last", drop_last, where)
     check.require(not drop_last or batch_size <= n, "batch_size", batch_size,
                   f"at most len(X) = {n} with drop_last=True (otherwise every batch is dropped)", where)
@@ -295,7 +295,7 @@ def check_batching(n, batch_size, drop_last, where):
 def smallest_batch(n, batch_size, drop_last=False):
     """The number of samples in the smallest batch that `batches` draws from n samples
     (n and batch_size positive integers; with drop_last, batch_size <= n, as in `batches`)."""
-    n = check.positive_int("n", check.scalar(n), "smallest_batch")
+    n = check.positive_int("n", n, "smallest_batch")
     batch_size, drop_last = check_batching(n, batch_size, drop_last, "smallest_batch")
     last = n % batch_size
     return batch_size if drop_last or last == 0 else last

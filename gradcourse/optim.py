@@ -103,12 +103,6 @@ def _describe(param, index, name=None):
     return f"{label} of shape {np.shape(param.data)}"
 
 
-def _scalar(value):
-    """A 0-d array as the numpy scalar it holds (numpy and pickle tools give a scalar back either
-    way); anything else as it is."""
-    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
-
-
 def _state_array(label, value, p, name, where):
     """A loaded state array: real numbers (TypeError otherwise) of the shape of parameter `p`
     (ValueError naming both shapes otherwise), copied in `p`'s dtype."""
@@ -253,7 +247,7 @@ class Optimizer:
                       "a list with one state (a dict or None) per parameter", where, TypeError)
         check.require(len(states) == len(self.params), "len(state_dict['state'])", len(states),
                       f"{len(self.params)}, one state per parameter of this optimiser", where)
-        step_count = check.non_negative_int("state_dict['step_count']", _scalar(state_dict["step_count"]), where)
+        step_count = check.non_negative_int("state_dict['step_count']", state_dict["step_count"], where)
         loaded = self._rebuilt(hyperparameters, where)  # its hyperparameters decide the state's keys (AMSGrad)
         new_states = []
         for index, state in enumerate(states):
@@ -270,7 +264,7 @@ class Optimizer:
         that the constructor's checks apply to loaded values too (a subclass's constructor takes
         its hyperparameters by the names in `hyperparameter_names`)."""
         try:
-            rebuilt = type(self)(self.params, **{name: _scalar(value) for name, value in hyperparameters.items()})
+            rebuilt = type(self)(self.params, **{name: check.scalar(value) for name, value in hyperparameters.items()})
         except (TypeError, ValueError) as error:
             refused = error
         else:
@@ -293,7 +287,7 @@ class Optimizer:
         for key, value in state.items():
             label = f"state_dict['state'][{index}][{key!r}]"
             if check.is_integer(expected[key]):  # a counter, such as Adam's step
-                loaded[key] = check.non_negative_int(label, _scalar(value), where)
+                loaded[key] = check.non_negative_int(label, value, where)
             elif expected[key] is None and value is None:  # SGD's momentum buffer before its first step
                 loaded[key] = None
             else:

@@ -39,7 +39,7 @@ class Schedule:
     """
 
     def __call__(self, step):
-        return self.lr_at(check.non_negative_int("step", check.scalar(step), type(self).__name__))
+        return self.lr_at(check.non_negative_int("step", step, type(self).__name__))
 
     def lr_at(self, t):
         raise NotImplementedError
@@ -66,7 +66,7 @@ class StepDecay(Schedule):
 
     def __init__(self, lr, step_size, gamma=0.1):
         self.lr = check.non_negative("lr", lr, "StepDecay")
-        self.step_size = check.positive_int("step_size", check.scalar(step_size), "StepDecay")
+        self.step_size = check.positive_int("step_size", step_size, "StepDecay")
         self.gamma = check.positive("gamma", gamma, "StepDecay")
 
     def lr_at(self, t):
@@ -113,7 +113,7 @@ class PolynomialDecay(Schedule):
 
     def __init__(self, lr, total_steps, power=1.0):
         self.lr = check.non_negative("lr", lr, "PolynomialDecay")
-        self.total_steps = check.positive_int("total_steps", check.scalar(total_steps), "PolynomialDecay")
+        self.total_steps = check.positive_int("total_steps", total_steps, "PolynomialDecay")
         self.power = check.positive("power", power, "PolynomialDecay")
 
     def lr_at(self, t):
@@ -133,7 +133,7 @@ class CosineAnnealing(Schedule):
 
     def __init__(self, lr, total_steps, min_lr=0.0):
         self.lr = check.non_negative("lr", lr, "CosineAnnealing")
-        self.total_steps = check.positive_int("total_steps", check.scalar(total_steps), "CosineAnnealing")
+        self.total_steps = check.positive_int("total_steps", total_steps, "CosineAnnealing")
         self.min_lr = check.in_range("min_lr", min_lr, 0.0, self.lr, "CosineAnnealing")
 
     def lr_at(self, t):
@@ -158,7 +158,7 @@ class LinearWarmup(Schedule):
         check.require(callable(schedule), "schedule", schedule, "a schedule (a callable step -> lr)",
                       "LinearWarmup", TypeError)
         self.schedule = schedule
-        self.warmup_steps = check.positive_int("warmup_steps", check.scalar(warmup_steps), "LinearWarmup")
+        self.warmup_steps = check.positive_int("warmup_steps", warmup_steps, "LinearWarmup")
         self.start_factor = check.probability("start_factor", start_factor, "LinearWarmup")
 
     def lr_at(self, t):
@@ -195,7 +195,7 @@ class OneCycle(Schedule):
                  final_div_factor=1e4):
         where = "OneCycle"
         self.max_lr = check.non_negative("max_lr", max_lr, where)
-        self.total_steps = check.count("total_steps", check.scalar(total_steps), where=where, minimum=2)
+        self.total_steps = check.count("total_steps", total_steps, where=where, minimum=2)
         self.pct_start = check.in_range("pct_start", pct_start, 0.0, 1.0, where, low_closed=False, high_closed=False)
         check.require(pct_start * total_steps > 1, "pct_start * total_steps",
                       f"{pct_start:g} * {total_steps} = {pct_start * total_steps:g}",
@@ -269,7 +269,7 @@ class ReduceLROnPlateau(LossDrivenSchedule):
         super().__init__(lr)
         where = "ReduceLROnPlateau"
         self.factor = check.in_range("factor", factor, 0.0, 1.0, where, low_closed=False, high_closed=False)
-        self.patience = check.non_negative_int("patience", check.scalar(patience), where)
+        self.patience = check.non_negative_int("patience", patience, where)
         self.threshold = check.non_negative("threshold", threshold, where)
         self.min_lr = check.non_negative("min_lr", min_lr, where)
         self.best = math.inf

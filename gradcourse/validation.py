@@ -18,18 +18,19 @@ import numbers
 
 import numpy as np
 
-__all__ = ["message", "fail", "require", "integer", "positive_int", "non_negative_int",
+__all__ = ["message", "show", "fail", "require", "integer", "positive_int", "non_negative_int",
            "number", "positive", "non_negative", "fraction", "probability", "in_range", "choice", "boolean", "count", "instance", "real_array",
            "is_integer", "is_number", "scalar"]
 
 
 def message(name, value, rule, where=None):
     """'<where>: <name> must be <rule>, got <value!r>' (the one template every check uses)."""
-    text = f"{name} must be {rule}, got {_show(value)}"
+    text = f"{name} must be {rule}, got {show(value)}"
     return f"{where}: {text}" if where else text
 
 
-def _show(value):
+def show(value):
+    """repr(value), cut to 80 characters: how a message quotes the value it got."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -65,7 +66,9 @@ def scalar(value):
 
 
 def integer(name, value, rule="an integer", where=None, minimum=None):
-    """`value` as an int; TypeError unless it is an integer, ValueError if below `minimum`."""
+    """`value` as an int; TypeError unless it is an integer (a 0-d integer array counts, as in
+    PyTorch), ValueError if below `minimum`."""
+    value = scalar(value)
     require(is_integer(value), name, value, rule, where, TypeError)
     require(minimum is None or value >= minimum, name, value, rule, where)
     return int(value)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import validation
-from ..autograd import Tensor, graph_was_freed
+from ..autograd import Tensor, graph_nodes, graph_was_freed
 
 
 @dataclass
@@ -39,18 +39,12 @@ def computation_graph(root, names=None):
     validation.require(names is None or isinstance(names, dict) and all(isinstance(t, Tensor) for t in names.values()),
                        "names", names, "None or a dict of name -> Tensor", "computation_graph", TypeError)
     labels = {id(t): str(name) for name, t in (names or {}).items()}
-    seen, stack = {id(root): root}, [root]
-    while stack:
-        node = stack.pop()
-        if graph_was_freed(node):
-            raise RuntimeError("computation_graph: backward() has freed this graph (as PyTorch does); call "
-                               "backward(retain_graph=True) to keep it for listing, or list it before backward()")
-        for parent in node._parents:
-            if id(parent) not in seen:
-                seen[id(parent)] = parent
-                stack.append(parent)
+    graph = list(graph_nodes(root))
+    if any(graph_was_freed(node) for node in graph):
+        raise RuntimeError("computation_graph: backward() has freed this graph (as PyTorch does); call "
+                           "backward(retain_graph=True) to keep it for listing, or list it before backward()")
     nodes, counts = [], {"t": 0, "c": 0}
-    for t in sorted(seen.values(), key=lambda t: t._order):
+    for t in sorted(graph, key=lambda t: t._order):
         if id(t) not in labels:
             kind = "t" if t.requires_grad else "c"
             counts[kind] += 1
